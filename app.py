@@ -1,0 +1,29 @@
+"""Entry point: page config, the shared sidebar, and navigation over the workflow's pages."""
+
+import streamlit as st
+
+from pages.shared import init_state, sidebar_status
+
+st.set_page_config(page_title="Tabular deep learning", page_icon=":material/neurology:", layout="wide")
+init_state()
+
+PAGES = [
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:", default=True,
+            help="Upload a CSV or try a bundled sample, preview it, and choose the target column and task."),
+    st.Page("pages/explore.py", title="Explore", icon=":material/query_stats:",
+            help="Missing values, distributions of numeric columns, and counts of categories."),
+    st.Page("pages/prepare.py", title="Prepare", icon=":material/tune:",
+            help="How every column is encoded and standardized, fitted on the training split only."),
+    st.Page("pages/baseline.py", title="Baseline", icon=":material/flag:",
+            help="The score of a naive model on the test split: the bar the network has to clear."),
+    st.Page("pages/model.py", title="Model", icon=":material/account_tree:",
+            help="Choose the network (Auto or a preset from the books) and the training settings."),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:",
+            help="Train in the background with live loss curves; stop any time and keep the best weights."),
+    st.Page("pages/results.py", title="Results & predictions", icon=":material/download:",
+            help="Test scores next to the baseline, predictions on the test split or a new file, and the model."),
+]
+page = st.navigation(PAGES)
+sidebar_status()
+st.title(page.title)
+page.run()

@@ -1,0 +1,114 @@
+"""``python -m dlcore train|predict|profile``: the app's pipeline with the app's defaults.
+
+Bad input ends with exit status 2 and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from dlcore.architectures import ARCHITECTURE_NAMES
+from dlcore.errors import DataError
+
+BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(BAD_INPUT, f"error: {message} (see python -m dlcore {self.prog.split()[-1]} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m dlcore", description="No-code deep learning on tabular data, from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a network on DATA and write a run folder")
+    train.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
+    train.add_argument("--target", required=True, help="column to predict")
+    train.add_argument("--out", required=True, type=Path, help="run folder to write")
+    train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
+    train.add_argument("--arch", default="auto", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto)")
+    train.add_argument("--epochs", type=int, default=100, help="maximum epochs; early stopping may end sooner (default: 100)")
+    train.add_argument("--seed", type=int, default=42, help="random seed for the split and the weights (default: 42)")
+
+    predict = commands.add_parser("predict", help="predict every row of DATA with a run folder or model.zip")
+    predict.add_argument("model", type=Path, help="run folder written by train, or its model.zip")
+    predict.add_argument("data", type=Path, help="CSV file with the training columns")
+    predict.add_argument("--out", required=True, type=Path, help="predictions CSV to write")
+
+    profile = commands.add_parser("profile", help="the Explore step's numbers as JSON")
+    profile.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
+    profile.add_argument("--target", help="target column (adds the inferred task)")
+    profile.add_argument("--out", required=True, type=Path, help="JSON file to write")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {"train": _train, "predict": _predict, "profile": _profile}[args.command](args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+
+
+def _train(args) -> int:
+    from dlcore.architectures import resolve
+    from dlcore.loading import drop_missing_target, read_table
+    from dlcore.preparation import prepare
+    from dlcore.profiling import check_task, infer_task
+    from dlcore.runs import execute
+    from dlcore.training import TrainConfig
+
+    if args.epochs < 1:
+        raise DataError("--epochs must be at least 1.")
+    dataset = read_table(args.data)
+    frame, dropped = drop_missing_target(dataset.frame, args.target)
+    if dropped:
+        print(f"dropped {dropped} rows with a missing {args.target!r}")
+    task = args.task or infer_task(frame[args.target])
+    check_task(frame[args.target], task)
+    data = prepare(frame, args.target, task, seed=args.seed)
+    arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train))
+    config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    print(f"{task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, {arch.title}")
+
+    def progress(epoch: int, row: dict) -> None:
+        shown = "  ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch")
+        print(f"epoch {epoch}/{config.epochs}  {shown}", flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    metrics = execute(data, arch, config, args.out, on_epoch=progress)
+    primary = metrics["primary_metric"]
+    print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
+          f"wrote {args.out}")
+    return 0
+
+
+def _predict(args) -> int:
+    from dlcore.export import Predictor
+    from dlcore.loading import read_table
+
+    dataset = read_table(args.data)
+    predictor = Predictor.load(args.model)
+    result = predictor.predict(dataset.frame)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result.to_csv(args.out, index=False)
+    print(f"wrote {len(result)} predictions to {args.out}")
+    return 0
+
+
+def _profile(args) -> int:
+    from dlcore.loading import read_table
+    from dlcore.profiling import profile
+
+    dataset = read_table(args.data)
+    report = profile(dataset.frame, args.target)
+    report["format"] = {"delimiter": dataset.delimiter, "encoding": dataset.encoding, "notes": dataset.notes}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+    print(f"profiled {report['rows']} rows × {len(report['columns'])} columns into {args.out}")
+    return 0

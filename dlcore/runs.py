@@ -1,0 +1,120 @@
+"""A run: prepared data + architecture + config → trained model, scores and files in a run folder.
+
+:func:`execute` is the whole pipeline the command line runs; :class:`TrainingJob` runs the
+same function in a background thread so the app's pages stay usable while a model trains.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from dlcore.architectures import Architecture
+from dlcore.baselines import baselines
+from dlcore.errors import DataError
+from dlcore.evaluation import PRIMARY_METRIC, score
+from dlcore.export import write_run
+from dlcore.preparation import PreparedData
+from dlcore.training import EpochCallback, TrainConfig, train
+
+RUNS_ENV = "DLCORE_RUNS_DIR"
+
+
+def runs_root() -> Path:
+    """Where runs are written: ``$DLCORE_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get(RUNS_ENV, "runs"))
+
+
+def new_run_dir(root: Path | None = None) -> Path:
+    """A fresh run folder named by an unguessable id."""
+    path = (root or runs_root()) / uuid.uuid4().hex
+    path.mkdir(parents=True)
+    return path
+
+
+def execute(
+    data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path,
+    on_epoch: EpochCallback | None = None, should_stop=None,
+) -> dict:
+    """Train, score on the test split next to the baselines, and write the run folder; returns metrics."""
+    prep = data.preparation
+    result = train(data, arch, config, on_epoch=on_epoch, should_stop=should_stop)
+    labels, proba = prep.decode_outputs(result.model.predict(data.x_test, verbose=0))
+    test = score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None)
+    metrics = {
+        "task": prep.task,
+        "target": prep.target,
+        "primary_metric": PRIMARY_METRIC[prep.task],
+        "metric_names": list(test),
+        "test": test,
+        "baselines": baselines(data),
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "stopped_by_user": result.stopped,
+        "seconds": round(result.seconds, 3),
+        "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)},
+        "architecture": arch.get_config(),
+        "config": config.get_config(),
+    }
+    write_run(run_dir, result.model, prep, metrics, result.history)
+    return metrics
+
+
+class TrainingJob:
+    """:func:`execute` in a background thread, with live history, a status and a stop switch."""
+
+    def __init__(self, data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path):
+        self.data, self.arch, self.config, self.run_dir = data, arch, config, Path(run_dir)
+        self.history: list[dict] = []
+        self.status = "queued"
+        self.error: str | None = None
+        self.metrics: dict | None = None
+        self.started = time.time()
+        self.finished: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.run_dir.name}", daemon=True)
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+    def start(self) -> TrainingJob:
+        self.status = "running"
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask training to end; the best weights so far are kept."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("finished", "stopped", "failed")
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+    def _run(self) -> None:
+        try:
+            self.metrics = execute(
+                self.data, self.arch, self.config, self.run_dir,
+                on_epoch=lambda epoch, row: self.history.append(row), should_stop=self._stop.is_set,
+            )
+            self.status = "stopped" if self.metrics["stopped_by_user"] else "finished"
+        except DataError as exc:
+            self.error, self.status = str(exc), "failed"
+        except Exception as exc:  # a failed job must leave the app usable and say why
+            self.error = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+            self.status = "failed"
+        finally:
+            self.finished = time.time()

@@ -1,0 +1,103 @@
+"""UI helpers the pages share: session state, prerequisites and cached dlcore calls (no logic of its own)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dlcore.architectures import resolve
+from dlcore.errors import DataError
+from dlcore.loading import drop_missing_target
+from dlcore.preparation import PreparedData, prepare
+from dlcore.profiling import profile
+from dlcore.training import TrainConfig
+
+DEFAULTS = {
+    "dataset": None,  # dlcore.loading.Dataset
+    "target": None,
+    "task": None,
+    "seed": 42,
+    "test_size": 0.2,
+    "validation_size": 0.1,
+    "arch_name": "auto",
+    "train_config": None,  # dlcore.training.TrainConfig
+    "job": None,  # dlcore.runs.TrainingJob
+}
+
+
+def init_state() -> None:
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+    if st.session_state.train_config is None:
+        st.session_state.train_config = TrainConfig()
+
+
+def reset_from(key: str) -> None:
+    """Forget everything downstream of ``key`` (a new file, target or task invalidates later steps)."""
+    order = ["dataset", "target", "task"]
+    for later in order[order.index(key) + 1:]:
+        st.session_state[later] = None
+    st.session_state.pop("prepared", None)
+
+
+def sidebar_status() -> None:
+    state = st.session_state
+    with st.sidebar:
+        with st.container(border=True):
+            st.caption("Your project")
+            if state.dataset is None:
+                st.markdown(":material/database: No data yet")
+            else:
+                rows, cols = state.dataset.shape
+                st.markdown(f":material/database: **{state.dataset.name}**  \n{rows:,} rows × {cols} columns")
+                if state.target:
+                    st.markdown(f":material/target: Target **{state.target}** ({state.task})")
+            job = state.job
+            if job is not None:
+                st.markdown(f":material/model_training: Training: **{job.status}**")
+
+
+def require(*needs: str) -> None:
+    """Stop the page with a pointer to the step that provides what is missing."""
+    state = st.session_state
+    if "dataset" in needs and state.dataset is None:
+        st.info("Load a data set first.", icon=":material/info:")
+        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
+        st.stop()
+    if "target" in needs and not state.target:
+        st.info("Choose the target column first.", icon=":material/info:")
+        st.page_link("pages/upload.py", label="Choose it on Upload", icon=":material/upload_file:")
+        st.stop()
+    if "job" in needs and (state.job is None or state.job.status not in ("finished", "stopped")):
+        st.info("Train a model first; results appear here when training has finished.", icon=":material/info:")
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+        st.stop()
+
+
+@st.cache_data(show_spinner="Profiling the data…", max_entries=8)
+def cached_profile(digest: str, _frame, target: str | None) -> dict:
+    return profile(_frame, target)
+
+
+def prepared() -> PreparedData:
+    """The prepared data for the current file, target, task and split settings (recomputed when they change)."""
+    state = st.session_state
+    key = (state.dataset.digest, state.target, state.task, state.seed, state.test_size, state.validation_size)
+    cached = state.get("prepared")
+    if cached is None or cached[0] != key:
+        try:
+            frame, _ = drop_missing_target(state.dataset.frame, state.target)
+            with st.spinner("Preparing the data…"):
+                data = prepare(frame, state.target, state.task, seed=state.seed,
+                               test_size=state.test_size, validation_size=state.validation_size)
+        except DataError as exc:
+            st.error(str(exc), icon=":material/error:")
+            st.page_link("pages/upload.py", label="Back to Upload", icon=":material/upload_file:")
+            st.stop()
+        state.prepared = cached = (key, data)
+    return cached[1]
+
+
+def architecture():
+    data = prepared()
+    return resolve(st.session_state.arch_name, data.x_train.shape[1], len(data.x_train))
