@@ -1,0 +1,123 @@
+"""End to end in a real headless Chromium: upload a CSV, train, download predictions and the model."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    runs = tmp_path_factory.mktemp("runs")
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        log.seek(0)
+        pytest.fail(f"streamlit did not start:\n{log.read()}")
+    yield url
+    proc.terminate()
+    proc.wait(20)
+    log.seek(0)
+    print(log.read()[-3000:])
+
+
+def _data(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    colour = rng.choice(["red", "green", "blue"], rows)
+    return pd.DataFrame({"x": x.round(3), "colour": colour, "z": rng.normal(size=rows).round(3),
+                         "label": np.where(x + (colour == "red") > 0.3, "high", "low")})
+
+
+def _nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
+
+
+def test_upload_train_and_download(server, tmp_path):
+    train_csv = tmp_path / "train.csv"
+    _data(300, 0).to_csv(train_csv, index=False)
+    new_rows = _data(57, 1).drop(columns="label")
+    new_csv = tmp_path / "new.csv"
+    new_rows.to_csv(new_csv, index=False)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(accept_downloads=True)
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(train_csv))
+        expect(page.get_by_text("Ready: predict label (binary)")).to_be_visible()
+
+        _nav(page, "Model")
+        epochs = page.get_by_label("Max epochs")
+        epochs.fill("8")
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_text("Saved.")).to_be_visible()
+
+        _nav(page, "Train")
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(page.get_by_text("Training finished")).to_be_visible(timeout=120_000)
+        expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
+        expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()  # the page has settled
+
+        _nav(page, "Results & predictions")
+        with page.expect_download() as test_download:
+            page.get_by_role("button", name="Download predictions (CSV)").click()
+        test_predictions = pd.read_csv(test_download.value.path())
+        assert len(test_predictions) == 60  # the 20% test split of 300 rows
+        assert {"prediction", "probability_high", "probability_low"} <= set(test_predictions.columns)
+
+        page.get_by_role("tab", name="New data").click()
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
+        expect(page.get_by_text("57 rows predicted.")).to_be_visible()
+        with page.expect_download() as new_download:
+            page.get_by_role("button", name="Download predictions (CSV)").filter(visible=True).click()
+        predictions = pd.read_csv(new_download.value.path())
+        assert len(predictions) == len(new_rows)
+        assert list(predictions.columns[:3]) == list(new_rows.columns)
+        assert predictions["prediction"].isin(["high", "low"]).all()
+        pd.testing.assert_frame_equal(predictions[new_rows.columns], new_rows)
+
+        with page.expect_download() as model_download:
+            page.get_by_role("button", name="Download model").click()
+        with zipfile.ZipFile(io.BytesIO(Path(model_download.value.path()).read_bytes())) as bundle:
+            assert {"model.keras", "preparation.json", "metrics.json"} <= set(bundle.namelist())
+        browser.close()

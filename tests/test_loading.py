@@ -1,0 +1,287 @@
+"""dlcore.loading: reading user files (bytes and paths) and refusing unusable ones."""
+
+import gzip
+import io
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlcore.errors import DataError
+from dlcore.loading import Dataset, drop_missing_target, read_table
+
+
+# -- delimiters ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "delimiter",
+    [",", "\t", "|"],
+    ids=["comma", "tab", "pipe"],
+)
+def test_delimiter_is_detected(delimiter):
+    rows = [["height", "weight", "team"], ["1.5", "60", "red"], ["1.8", "82", "blue"], ["1.7", "75", "red"]]
+    raw = "\n".join(delimiter.join(r) for r in rows).encode() + b"\n"
+
+    dataset = read_table(raw, name="people.txt")
+
+    assert isinstance(dataset, Dataset)
+    assert dataset.delimiter == delimiter
+    assert dataset.name == "people.txt"
+    assert list(dataset.frame.columns) == ["height", "weight", "team"]
+    assert dataset.shape == (3, 3)
+    assert dataset.frame["height"].tolist() == [1.5, 1.8, 1.7]
+    assert dataset.frame["weight"].tolist() == [60, 82, 75]
+    assert dataset.frame["team"].tolist() == ["red", "blue", "red"]
+
+
+def test_semicolon_with_decimal_comma():
+    raw = b"price;amount;shop\n1,5;2,25;north\n3,75;4;south\n10,0;0,5;north\n"
+
+    dataset = read_table(raw)
+
+    assert dataset.delimiter == ";"
+    frame = dataset.frame
+    assert list(frame.columns) == ["price", "amount", "shop"]
+    assert pd.api.types.is_float_dtype(frame["price"])
+    assert frame["price"].tolist() == [1.5, 3.75, 10.0]
+    assert frame["amount"].tolist() == [2.25, 4.0, 0.5]
+    assert frame["shop"].tolist() == ["north", "south", "north"]
+
+
+def test_comma_file_with_semicolons_inside_values_stays_comma():
+    raw = b"name,comment\nx,a;b\ny,c;d\nz,e;f\n"
+
+    dataset = read_table(raw)
+
+    assert dataset.delimiter == ","
+    assert dataset.frame["comment"].tolist() == ["a;b", "c;d", "e;f"]
+
+
+# -- encodings and line endings -------------------------------------------------------------------
+
+def test_utf8_with_bom_has_clean_first_header():
+    raw = "\ufeffname,âge\nZoë,31\nÅsa,42\n".encode("utf-8")
+    assert raw.startswith(b"\xef\xbb\xbf")
+
+    dataset = read_table(raw)
+
+    assert list(dataset.frame.columns) == ["name", "âge"]
+    assert dataset.frame["name"].tolist() == ["Zoë", "Åsa"]
+    assert dataset.frame["âge"].tolist() == [31, 42]
+
+
+@pytest.mark.parametrize("codec", ["cp1252", "latin-1"])
+def test_single_byte_encoded_accented_header(codec):
+    raw = "café,prix,Größe\ncrème,1,2\nthé,3,4\n".encode(codec)
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # the test really exercises the fallback
+
+    dataset = read_table(raw)
+
+    assert dataset.encoding in ("cp1252", "latin-1")
+    assert list(dataset.frame.columns) == ["café", "prix", "Größe"]
+    assert dataset.frame["café"].tolist() == ["crème", "thé"]
+
+
+def test_crlf_line_endings():
+    raw = b"a,b,label\r\n1,2,x\r\n3,4,y\r\n5,6,x\r\n"
+
+    dataset = read_table(raw)
+
+    frame = dataset.frame
+    assert list(frame.columns) == ["a", "b", "label"]
+    assert frame["a"].tolist() == [1, 3, 5]
+    assert frame["label"].tolist() == ["x", "y", "x"]  # no stray '\r'
+    assert dataset.notes == []
+
+
+# -- missing values -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("marker", ["?", "NA", "N/A", "null", ""])
+def test_missing_markers_become_nan(marker):
+    raw = f"x,y,z\n1,a,5\n{marker},b,6\n3,{marker},7\n4,d,8\n".encode()
+
+    frame = read_table(raw).frame
+
+    assert frame["x"].isna().tolist() == [False, True, False, False]
+    assert frame["y"].isna().tolist() == [False, False, True, False]
+    # the numeric column stays numeric despite the marker
+    assert pd.api.types.is_float_dtype(frame["x"])
+    assert frame["x"].sum() == 8.0
+
+
+def test_all_markers_together():
+    raw = b"a,b,c,d,e\n?,NA,N/A,null,\n1,2,3,4,5\n"
+
+    frame = read_table(raw).frame
+
+    assert frame.iloc[0].isna().all()
+    assert frame.iloc[1].tolist() == [1, 2, 3, 4, 5]
+
+
+# -- compressed and binary formats ---------------------------------------------------------------------
+
+def test_gzip_compressed_csv():
+    plain = b"temp,city\n21.5,Oslo\n25.0,Rome\n19.25,Bergen\n"
+    raw = gzip.compress(plain)
+    assert raw[:2] == b"\x1f\x8b"
+
+    dataset = read_table(raw, name="weather.csv.gz")
+
+    assert dataset.frame["temp"].tolist() == [21.5, 25.0, 19.25]
+    assert dataset.frame["city"].tolist() == ["Oslo", "Rome", "Bergen"]
+
+
+def test_gzip_file_from_path(tmp_path):
+    path = tmp_path / "data.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n1,2\n3,4\n"))
+
+    dataset = read_table(path)
+
+    assert dataset.name == "data.csv.gz"
+    assert dataset.frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+
+
+def test_parquet_bytes():
+    original = pd.DataFrame({"amount": [1.5, 2.5, np.nan, 4.0], "kind": ["a", "b", "a", None], "n": [1, 2, 3, 4]})
+    buffer = io.BytesIO()
+    original.to_parquet(buffer)
+
+    dataset = read_table(buffer.getvalue(), name="table.parquet")
+
+    assert dataset.encoding == "parquet"
+    assert list(dataset.frame.columns) == ["amount", "kind", "n"]
+    assert dataset.frame["amount"].isna().tolist() == [False, False, True, False]
+    assert dataset.frame["n"].tolist() == [1, 2, 3, 4]
+    assert dataset.frame["kind"].iloc[:3].tolist() == ["a", "b", "a"]
+    assert pd.isna(dataset.frame["kind"].iloc[3])
+
+
+def test_digest_identifies_the_bytes():
+    first = read_table(b"a,b\n1,2\n3,4\n")
+    same = read_table(b"a,b\n1,2\n3,4\n")
+    other = read_table(b"a,b\n1,2\n3,5\n")
+    assert first.digest == same.digest
+    assert first.digest != other.digest
+
+
+# -- duplicate headers ------------------------------------------------------------------------------------
+
+def test_duplicate_header_names_get_a_note():
+    dataset = read_table(b"score,score,name\n1,2,x\n3,4,y\n")
+
+    assert len(set(dataset.frame.columns)) == 3
+    assert dataset.frame.columns[0] == "score"
+    assert dataset.frame.iloc[:, 1].tolist() == [2, 4]
+    assert len(dataset.notes) == 1
+    assert "Duplicate column names" in dataset.notes[0]
+    assert "score" in dataset.notes[0]
+
+
+def test_unique_header_has_no_note():
+    assert read_table(b"a,b,c\n1,2,3\n4,5,6\n").notes == []
+
+
+# -- refusals --------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"", "empty"),
+        (b"  \n\n", "empty"),
+        (b"a,b,c\n", "no data rows"),
+        (b"only\n1\n2\n3\n", "only one column"),
+        (b"a,b\n1,2\n", "only one data row"),
+        (b"a,b\n1,2\n3,4,5,6\n", "could not be read"),
+        (b"\x1f\x8bnot really gzip", "cannot be decompressed"),
+        (b"PAR1 but not parquet", "not a readable Parquet"),
+    ],
+    ids=["empty", "blank", "header-only", "one-column", "one-row", "ragged", "bad-gzip", "bad-parquet"],
+)
+def test_unusable_bytes_are_refused(raw, words):
+    with pytest.raises(DataError) as info:
+        read_table(raw, name="upload.csv")
+    message = str(info.value)
+    assert words in message
+    assert "upload.csv" in message
+
+
+def test_random_binary_bytes_are_refused():
+    raw = random.Random(0).randbytes(4096)
+
+    with pytest.raises(DataError, match="not a text table"):
+        read_table(raw, name="blob.bin")
+
+
+def test_random_binary_without_nul_bytes_is_refused():
+    # Without NUL bytes the quick binary check does not fire; decoding must still refuse it.
+    raw = random.Random(0).randbytes(4096).replace(b"\x00", b"\x01")
+    assert b"\x00" not in raw
+
+    with pytest.raises(DataError, match="not a text table"):
+        read_table(raw, name="blob.bin")
+
+
+def test_missing_path_is_refused(tmp_path):
+    path = tmp_path / "nope" / "data.csv"
+    with pytest.raises(DataError, match="File not found") as info:
+        read_table(path)
+    assert "data.csv" in str(info.value)
+    with pytest.raises(DataError, match="File not found"):
+        read_table(str(path))
+
+
+def test_directory_path_is_refused(tmp_path):
+    with pytest.raises(DataError, match="File not found"):
+        read_table(tmp_path)
+
+
+def test_oversized_bytes_are_refused(monkeypatch):
+    import dlcore.loading as loading
+
+    monkeypatch.setattr(loading, "MAX_BYTES", 10)
+    with pytest.raises(DataError, match="larger than"):
+        read_table(b"a,b\n1,2\n3,4\n5,6\n")
+
+
+def test_data_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        read_table(b"")
+
+
+# -- missing targets ---------------------------------------------------------------------------------------------
+
+def test_drop_missing_target_counts_rows():
+    frame = pd.DataFrame({"x": [1, 2, 3, 4, 5], "y": ["a", None, "b", np.nan, "a"]})
+
+    kept, dropped = drop_missing_target(frame, "y")
+
+    assert dropped == 2
+    assert kept["x"].tolist() == [1, 3, 5]
+    assert kept["y"].tolist() == ["a", "b", "a"]
+    assert list(kept.index) == [0, 1, 2]
+    assert len(frame) == 5  # the input is not modified
+
+
+def test_drop_missing_target_nothing_to_drop():
+    frame = pd.DataFrame({"x": [1, 2], "y": [0.5, 1.5]})
+    kept, dropped = drop_missing_target(frame, "y")
+    assert dropped == 0
+    pd.testing.assert_frame_equal(kept, frame)
+
+
+def test_drop_missing_target_refuses_all_missing():
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [np.nan, np.nan, np.nan]})
+    with pytest.raises(DataError, match="empty in every row") as info:
+        drop_missing_target(frame, "y")
+    assert "'y'" in str(info.value)
+
+
+def test_drop_missing_target_refuses_unknown_target():
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [1, 2, 3]})
+    with pytest.raises(DataError, match="not in the data") as info:
+        drop_missing_target(frame, "price")
+    message = str(info.value)
+    assert "'price'" in message
+    assert "x, y" in message  # lists the columns there are

@@ -1,0 +1,189 @@
+"""Every page in AppTest: without data it points to the missing step, with data it works end to end."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dlcore.baselines import naive_baseline
+
+PAGES = ["pages/explore.py", "pages/prepare.py", "pages/baseline.py", "pages/model.py", "pages/train.py",
+         "pages/results.py"]
+
+
+def churn_csv(rows: int = 240, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    minutes = rng.normal(200, 50, rows).round(1)
+    plan = rng.choice(["basic", "plus", "pro"], rows)
+    frame = pd.DataFrame({
+        "minutes": minutes,
+        "plan": plan,
+        "international": rng.choice(["yes", "no"], rows),
+        "calls": rng.integers(0, 9, rows),
+        "churn": np.where((minutes > 220) | (plan == "basic"), "yes", "no"),
+    })
+    frame.loc[::17, "minutes"] = np.nan
+    return frame.to_csv(index=False).encode()
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path / "runs"))
+    return AppTest.from_file("../app.py", default_timeout=120).run()
+
+
+@pytest.fixture
+def loaded(app) -> AppTest:
+    app.file_uploader[0].upload("churn.csv", churn_csv(), "text/csv").run()
+    assert not app.exception
+    return app
+
+
+def test_upload_page_starts_empty(app):
+    assert not app.exception
+    assert app.title[0].value == "Upload"
+    assert "Upload a CSV file" in app.info[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_pages_without_data_point_to_the_missing_step(app, page):
+    app.switch_page(page).run()
+    assert not app.exception
+    assert app.info, "a page without its prerequisite explains what is missing"
+    assert app.get("page_link"), "and links to the step that provides it"
+
+
+def test_upload_infers_target_and_task(loaded):
+    assert loaded.selectbox[0].label == "Target column"
+    assert loaded.selectbox[0].value == "churn"
+    assert loaded.session_state["task"] == "binary"
+    assert "Ready: predict **churn** (binary)" in loaded.success[0].value
+    assert loaded.metric[0].value == "240"
+    assert len(loaded.dataframe[0].value) == 100  # the preview
+
+
+def test_changing_target_reinfers_task(loaded):
+    loaded.selectbox[0].select("minutes").run()
+    assert not loaded.exception
+    assert loaded.session_state["target"] == "minutes"
+    assert loaded.session_state["task"] == "regression"
+    assert any("have no value in 'minutes'" in w.value for w in loaded.warning)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty"),
+    (b"a,b,c\n", "no data rows"),
+    (bytes(range(256)) * 8, "not a text table"),
+])
+def test_bad_files_get_a_clear_message(app, content, message):
+    app.file_uploader[0].upload("bad.csv", content, "text/csv").run()
+    assert not app.exception
+    assert message in app.error[0].value
+    assert app.session_state["dataset"] is None
+
+
+def test_constant_target_is_refused(app):
+    app.file_uploader[0].upload("c.csv", b"x,y\n1,5\n2,5\n3,5\n", "text/csv").run()
+    assert not app.exception
+    assert "single value" in app.error[0].value
+
+
+def test_sample_dataset_loads_without_upload(app):
+    app.segmented_control[0].set_value("Try a sample dataset").run()
+    app.selectbox[0].select("Iris flowers (multiclass)").run()
+    app.button[0].click().run()
+    assert not app.exception
+    assert app.session_state["target"] == "species"
+    assert app.session_state["task"] == "multiclass"
+
+
+def test_explore_shows_nulls_histograms_and_bars(loaded):
+    loaded.switch_page("pages/explore.py").run()
+    assert not loaded.exception
+    summary = loaded.dataframe[0].value
+    assert summary.set_index("column").loc["minutes", "missing"] == pytest.approx(15 / 240)
+    assert summary.set_index("column").loc["plan", "kind"] == "categorical"
+    charts = loaded.get("plotly_chart")
+    # missing-values bar + 2 numeric histograms (minutes, calls) + 3 categorical bars (plan, international, churn)
+    assert len(charts) == 6
+
+
+def test_prepare_lists_every_column(loaded):
+    loaded.switch_page("pages/prepare.py").run()
+    assert not loaded.exception
+    plan = loaded.dataframe[0].value.set_index("column")
+    assert set(plan.index) == {"minutes", "plan", "international", "calls"}
+    assert plan.loc["plan", "outputs"] == 3
+    assert plan.loc["international", "kind"] == "boolean"
+    preview = loaded.dataframe[1].value
+    assert list(preview.columns[:1]) == ["minutes"] and "plan=basic" in preview.columns
+    rows = [m.value for m in loaded.metric]
+    assert rows[:3] == ["172", "20", "48"]  # 80/20, then 10% of the training part
+
+
+def test_baseline_matches_dlcore(loaded):
+    loaded.switch_page("pages/baseline.py").run()
+    assert not loaded.exception
+    expected = naive_baseline(loaded.session_state["prepared"][1])["accuracy"]
+    assert loaded.metric[0].value == f"{expected:.4g}"
+
+
+def test_model_page_shows_layers_and_saves_settings(loaded):
+    loaded.switch_page("pages/model.py").run()
+    assert not loaded.exception
+    layers = loaded.dataframe[0].value
+    assert layers["layer"].iloc[-1] == "output" and layers["output shape"].iloc[-1] == "(None, 1)"
+    loaded.selectbox(key="model_arch").select("chollet_small").run()
+    assert list(loaded.dataframe[0].value["output shape"][1:3]) == ["(None, 64)", "(None, 64)"]
+    loaded.number_input[0].set_value(7)
+    loaded.button(key="FormSubmitter:train_settings-Save settings").click().run()
+    assert loaded.session_state["train_config"].epochs == 7
+
+
+def train(app: AppTest, epochs: int = 4) -> AppTest:
+    app.session_state["train_config"].epochs = epochs
+    app.switch_page("pages/train.py").run()
+    app.button[0].click().run()
+    return app
+
+
+def test_training_runs_in_background_and_page_renders_meanwhile(loaded):
+    train(loaded, epochs=60)
+    job = loaded.session_state["job"]
+    assert job.status == "running", "the click returns while the job trains"
+    loaded.run()
+    assert not loaded.exception
+    assert loaded.get("progress"), "the live view shows progress while training"
+    assert loaded.button[1].label == "Stop" and not loaded.button[1].disabled
+    loaded.button[1].click().run()
+    assert job.wait(60)
+    assert job.status == "stopped"
+    loaded.run()
+    assert "Training stopped" in loaded.success[0].value
+
+
+def test_results_after_training(loaded):
+    job = train(loaded).session_state["job"]
+    assert job.wait(120) and job.status == "finished", job.error
+    loaded.switch_page("pages/results.py").run()
+    assert not loaded.exception
+    predictions = loaded.dataframe[1].value
+    assert len(predictions) == 48
+    assert {"prediction", "probability_no", "probability_yes"} <= set(predictions.columns)
+    labels = [b.label for b in loaded.get("download_button")]
+    assert labels == ["Download predictions (CSV)", "Download model"]
+
+    new_rows = pd.read_csv(io.BytesIO(churn_csv(rows=31, seed=5))).drop(columns="churn")
+    loaded.file_uploader(key="predict_upload").upload("new.csv", new_rows.to_csv(index=False).encode(), "text/csv").run()
+    assert not loaded.exception
+    assert len(loaded.dataframe[2].value) == 31
+    assert [b.label for b in loaded.get("download_button")].count("Download predictions (CSV)") == 2
+
+    loaded.file_uploader(key="predict_upload").upload(
+        "bad.csv", new_rows.drop(columns="plan").to_csv(index=False).encode(), "text/csv").run()
+    assert not loaded.exception
+    assert "plan" in loaded.error[0].value

@@ -1,0 +1,204 @@
+"""dlcore.profiling: column kinds, the task a target implies, and the Explore step's numbers."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dlcore.errors import DataError
+from dlcore.profiling import KINDS, check_task, column_kind, column_kinds, infer_task, profile
+
+SENTENCES = [
+    f"Customer {i} wrote that the delivery was slow but the product itself works well enough" for i in range(30)
+]
+
+
+@pytest.mark.parametrize(
+    "series, kind",
+    [
+        (pd.Series([1.5, 2.25, 3.0, 4.75, 2.0, 8.5], name="price"), "numeric"),
+        (pd.Series([3, 7, 1, 9, 4, 4, 12], name="count"), "numeric"),
+        (pd.Series([0, 1, 1, 0, 1], name="flag"), "boolean"),
+        (pd.Series([0.0, 1.0, np.nan, 1.0], name="flag"), "boolean"),
+        (pd.Series(["yes", "no", "no", "yes", None], name="smoker"), "boolean"),
+        (pd.Series(["Yes", "No", "No"], name="smoker"), "boolean"),
+        (pd.Series(["true", "false", "true"], name="member"), "boolean"),
+        (pd.Series([True, False, True, True], name="member"), "boolean"),
+        (pd.Series(["red", "green", "blue", "red", "green"] * 4, name="colour"), "categorical"),
+        (pd.Series(["2024-01-05", "2024-02-10", "2023-12-31", "2024-03-01"], name="when"), "datetime"),
+        (pd.Series(["2024-01-05 10:30", "2024-02-10 08:00:15", "2023-12-31T23:59"], name="when"), "datetime"),
+        (pd.to_datetime(pd.Series(["2024-01-05", "2024-02-10", "2023-06-01"], name="when")), "datetime"),
+        (pd.Series([f"ORD-{i:05d}" for i in range(30)], name="order"), "identifier"),
+        (pd.Series(range(1, 51), name="id"), "identifier"),
+        (pd.Series(range(1, 51), name="customer_id"), "identifier"),
+        (pd.Series([f"A{i}" for i in range(10)], name="user id"), "identifier"),
+        (pd.Series([7, 7, 7, 7], name="c"), "constant"),
+        (pd.Series(["x", None, "x"], name="c"), "constant"),
+        (pd.Series([np.nan, np.nan], name="c"), "constant"),
+        (pd.Series(SENTENCES, name="review"), "text"),
+    ],
+    ids=[
+        "float", "int-many", "int-01", "float-01-nan", "yes-no", "Yes-No", "true-false", "bool-dtype",
+        "categorical", "iso-date", "iso-datetime", "datetime64", "unique-strings", "int-named-id",
+        "int-named-customer_id", "string-named-user-id", "constant", "constant-with-nan", "all-missing",
+        "free-text",
+    ],
+)
+def test_column_kind(series, kind):
+    assert column_kind(series) == kind
+    assert kind in KINDS
+
+
+def test_unique_integers_not_named_like_an_id_stay_numeric():
+    assert column_kind(pd.Series(range(1, 51), name="count")) == "numeric"
+    # 'valid' and 'paid' end in "id" but are not id columns
+    assert column_kind(pd.Series(range(1, 51), name="paid")) == "numeric"
+    assert column_kind(pd.Series(range(1, 51), name="valid")) == "numeric"
+
+
+def test_non_unique_integers_named_id_are_numeric():
+    assert column_kind(pd.Series([1, 2, 2, 3, 4, 5], name="id")) == "numeric"
+
+
+def test_column_kinds_maps_every_column():
+    frame = pd.DataFrame({"a": [1.5, 2.5, 3.5], "b": ["x", "y", "x"], "c": [1, 1, 1]})
+    assert column_kinds(frame) == {"a": "numeric", "b": "categorical", "c": "constant"}
+
+
+# -- tasks ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "values, task",
+    [
+        ([0, 1, 1, 0, 1], "binary"),
+        (["spam", "ham", "spam"], "binary"),
+        ([True, False, False], "binary"),
+        ([5, 9, 5, 9], "binary"),
+        (["a", "b", "c", "a"], "multiclass"),
+        ([1, 2, 3, 1, 2, 3], "multiclass"),
+        ([0.5, 1.25, 3.3, 4.1, 2.2], "regression"),
+        (list(range(50)), "regression"),
+        ([1.0, 2.0, 3.0, 2.0], "multiclass"),
+    ],
+    ids=["int-binary", "string-binary", "bool", "two-ints", "string-labels", "few-ints", "float",
+         "int-many-values", "integral-floats"],
+)
+def test_infer_task(values, task):
+    assert infer_task(pd.Series(values, name="y")) == task
+
+
+def test_infer_task_integer_threshold():
+    assert infer_task(pd.Series(list(range(20)) * 2, name="y")) == "multiclass"
+    assert infer_task(pd.Series(list(range(21)) * 2, name="y")) == "regression"
+
+
+def test_infer_task_ignores_missing_values():
+    assert infer_task(pd.Series(["a", None, "b", np.nan], name="y")) == "binary"
+
+
+@pytest.mark.parametrize(
+    "values, words",
+    [([4, 4, 4], "a single value"), (["x", "x", None], "a single value"), ([np.nan, np.nan], "no values")],
+)
+def test_infer_task_refuses_single_valued_target(values, words):
+    with pytest.raises(DataError) as info:
+        infer_task(pd.Series(values, name="outcome"))
+    assert words in str(info.value)
+    assert "'outcome'" in str(info.value)
+
+
+def test_check_task_refuses_regression_on_strings():
+    with pytest.raises(DataError, match="not numeric"):
+        check_task(pd.Series(["low", "mid", "high"], name="grade"), "regression")
+
+
+def test_check_task_accepts_valid_choices():
+    check_task(pd.Series([1.5, 2.5, 3.5], name="y"), "regression")
+    check_task(pd.Series([0, 1, 0], name="y"), "binary")
+    check_task(pd.Series(["a", "b", "c"], name="y"), "multiclass")
+    check_task(pd.Series([0, 1, 0], name="y"), "regression")  # numbers may be regressed on
+
+
+@pytest.mark.parametrize(
+    "values, task, words",
+    [
+        ([1, 2, 3], "binary", "not 2"),
+        (list(range(300)), "multiclass", "too many classes"),
+        ([1, 2, 3], "clustering", "Unknown task"),
+    ],
+)
+def test_check_task_refusals(values, task, words):
+    with pytest.raises(DataError, match=words):
+        check_task(pd.Series(values, name="y"), task)
+
+
+# -- profile ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_frame():
+    return pd.DataFrame({
+        "x": [1.0, 2.0, 3.0, None],
+        "colour": ["red", "blue", "red", "red"],
+        "y": [0, 1, 0, 1],
+    })
+
+
+def test_profile_numbers(small_frame):
+    report = profile(small_frame)
+
+    assert report["rows"] == 4
+    assert list(report["columns"]) == ["x", "colour", "y"]
+    assert "task" not in report
+
+    x = report["columns"]["x"]
+    assert x["dtype"] == "float64"
+    assert x["kind"] == "numeric"
+    assert x["null_fraction"] == pytest.approx(0.25)
+    assert x["unique"] == 3
+    assert x["stats"] == pytest.approx(
+        {"mean": 2.0, "std": 1.0, "min": 1.0, "25%": 1.5, "50%": 2.0, "75%": 2.5, "max": 3.0}
+    )
+
+    colour = report["columns"]["colour"]
+    assert colour["kind"] == "categorical"
+    assert colour["null_fraction"] == 0.0
+    assert colour["unique"] == 2
+    assert colour["top_values"] == {"red": 3, "blue": 1}
+    assert "stats" not in colour
+
+    y = report["columns"]["y"]
+    assert y["kind"] == "boolean"
+    assert y["unique"] == 2
+    assert y["top_values"] == {"0": 2, "1": 2}
+
+
+def test_profile_with_target_adds_task(small_frame):
+    report = profile(small_frame, target="y")
+    assert report["target"] == "y"
+    assert report["task"] == "binary"
+
+
+def test_profile_is_json_serialisable(small_frame):
+    frame = small_frame.assign(single=[5.0, None, None, None])  # std of one value is NaN
+    report = json.loads(json.dumps(profile(frame, target="y")))
+    assert report["columns"]["single"]["kind"] == "constant"
+    assert report["columns"]["x"]["stats"]["max"] == 3.0
+
+
+def test_profile_statistics_ignore_missing_values():
+    frame = pd.DataFrame({"a": [1.0, 2.0, np.nan, 6.0], "b": [3.0, np.nan, np.nan, np.nan], "c": ["x", "y", "x", None]})
+    report = profile(frame)
+    a = report["columns"]["a"]["stats"]
+    assert a["mean"] == pytest.approx(3.0)
+    assert a["std"] == pytest.approx(np.std([1.0, 2.0, 6.0], ddof=1))
+    assert a["min"] == 1.0 and a["max"] == 6.0
+    assert report["columns"]["b"]["kind"] == "constant"
+    assert report["columns"]["b"]["null_fraction"] == pytest.approx(0.75)
+    assert report["columns"]["c"]["null_fraction"] == pytest.approx(0.25)
+    assert report["columns"]["c"]["unique"] == 2
+
+
+def test_profile_refuses_unknown_target(small_frame):
+    with pytest.raises(DataError, match="'nope'"):
+        profile(small_frame, target="nope")
