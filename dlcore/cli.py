@@ -18,7 +18,7 @@ BAD_INPUT = 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
-        self.exit(BAD_INPUT, f"error: {message} (see python -m dlcore {self.prog.split()[-1]} --help)\n")
+        self.exit(BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,7 +92,7 @@ def _predict(args) -> int:
     from dlcore.export import Predictor
     from dlcore.loading import read_table
 
-    dataset = read_table(args.data)
+    dataset = read_table(args.data, for_prediction=True)
     predictor = Predictor.load(args.model)
     result = predictor.predict(dataset.frame)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -102,9 +102,11 @@ class Predictor:
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with its columns in order, plus ``prediction`` and ``probability_<label>`` per class."""
         x = self.preparation.transform(frame)
+        if not len(x):
+            raise DataError("There are no rows to predict.")
         outputs = np.concatenate(
             [np.asarray(self.model.predict_on_batch(x[i:i + PREDICT_BATCH])) for i in range(0, len(x), PREDICT_BATCH)]
-        ) if len(x) else np.zeros((0, 1))
+        )
         labels, proba = self.preparation.decode_outputs(outputs)
         result = frame.copy()
         result["prediction"] = labels

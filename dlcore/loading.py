@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dlcore.errors import DataError
@@ -17,6 +18,7 @@ MAX_BYTES = 200 * 1024 * 1024
 MISSING_MARKERS = ["?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", ""]
 DELIMITERS = ",;\t|"
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+DECIMAL_COMMA = r"-?\d+(,\d+)?"
 
 
 @dataclass
@@ -35,8 +37,11 @@ class Dataset:
         return self.frame.shape
 
 
-def read_table(source: bytes | str | Path, name: str | None = None) -> Dataset:
-    """Read CSV/TSV (optionally gzip-compressed) or Parquet from bytes or a path."""
+def read_table(source: bytes | str | Path, name: str | None = None, for_prediction: bool = False) -> Dataset:
+    """Read CSV/TSV (optionally gzip-compressed) or Parquet from bytes or a path.
+
+    A table to train on needs two columns and two rows; one ``for_prediction`` needs only a row.
+    """
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
@@ -59,7 +64,8 @@ def read_table(source: bytes | str | Path, name: str | None = None) -> Dataset:
         dataset = Dataset(name, frame, digest, delimiter="", encoding="parquet")
     else:
         dataset = _read_csv(raw, name, digest)
-    _check_usable(dataset)
+    _clean_infinities(dataset)
+    _check_usable(dataset, for_prediction)
     return dataset
 
 
@@ -84,16 +90,45 @@ def _read_csv(raw: bytes, name: str, digest: str) -> Dataset:
             na_values=MISSING_MARKERS,
             keep_default_na=True,
             skipinitialspace=True,
-            decimal="," if delimiter == ";" else ".",
+            index_col=False,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as exc:
         raise DataError(f"{name} could not be read as a table: {str(exc).strip().splitlines()[0]}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
     dataset = Dataset(name, frame, digest, delimiter=delimiter, encoding=encoding)
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])
-    renamed = [f"{a!r} → {b!r}" for a, b in zip(header, frame.columns) if a.strip() != str(b)]
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text.split("\n", 1)[0]), delimiter=delimiter), [])]
+    renamed = [f"{a!r} → {b!r}" for a, b in zip(header, frame.columns) if a and a != b]
+    unnamed = [b for a, b in zip(header, frame.columns) if not a]
     if renamed:
         dataset.notes.append("Duplicate column names were renamed: " + ", ".join(renamed) + ".")
+    if unnamed:
+        dataset.notes.append("Columns without a name were named " + ", ".join(map(repr, unnamed)) + ".")
+    if delimiter != ",":
+        _read_decimal_commas(dataset)
     return dataset
+
+
+def _read_decimal_commas(dataset: Dataset) -> None:
+    """Text columns whose values are all numbers written with a decimal comma (``3,14``) become numbers."""
+    frame = dataset.frame
+    converted = []
+    for name in frame.columns:
+        values = frame[name].dropna()
+        if len(values) and pd.api.types.is_string_dtype(values) and values.str.fullmatch(DECIMAL_COMMA).all():
+            frame[name] = pd.to_numeric(frame[name].str.replace(",", ".", regex=False))
+            converted.append(name)
+    if converted:
+        dataset.notes.append(f"Read decimal commas as numbers in {len(converted)} column(s).")
+
+
+def _clean_infinities(dataset: Dataset) -> None:
+    """Infinite numbers are data errors, not values: treat them as missing and say so."""
+    numeric = dataset.frame.select_dtypes("number")
+    infinite = np.isinf(numeric)
+    count = int(infinite.to_numpy().sum())
+    if count:
+        dataset.frame[numeric.columns] = numeric.mask(infinite)
+        dataset.notes.append(f"{count} infinite value(s) were treated as missing.")
 
 
 def _decode(raw: bytes, name: str) -> tuple[str, str]:
@@ -118,15 +153,17 @@ def _sniff_delimiter(text: str) -> str:
         return max(DELIMITERS, key=first.count) if any(d in first for d in DELIMITERS) else ","
 
 
-def _check_usable(dataset: Dataset) -> None:
+def _check_usable(dataset: Dataset, for_prediction: bool) -> None:
     frame, name = dataset.frame, dataset.name
+    if len(frame) == 0:
+        raise DataError(f"{name} has a header but no data rows.")
+    if for_prediction:
+        return
     if frame.shape[1] < 2:
         raise DataError(
             f"{name} has only one column; a model needs at least one input column and a target column "
             "(if the file uses another delimiter, save it as a comma-separated CSV)."
         )
-    if len(frame) == 0:
-        raise DataError(f"{name} has a header but no data rows.")
     if len(frame) < 2:
         raise DataError(f"{name} has only one data row; training needs many rows.")
 

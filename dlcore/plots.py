@@ -16,7 +16,9 @@ def null_fractions(profile: dict) -> go.Figure:
     nulls = pd.Series({name: col["null_fraction"] * 100 for name, col in profile["columns"].items()})
     nulls = nulls.sort_values(ascending=False)
     fig = px.bar(x=nulls.index, y=nulls.values, labels={"x": "column", "y": "% missing"}, title="Missing values per column")
-    fig.update_yaxes(range=[0, max(100, float(nulls.max() or 0))])
+    fig.update_yaxes(range=[0, 100])
+    fig.add_hline(y=10, line_dash="dot", annotation_text="10%: impute")
+    fig.add_hline(y=30, line_dash="dash", annotation_text="30%: consider dropping")
     return fig
 
 

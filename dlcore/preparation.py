@@ -75,8 +75,7 @@ class Preparation:
             raise DataError("No usable input column is left after excluding identifiers and constants.")
         y = train[self.target]
         if self.task == "regression":
-            std = float(y.std()) or 1.0
-            self.target_encoding = {"mean": float(y.mean()), "std": std}
+            self.target_encoding = {"mean": float(y.mean()), "std": _scale(y)}
         else:
             labels = classes if classes is not None else sorted(y.dropna().unique().tolist(), key=str)
             self.target_encoding = {"classes": [_plain(v) for v in labels]}
@@ -91,15 +90,15 @@ class Preparation:
             median = float(numbers.median()) if numbers.notna().any() else 0.0
             filled = numbers.fillna(median)
             return {"kind": kind, "action": "impute median, standardize", "median": median,
-                    "mean": float(filled.mean()), "std": float(filled.std(ddof=0)) or 1.0, "outputs": [name]}
+                    "mean": float(filled.mean()), "std": _scale(filled), "outputs": [name]}
         if kind == "boolean":
             true_value = _true_value(values)
-            share = float((_as_text(values) == true_value).mean())
+            share = float((_as_text(values).str.lower() == true_value).mean())
             return {"kind": kind, "action": f"1 if {true_value!r} else 0", "true": true_value,
                     "fill": share, "outputs": [name]}
         if kind == "datetime":
             parts = _date_parts(values)
-            stats = {p: [float(parts[p].mean()), float(parts[p].std(ddof=0)) or 1.0] for p in DATE_PARTS}
+            stats = {p: [float(parts[p].mean()), _scale(parts[p])] for p in DATE_PARTS}
             return {"kind": kind, "action": "date parts (year, month, day, weekday), standardize", "parts": stats,
                     "outputs": [f"{name}_{p}" for p in DATE_PARTS]}
         counts = _as_text(values).value_counts()
@@ -127,8 +126,7 @@ class Preparation:
             numbers = pd.to_numeric(values, errors="coerce").fillna(spec["median"]).to_numpy(dtype=float)
             return ((numbers - spec["mean"]) / spec["std"])[:, None]
         if kind == "boolean":
-            text = _as_text(values)
-            ones = (text == spec["true"]).astype(float).to_numpy()
+            ones = (_as_text(values).str.lower() == spec["true"]).astype(float).to_numpy()
             return np.where(values.isna().to_numpy(), spec["fill"], ones)[:, None]
         if kind == "datetime":
             parts = _date_parts(values)
@@ -247,17 +245,21 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _true_value(values: pd.Series) -> str:
-    levels = sorted(_as_text(values.dropna()).unique())
-    for words, true_word in BOOLEAN_WORDS.items():
-        if {level.lower() for level in levels} == set(words):
-            return next(level for level in levels if level.lower() == true_word)
-    return levels[-1]
+    """The lower-cased level that encodes as 1: 'yes'/'true'/… for word pairs, else the larger level."""
+    levels = set(_as_text(values.dropna()).str.lower())
+    return BOOLEAN_WORDS.get(frozenset(levels)) or max(levels)
 
 
 def _date_parts(values: pd.Series) -> pd.DataFrame:
     dates = pd.to_datetime(values, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(values) else values
     return pd.DataFrame({"year": dates.dt.year, "month": dates.dt.month, "day": dates.dt.day,
                          "dayofweek": dates.dt.dayofweek}, dtype=float)
+
+
+def _scale(values: pd.Series) -> float:
+    """The standard deviation to divide by: 1 where it is zero or undefined, so nothing becomes NaN."""
+    std = float(values.std(ddof=0))
+    return std if np.isfinite(std) and std > 0 else 1.0
 
 
 def _plain(value):

@@ -40,7 +40,7 @@ def column_kind(series: pd.Series) -> str:
             return "identifier"
         return "numeric"
     text = values.astype(str)
-    if unique == 2 and frozenset(text.str.lower().unique()) in BOOLEAN_WORDS:
+    if frozenset(text.str.lower().unique()) in BOOLEAN_WORDS:
         return "boolean"
     sample = text.iloc[:1000]
     if sample.str.match(DATE_LIKE).mean() > 0.95:
@@ -118,4 +118,4 @@ def profile(frame: pd.DataFrame, target: str | None = None) -> dict:
 
 def _number(value) -> float | None:
     value = float(value)
-    return None if np.isnan(value) else value
+    return value if np.isfinite(value) else None

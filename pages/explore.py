@@ -14,7 +14,10 @@ report = cached_profile(dataset.digest, frame, None)
 columns = report["columns"]
 
 st.caption("Look before you model: how much is missing, what kind each column is, how values are spread.")
-st.plotly_chart(plots.null_fractions(report), alt="Bar chart of the percentage of missing values per column")
+if any(col["null_fraction"] for col in columns.values()):
+    st.plotly_chart(plots.null_fractions(report), alt="Bar chart of the percentage of missing values per column")
+else:
+    st.success("No missing values in any column.", icon=":material/check_circle:")
 
 summary = pd.DataFrame(
     [{"column": name, "dtype": col["dtype"], "kind": col["kind"], "missing": col["null_fraction"],

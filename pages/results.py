@@ -50,7 +50,7 @@ with on_new:
                               help=f"Needs the training columns: {', '.join(predictor.preparation.input_columns)}.")
     if upload is not None:
         try:
-            new = predictor.predict(read_table(upload.getvalue(), name=upload.name).frame)
+            new = predictor.predict(read_table(upload.getvalue(), name=upload.name, for_prediction=True).frame)
         except DataError as exc:
             st.error(str(exc), icon=":material/error:")
         else:

@@ -20,14 +20,16 @@ metric = output_head(data.task, 0)["metrics"][0]
 st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs} epochs, early stopping after "
            f"{config.patience} epochs without improvement. The same data, settings and seed give the same model.")
 
+
+def start_training() -> None:
+    state.job = TrainingJob(data, arch, config, new_run_dir()).start()
+
+
 job: TrainingJob | None = state.job
 running = job is not None and not job.done
 with st.container(horizontal=True):
-    if st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running):
-        state.job = job = TrainingJob(data, arch, config, new_run_dir()).start()
-        running = True
-    if st.button("Stop", icon=":material/stop:", disabled=not running):
-        job.stop()
+    st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, on_click=start_training)
+    st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop if running else None)
 
 
 @st.fragment(run_every=1.0 if running else None)
@@ -45,8 +47,8 @@ def live_view() -> None:
         best = int(frame["val_loss"].idxmin()) + 1
         st.caption(f"Best epoch so far: {best} (validation loss {frame['val_loss'].min():.4g}).")
         left, right = st.columns(2)
-        left.plotly_chart(plots.training_curves(frame, "loss"), alt="Training and validation loss per epoch")
-        right.plotly_chart(plots.training_curves(frame, metric), alt=f"Training and validation {metric} per epoch")
+        left.plotly_chart(plots.training_curves(frame, "loss"), key="loss_curve", alt="Training and validation loss per epoch")
+        right.plotly_chart(plots.training_curves(frame, metric), key="metric_curve", alt=f"Training and validation {metric} per epoch")
     if job.status == "failed":
         st.error(f"Training failed: {job.error}", icon=":material/error:")
     elif job.done:

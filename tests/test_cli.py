@@ -1,0 +1,187 @@
+"""``python -m dlcore``: train, predict and profile in a subprocess, and its one-line errors."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+N_ROWS = 200
+MISSING_TARGETS = 3
+
+
+def run_cli(args, env, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "dlcore", *map(str, args)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def cli_env(runs_dir: Path) -> dict:
+    env = dict(os.environ)
+    env["DLCORE_RUNS_DIR"] = str(runs_dir)
+    env.pop("PYTHONPATH", None)  # the package must be found from the repository root
+    return env
+
+
+def assert_one_error_line(proc, *fragments):
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error:"), lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def training_frame(n=N_ROWS, seed=0):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    group = rng.choice(["a", "b", "c"], size=n)
+    label = np.where(x1 - x2 + (group == "a") > 0.3, "up", "down").astype(object)
+    return pd.DataFrame({"x1": x1, "x2": x2, "group": group, "label": label})
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    base = tmp_path_factory.mktemp("cli")
+    frame = training_frame()
+    frame.loc[[5, 50, 150], "label"] = None  # rows the CLI must drop and report
+    frame.to_csv(base / "train.csv", index=False)
+    new = training_frame(n=17, seed=3).drop(columns="label")
+    new.loc[0, "group"] = "zzz"  # an unseen category
+    new.to_csv(base / "new.csv", index=False)
+    return base, cli_env(base / "runs")
+
+
+@pytest.fixture(scope="module")
+def trained(workspace):
+    base, env = workspace
+    out = base / "run"
+    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", out, "--epochs", 3], env)
+    return proc, out
+
+
+def test_train(trained):
+    proc, out = trained
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    epoch_lines = [line for line in proc.stdout.splitlines() if line.startswith("epoch ")]
+    assert [re.match(r"epoch (\d+)/3\b", line).group(1) for line in epoch_lines] == ["1", "2", "3"]
+    assert all("val_loss=" in line for line in epoch_lines)
+    assert f"dropped {MISSING_TARGETS} rows" in proc.stdout
+    assert "binary on 'label'" in proc.stdout
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "binary"
+    assert metrics["target"] == "label"
+    assert metrics["epochs_run"] == 3
+    assert metrics["config"]["epochs"] == 3
+    assert sum(metrics["rows"].values()) == N_ROWS - MISSING_TARGETS
+    history = pd.read_csv(out / "history.csv")
+    assert len(history) == 3
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert (out / "model.zip").is_file()
+    assert f"test accuracy={metrics['test']['accuracy']:.4g}" in proc.stdout
+
+
+@pytest.mark.parametrize("which", ["folder", "bundle"])
+def test_predict(workspace, trained, which):
+    base, env = workspace
+    _, out = trained
+    model = out if which == "folder" else out / "model.zip"
+    target = base / f"predictions-{which}.csv"
+
+    proc = run_cli(["predict", model, base / "new.csv", "--out", target], env)
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    new = pd.read_csv(base / "new.csv")
+    predictions = pd.read_csv(target)
+    assert len(predictions) == len(new) == 17
+    assert list(predictions.columns[:3]) == ["x1", "x2", "group"]
+    assert predictions["prediction"].isin(["down", "up"]).all()
+    proba = predictions[["probability_down", "probability_up"]].to_numpy()
+    assert proba.sum(axis=1) == pytest.approx(np.ones(17), abs=1e-5)
+    assert f"wrote {len(new)} predictions" in proc.stdout
+
+
+def test_profile(workspace):
+    base, env = workspace
+    target = base / "profile.json"
+
+    proc = run_cli(["profile", base / "train.csv", "--target", "label", "--out", target], env)
+
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(target.read_text())
+    assert report["rows"] == N_ROWS
+    assert {name: col["kind"] for name, col in report["columns"].items()} == {
+        "x1": "numeric", "x2": "numeric", "group": "categorical", "label": "categorical",  # up/down are not yes/no words
+    }
+    assert report["columns"]["label"]["null_fraction"] == pytest.approx(MISSING_TARGETS / N_ROWS)
+    assert report["task"] == "binary"
+    assert report["format"]["delimiter"] == ","
+
+
+def test_unknown_target(workspace, tmp_path):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--target", "price", "--out", tmp_path / "r"], env)
+    assert_one_error_line(proc, "'price'", "not in the data")
+    assert not (tmp_path / "r").exists()
+
+
+def test_empty_file(workspace, tmp_path):
+    _, env = workspace
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    proc = run_cli(["train", empty, "--target", "label", "--out", tmp_path / "r"], env)
+    assert_one_error_line(proc, "empty.csv", "empty")
+
+
+def test_missing_file(workspace, tmp_path):
+    _, env = workspace
+    proc = run_cli(["profile", tmp_path / "nothing.csv", "--out", tmp_path / "p.json"], env)
+    assert_one_error_line(proc, "File not found")
+
+
+def test_missing_column_at_predict_time(workspace, trained, tmp_path):
+    base, env = workspace
+    _, out = trained
+    partial = tmp_path / "partial.csv"
+    training_frame(n=5, seed=7).drop(columns=["label", "x2"]).to_csv(partial, index=False)
+
+    proc = run_cli(["predict", out / "model.zip", partial, "--out", tmp_path / "p.csv"], env)
+
+    assert_one_error_line(proc, "x2")
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_unknown_arch(workspace, tmp_path):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--arch", "huge"], env)
+    assert_one_error_line(proc, "--arch", "huge")
+
+
+def test_missing_required_flag(workspace, tmp_path):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--out", tmp_path / "r"], env)
+    assert_one_error_line(proc, "--target")
+
+
+def test_zero_epochs(workspace, tmp_path):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--epochs", 0], env)
+    assert_one_error_line(proc, "--epochs")
+
+
+def test_impossible_task(workspace, tmp_path):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--target", "group", "--task", "regression",
+                    "--out", tmp_path / "r"], env)
+    assert_one_error_line(proc, "'group'", "not numeric")

@@ -1,0 +1,402 @@
+"""dlcore.training, dlcore.runs and dlcore.export on small synthetic data (a few epochs each)."""
+
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dlcore.export as export
+from dlcore.architectures import Architecture, resolve
+from dlcore.baselines import naive_baseline
+from dlcore.errors import DataError
+from dlcore.evaluation import score
+from dlcore.export import BUNDLE_FILES, Predictor, read_bundle
+from dlcore.preparation import Preparation, prepare
+from dlcore.runs import RUNS_ENV, TrainingJob, execute, new_run_dir, runs_root
+from dlcore.training import TrainConfig, train
+
+N = 300
+
+
+def learnable_frame(n=N, seed=0):
+    """buy/skip decided by a simple rule on two numbers and a colour."""
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    y = np.where(x1 + x2 + 1.5 * (colour == "red") > 0.5, "buy", "skip")
+    return pd.DataFrame({"x1": x1, "x2": x2, "colour": colour, "y": y})
+
+
+def regression_frame(n=N, seed=1):
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.uniform(0, 10, size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "y": 1000 + 50 * x1 + 20 * x2 + rng.normal(0, 5, size=n)})
+
+
+@pytest.fixture(scope="module")
+def binary_data():
+    return prepare(learnable_frame(), "y", "binary", seed=0)
+
+
+@pytest.fixture(scope="module")
+def arch(binary_data):
+    return resolve("auto", binary_data.x_train.shape[1], len(binary_data.x_train))
+
+
+@pytest.fixture(scope="module")
+def binary_run(tmp_path_factory, binary_data, arch):
+    run_dir = tmp_path_factory.mktemp("runs") / "binary"
+    metrics = execute(binary_data, arch, TrainConfig(epochs=12, learning_rate=0.01), run_dir)
+    return run_dir, metrics
+
+
+@pytest.fixture(scope="module")
+def regression_run(tmp_path_factory):
+    data = prepare(regression_frame(), "y", "regression", seed=0)
+    arch = resolve("auto", data.x_train.shape[1], len(data.x_train))
+    run_dir = tmp_path_factory.mktemp("runs") / "regression"
+    metrics = execute(data, arch, TrainConfig(epochs=6, learning_rate=0.01), run_dir)
+    return run_dir, metrics, data
+
+
+# -- training ----------------------------------------------------------------------------------------------
+
+def test_train_history(binary_data, arch):
+    seen = []
+    result = train(binary_data, arch, TrainConfig(epochs=5), on_epoch=lambda epoch, row: seen.append((epoch, row)))
+
+    history = result.history
+    assert len(history) == 5
+    assert history["epoch"].tolist() == [1, 2, 3, 4, 5]
+    assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history.columns)
+    assert history[["loss", "val_loss"]].notna().all().all()
+    assert [epoch for epoch, _ in seen] == [1, 2, 3, 4, 5]
+    assert [row["val_loss"] for _, row in seen] == history["val_loss"].tolist()
+    assert result.best_epoch == int(np.argmin(history["val_loss"].to_numpy())) + 1
+    assert result.epochs_run == 5
+    assert result.stopped is False
+    assert result.seconds > 0
+    assert result.model.output_shape == (None, 1)
+
+
+def test_early_stopping_keeps_the_best_weights():
+    # pure-noise labels: validation loss soon rises, so early stopping ends training
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=N) for i in range(8)})
+    frame["y"] = rng.choice(["a", "b"], size=N)
+    data = prepare(frame, "y", "binary")
+    config = TrainConfig(epochs=30, patience=3, learning_rate=0.01)
+
+    result = train(data, resolve("chollet_small", 8, N), config)
+
+    history = result.history
+    best = int(np.argmin(history["val_loss"].to_numpy())) + 1
+    assert result.best_epoch == best
+    assert result.epochs_run < config.epochs
+    assert result.epochs_run == best + config.patience
+    # the returned model has the best epoch's weights, not the last epoch's
+    val_loss = result.model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)["loss"]
+    assert val_loss == pytest.approx(history["val_loss"].iloc[best - 1], rel=1e-4)
+    assert val_loss != pytest.approx(history["val_loss"].iloc[-1], rel=1e-4)
+
+
+def test_should_stop_ends_training_in_the_first_epoch(binary_data, arch):
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return True
+
+    result = train(binary_data, arch, TrainConfig(epochs=50), should_stop=should_stop)
+
+    assert result.stopped is True
+    assert result.epochs_run == 1
+    assert len(result.history) == 1
+    assert len(calls) == 1  # asked once, after the first batch
+    assert result.best_epoch == 1
+
+
+def test_same_seed_same_history(binary_data, arch):
+    config = TrainConfig(epochs=3, seed=11)
+    first = train(binary_data, arch, config)
+    second = train(binary_data, arch, config)
+    other = train(binary_data, arch, TrainConfig(epochs=3, seed=12))
+
+    pd.testing.assert_frame_equal(first.history, second.history, check_exact=True)
+    np.testing.assert_array_equal(first.model.predict(binary_data.x_test, verbose=0),
+                                  second.model.predict(binary_data.x_test, verbose=0))
+    assert not np.array_equal(first.history["loss"].to_numpy(), other.history["loss"].to_numpy())
+
+
+def test_batch_size_rule():
+    assert TrainConfig().batch_for(300) == 32
+    assert TrainConfig().batch_for(10) == 32
+    assert TrainConfig().batch_for(10_000_000) == 1024
+    assert TrainConfig(batch_size=7).batch_for(300) == 7
+    for n in (1_000, 40_000, 150_000):
+        batch = TrainConfig().batch_for(n)
+        assert batch & (batch - 1) == 0 and 32 <= batch <= 1024
+    assert TrainConfig.from_config(json.loads(json.dumps(TrainConfig(epochs=3).get_config()))) == TrainConfig(epochs=3)
+
+
+# -- a run folder ----------------------------------------------------------------------------------------------
+
+def test_execute_writes_the_run_folder(binary_run, binary_data):
+    run_dir, metrics = binary_run
+
+    for name in ("model.keras", "preparation.json", "metrics.json", "history.csv", "model.zip", "README.md"):
+        assert (run_dir / name).is_file(), name
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved["task"] == "binary"
+    assert saved["target"] == "y"
+    assert saved["primary_metric"] == "accuracy"
+    assert {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc"} <= set(saved["test"])
+    assert saved["metric_names"] == list(saved["test"])
+    assert saved["baselines"]["naive"] == pytest.approx(naive_baseline(binary_data))
+    assert 1 <= saved["best_epoch"] <= saved["epochs_run"] <= 12
+    assert saved["seconds"] > 0
+    assert saved["stopped_by_user"] is False
+    assert saved["rows"] == {"train": len(binary_data.x_train), "validation": len(binary_data.x_val),
+                             "test": len(binary_data.x_test)}
+    assert saved["config"]["epochs"] == 12
+
+    history = pd.read_csv(run_dir / "history.csv")
+    assert len(history) == saved["epochs_run"]
+    assert history["epoch"].tolist() == list(range(1, saved["epochs_run"] + 1))
+    assert saved["best_epoch"] == int(history["val_loss"].idxmin()) + 1
+
+    prep = json.loads((run_dir / "preparation.json").read_text())
+    assert prep == json.loads(json.dumps(binary_data.preparation.get_config()))
+
+    with zipfile.ZipFile(run_dir / "model.zip") as archive:
+        assert sorted(archive.namelist()) == sorted(BUNDLE_FILES)
+        assert json.loads(archive.read("metrics.json")) == saved
+
+
+def test_the_network_learns_the_rule(binary_run):
+    _, metrics = binary_run
+    assert metrics["test"]["accuracy"] > metrics["baselines"]["naive"]["accuracy"] + 0.1
+
+
+def test_saved_model_reproduces_the_test_scores(binary_run, binary_data):
+    run_dir, metrics = binary_run
+    test = binary_data.split.test
+    predictions = Predictor.load(run_dir).predict(test)
+    classes = binary_data.preparation.classes
+    proba = predictions[[f"probability_{c}" for c in classes]].to_numpy()
+    rescored = score("binary", test["y"], predictions["prediction"], proba, classes)
+    assert rescored == pytest.approx(metrics["test"], rel=1e-4)
+
+
+def test_regression_run_reports_original_units(regression_run):
+    run_dir, metrics, data = regression_run
+    assert metrics["primary_metric"] == "mae"
+    assert set(metrics["test"]) == {"mae", "rmse", "r2"}
+
+    predictor = Predictor.load(run_dir / "model.zip")
+    test = data.split.test
+    predicted = predictor.predict(test.drop(columns="y"))
+    assert [c for c in predicted.columns if c.startswith("probability_")] == []
+    assert np.mean(np.abs(predicted["prediction"].to_numpy(dtype=float) - test["y"].to_numpy())) == pytest.approx(
+        metrics["test"]["mae"], rel=1e-4)
+    # history's MAE is in the target's units too: at the best epoch it is the validation MAE of the saved model
+    history = pd.read_csv(run_dir / "history.csv")
+    validation = data.split.validation
+    val_mae = np.mean(np.abs(predictor.predict(validation)["prediction"].to_numpy(dtype=float)
+                             - validation["y"].to_numpy()))
+    assert history["val_mae"].iloc[metrics["best_epoch"] - 1] == pytest.approx(val_mae, rel=1e-3)
+
+
+# -- background jobs ------------------------------------------------------------------------------------------------
+
+def test_training_job_runs_in_the_background(tmp_path, binary_data, arch):
+    job = TrainingJob(binary_data, arch, TrainConfig(epochs=3), tmp_path / "job")
+    assert job.status == "queued"
+
+    job.start()
+    assert job.status == "running"
+    assert not job.done
+    assert job.wait(0) is False  # still training when start() has returned
+
+    assert job.wait(timeout=180)
+    assert job.status == "finished", job.error
+    assert job.done and job.error is None
+    assert len(job.history) == 3
+    assert [row["epoch"] for row in job.history] == [1, 2, 3]
+    assert job.metrics["epochs_run"] == 3
+    assert job.run_id == "job"
+    assert (tmp_path / "job" / "model.zip").is_file()
+    assert job.elapsed > 0
+
+
+def test_training_job_can_be_stopped(tmp_path, binary_data, arch):
+    job = TrainingJob(binary_data, arch, TrainConfig(epochs=500), tmp_path / "job").start()
+    job.stop()
+
+    assert job.wait(timeout=180)
+    assert job.status == "stopped", job.error
+    assert job.metrics["stopped_by_user"] is True
+    assert job.metrics["epochs_run"] < 500
+    assert len(job.history) == job.metrics["epochs_run"]
+    assert (tmp_path / "job" / "model.zip").is_file()  # the best weights so far are kept
+
+
+def test_failed_job_reports_the_error(tmp_path, binary_data):
+    broken = Architecture("broken", "broken", "test", (4,), activation="no_such_activation")
+    job = TrainingJob(binary_data, broken, TrainConfig(epochs=2), tmp_path / "job").start()
+
+    assert job.wait(timeout=180)
+    assert job.status == "failed"
+    assert job.error and "no_such_activation" in job.error
+    assert job.done
+    assert not (tmp_path / "job" / "model.zip").exists()
+
+
+def test_new_run_dir_honours_the_environment(monkeypatch, tmp_path):
+    root = tmp_path / "my-runs"
+    monkeypatch.setenv(RUNS_ENV, str(root))
+
+    first, second = new_run_dir(), new_run_dir()
+
+    assert runs_root() == root
+    for path in (first, second):
+        assert path.parent == root
+        assert path.is_dir()
+        assert re.fullmatch(r"[0-9a-f]{32}", path.name)
+    assert first != second
+
+
+def test_new_run_dir_default_and_explicit_root(monkeypatch, tmp_path):
+    monkeypatch.delenv(RUNS_ENV, raising=False)
+    assert runs_root().as_posix() == "runs"
+    path = new_run_dir(tmp_path)
+    assert path.parent == tmp_path and path.is_dir()
+
+
+# -- predictions ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["folder", "bundle"])
+def test_predictor_predicts_every_row(binary_run, where):
+    run_dir, _ = binary_run
+    predictor = Predictor.load(run_dir if where == "folder" else run_dir / "model.zip")
+    new = learnable_frame(n=25, seed=99).drop(columns="y")
+    new.insert(0, "note", [f"row {i}" for i in range(25)])  # an extra column is kept, not needed
+
+    result = predictor.predict(new)
+
+    assert len(result) == len(new)
+    assert list(result.columns[: new.shape[1]]) == list(new.columns)
+    pd.testing.assert_frame_equal(result[list(new.columns)], new)
+    proba_columns = ["probability_buy", "probability_skip"]
+    assert list(result.columns[new.shape[1]:]) == ["prediction", *proba_columns]
+    proba = result[proba_columns].to_numpy()
+    assert ((proba >= 0) & (proba <= 1)).all()
+    assert proba.sum(axis=1) == pytest.approx(np.ones(len(new)), abs=1e-6)
+    assert result["prediction"].tolist() == np.array(["buy", "skip"])[proba.argmax(axis=1)].tolist()
+
+
+def test_predictor_from_folder_and_bundle_agree(binary_run):
+    run_dir, _ = binary_run
+    new = learnable_frame(n=10, seed=5)
+    a = Predictor.load(run_dir).predict(new)
+    b = Predictor.load(run_dir / "model.zip").predict(new)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_unseen_category_still_predicts(binary_run):
+    run_dir, _ = binary_run
+    new = pd.DataFrame({"x1": [0.1, -1.0, 2.0], "x2": [0.3, np.nan, 1.0], "colour": ["purple", None, "red"]})
+
+    result = Predictor.load(run_dir).predict(new)
+
+    assert len(result) == 3
+    assert result["prediction"].isin(["buy", "skip"]).all()
+    assert np.isfinite(result[["probability_buy", "probability_skip"]].to_numpy()).all()
+
+
+def test_missing_column_is_named(binary_run):
+    run_dir, _ = binary_run
+    new = learnable_frame(n=5).drop(columns=["y", "colour"])
+    with pytest.raises(DataError, match="colour"):
+        Predictor.load(run_dir).predict(new)
+
+
+def test_load_refuses_missing_paths(tmp_path):
+    with pytest.raises(DataError, match="not a finished run"):
+        Predictor.load(tmp_path)
+    with pytest.raises(DataError, match="No run folder or model bundle"):
+        Predictor.load(tmp_path / "absent.zip")
+
+
+# -- bundles -----------------------------------------------------------------------------------------------------------
+
+def make_zip(files: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+GOOD = {"model.keras": b"model", "preparation.json": b"{}", "metrics.json": b"{}"}
+
+
+def test_read_bundle_accepts_a_clean_bundle():
+    files = read_bundle(make_zip({**GOOD, "README.md": b"hello"}))
+    assert files == {**GOOD, "README.md": b"hello"}
+
+
+def test_read_bundle_refuses_non_zip():
+    with pytest.raises(DataError, match="not a zip file"):
+        read_bundle(b"PK but not really a zip file")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["../evil", "model.pkl", "preparation.pickle", "sub/model.keras", "/etc/passwd"],
+)
+def test_read_bundle_refuses_unexpected_members(extra):
+    with pytest.raises(DataError, match="unexpected file") as info:
+        read_bundle(make_zip({**GOOD, extra: b"x"}))
+    assert extra in str(info.value)
+
+
+@pytest.mark.parametrize("absent", ["model.keras", "preparation.json", "metrics.json"])
+def test_read_bundle_refuses_missing_members(absent):
+    files = {name: data for name, data in GOOD.items() if name != absent}
+    with pytest.raises(DataError, match=f"missing {absent}"):
+        read_bundle(make_zip(files))
+
+
+def test_read_bundle_refuses_oversized_data(monkeypatch):
+    bundle = make_zip(GOOD)
+    monkeypatch.setattr(export, "MAX_BUNDLE_BYTES", len(bundle) - 1)
+    with pytest.raises(DataError, match="larger than"):
+        read_bundle(bundle)
+
+
+def test_read_bundle_refuses_what_unpacks_too_large(monkeypatch):
+    bundle = make_zip({**GOOD, "model.keras": b"\0" * 100_000})  # compresses to a few hundred bytes
+    assert len(bundle) < 5_000
+    monkeypatch.setattr(export, "MAX_BUNDLE_BYTES", 50_000)
+    with pytest.raises(DataError, match="unpacks to more than"):
+        read_bundle(bundle)
+
+
+def test_bundle_with_invalid_json_is_refused():
+    with pytest.raises(DataError, match="not valid"):
+        Predictor.from_bundle(make_zip({**GOOD, "preparation.json": b"not json"}))
+
+
+def test_bundle_with_a_broken_model_is_refused(binary_run):
+    run_dir, _ = binary_run
+    files = read_bundle((run_dir / "model.zip").read_bytes())
+    predictor = Predictor.from_bundle(make_zip({**files, "model.keras": b"definitely not a keras file"}))
+    assert isinstance(predictor.preparation, Preparation)
+    with pytest.raises(DataError, match="could not be loaded"):
+        predictor.predict(learnable_frame(n=3))
