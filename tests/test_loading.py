@@ -285,3 +285,40 @@ def test_drop_missing_target_refuses_unknown_target():
     message = str(info.value)
     assert "'price'" in message
     assert "x, y" in message  # lists the columns there are
+
+
+def test_semicolon_file_with_dot_decimals_reads_numbers():
+    data = read_table(b'"fixed acidity";"quality"\n7.4;5\n7.8;5\n11.2;6\n')
+    assert pd.api.types.is_float_dtype(data.frame["fixed acidity"])
+    assert data.frame["fixed acidity"].tolist() == [7.4, 7.8, 11.2]
+
+
+def test_trailing_delimiter_does_not_shift_columns():
+    data = read_table(b"a,b\n1,2,\n3,4,\n")
+    assert data.frame["a"].tolist() == [1, 3]
+    assert data.frame["b"].tolist() == [2, 4]
+
+
+def test_padded_header_names_are_trimmed_without_a_rename_note():
+    data = read_table(b" a , b \n1,2\n3,4\n")
+    assert list(data.frame.columns) == ["a", "b"]
+    assert data.notes == []
+
+
+def test_empty_header_name_gets_its_own_note():
+    data = read_table(b"a,,c\n1,2,3\n4,5,6\n")
+    assert any("without a name" in note for note in data.notes)
+    assert not any("Duplicate" in note for note in data.notes)
+
+
+def test_infinities_become_missing_with_a_note():
+    data = read_table(b"x,y\n1,inf\n2,3\n-inf,4\n")
+    assert data.frame["x"].isna().sum() == 1 and data.frame["y"].isna().sum() == 1
+    assert "2 infinite value(s) were treated as missing." in data.notes
+
+
+def test_prediction_file_may_have_one_row_and_one_column():
+    data = read_table(b"x\n1.5\n", for_prediction=True)
+    assert data.frame["x"].tolist() == [1.5]
+    with pytest.raises(DataError, match="no data rows"):
+        read_table(b"x\n", for_prediction=True)

@@ -202,3 +202,7 @@ def test_profile_statistics_ignore_missing_values():
 def test_profile_refuses_unknown_target(small_frame):
     with pytest.raises(DataError, match="'nope'"):
         profile(small_frame, target="nope")
+
+
+def test_mixed_case_yes_no_is_boolean():
+    assert column_kind(pd.Series(["yes", "no", "Yes", "NO"] * 5, name="flag")) == "boolean"
