@@ -6,6 +6,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 PRIMARY_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "mae"}
+IMBALANCED_SHARE = 0.2
 LOWER_IS_BETTER = {"mae", "rmse", "log_loss"}
 METRIC_TITLES = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1_macro": "F1 (macro)",
@@ -40,6 +41,16 @@ def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: l
                 else skm.roc_auc_score(true_text, proba, multi_class="ovr", labels=labels)
             )
     return result
+
+
+def primary_metric(task: str, y_train) -> str:
+    """The headline metric: accuracy, or ROC AUC for a binary target whose rarer class is under 20% of
+    the training rows (there, always answering the majority class already scores a high accuracy)."""
+    if task == "binary":
+        shares = np.unique(np.asarray(y_train).astype(str), return_counts=True)[1] / len(y_train)
+        if shares.min() < IMBALANCED_SHARE:
+            return "roc_auc"
+    return PRIMARY_METRIC[task]
 
 
 def is_better(metric: str, candidate: float, reference: float) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines
 from dlcore.errors import DataError
-from dlcore.evaluation import PRIMARY_METRIC, score
+from dlcore.evaluation import primary_metric, score
 from dlcore.export import write_run
 from dlcore.preparation import PreparedData
 from dlcore.training import EpochCallback, TrainConfig, train
@@ -48,7 +48,7 @@ def execute(
     metrics = {
         "task": prep.task,
         "target": prep.target,
-        "primary_metric": PRIMARY_METRIC[prep.task],
+        "primary_metric": primary_metric(prep.task, data.split.train[prep.target]),
         "metric_names": list(test),
         "test": test,
         "baselines": baselines(data),

@@ -158,3 +158,12 @@ def test_baselines_collects_naive():
     assert list(result) == ["naive"]
     assert result["naive"] == naive_baseline(data)
     assert set(NAIVE_TITLES) == {"binary", "multiclass", "regression"}
+
+
+def test_primary_metric_is_roc_auc_for_an_imbalanced_binary_target():
+    from dlcore.evaluation import primary_metric
+
+    assert primary_metric("binary", ["no"] * 81 + ["yes"] * 19) == "roc_auc"
+    assert primary_metric("binary", ["no"] * 80 + ["yes"] * 20) == "accuracy"
+    assert primary_metric("multiclass", ["a"] * 95 + ["b"] * 3 + ["c"] * 2) == "accuracy"
+    assert primary_metric("regression", [1.0, 2.0, 3.0]) == "mae"
