@@ -5,11 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dlcore.evaluation import METRIC_TITLES
-
-MAX_BARS = 30
-
 
 def null_fractions(profile: dict) -> go.Figure:
     """Percentage of missing values per column, largest first."""
@@ -22,15 +20,68 @@ def null_fractions(profile: dict) -> go.Figure:
     return fig
 
 
-def histogram(frame: pd.DataFrame, column: str) -> go.Figure:
-    return px.histogram(frame, x=column, nbins=40, title=f"Distribution of {column}")
+def histogram(name: str, column: dict) -> go.Figure:
+    """Histogram of a numeric column from its profile (bins computed over every row)."""
+    hist = column["histogram"]
+    edges = hist["edges"]
+    centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    fig = go.Figure(go.Bar(x=centers, y=hist["counts"], width=[b - a for a, b in zip(edges[:-1], edges[1:])],
+                           name=name))
+    fig.update_layout(title=f"Distribution of {name}", xaxis_title=name, yaxis_title="rows", bargap=0.02)
+    return fig
 
 
-def category_counts(frame: pd.DataFrame, column: str) -> go.Figure:
-    """Bar plot of the most frequent levels of a categorical column."""
-    counts = frame[column].astype("string").fillna("(missing)").value_counts().head(MAX_BARS)
-    return px.bar(x=counts.index, y=counts.values, labels={"x": column, "y": "rows"},
-                  title=f"{column}: top {len(counts)} levels")
+def category_counts(name: str, column: dict) -> go.Figure:
+    """Bar plot of the most frequent levels of a categorical column, from its profile."""
+    top = column["top_values"]
+    title = f"{name}: {column['unique']:,} levels" + (f", top {len(top)} shown" if column["unique"] > len(top) else "")
+    return px.bar(x=list(top), y=list(top.values()), labels={"x": name, "y": "rows"}, title=title)
+
+
+def date_counts(name: str, column: dict) -> go.Figure:
+    """Rows per year, month or day of a datetime column."""
+    counts = column["counts"]
+    unit = {"YS": "year", "MS": "month", "D": "day"}[counts["period"]]
+    return px.bar(x=counts["start"], y=counts["rows"], labels={"x": unit, "y": "rows"},
+                  title=f"{name}: rows per {unit} ({column['min'][:10]} to {column['max'][:10]})")
+
+
+def target_distribution(profile: dict) -> go.Figure:
+    """Class balance (classification) or histogram (regression) of the target."""
+    target, summary = profile["target"], profile["target_profile"]
+    if profile["task"] == "regression":
+        return histogram(target, summary)
+    classes = summary["classes"]
+    return px.bar(x=list(classes), y=list(classes.values()), labels={"x": target, "y": "rows"},
+                  title=f"Class balance of {target}")
+
+
+def against_target(name: str, relation: dict, target: str) -> go.Figure:
+    """A column against the target: paired bars per level (mean target and row count, as in the book),
+    boxes per class, or the mean target per quantile bin."""
+    if relation["type"] == "levels":
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                            subplot_titles=(relation["measure"], "rows"))
+        fig.add_trace(go.Bar(x=relation["levels"], y=relation["mean"], name=relation["measure"]), row=1, col=1)
+        fig.add_trace(go.Bar(x=relation["levels"], y=relation["count"], name="rows"), row=2, col=1)
+        fig.update_layout(title=f"{name} against {target}", showlegend=False)
+        return fig
+    if relation["type"] == "boxes":
+        fig = go.Figure([go.Box(name=label, q1=[b["q1"]], median=[b["median"]], q3=[b["q3"]],
+                                lowerfence=[b["low"]], upperfence=[b["high"]]) for label, b in relation["classes"].items()])
+        fig.update_layout(title=f"{name} by {target}", xaxis_title=target, yaxis_title=name, showlegend=False)
+        return fig
+    fig = px.line(x=relation["centers"], y=relation["mean"], markers=True, labels={"x": f"{name} (bin mean)",
+                  "y": f"mean {target}"}, title=f"Mean {target} across {name}")
+    return fig
+
+
+def correlations(profile: dict) -> go.Figure:
+    corr = profile["correlations"]
+    fig = px.imshow(corr["matrix"], x=corr["columns"], y=corr["columns"], zmin=-1, zmax=1,
+                    color_continuous_scale="RdBu_r", title="Correlation of numeric columns")
+    fig.update_layout(height=max(400, 22 * len(corr["columns"])))
+    return fig
 
 
 def training_curves(history: pd.DataFrame, metric: str) -> go.Figure:

@@ -24,6 +24,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     patience: int = 10
     seed: int = 42
+    class_weights: bool = False  # weight classes inversely to their frequency (for imbalanced targets)
 
     def batch_for(self, n_rows: int) -> int:
         """32 (Keras' default) for small data, larger batches so an epoch of big data stays quick."""
@@ -81,12 +82,16 @@ def train(
             if on_epoch is not None:
                 on_epoch(epoch + 1, row)
 
+    weights = None
+    if config.class_weights and prep.task != "regression":
+        counts = np.bincount(data.y_train, minlength=len(prep.classes))
+        weights = {i: len(data.y_train) / (len(counts) * c) for i, c in enumerate(counts) if c}
     early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
     start = time.perf_counter()
     model.fit(
         data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
         epochs=config.epochs, batch_size=config.batch_for(len(data.x_train)),
-        callbacks=[early, Progress()], verbose=0, shuffle=True,
+        callbacks=[early, Progress()], verbose=0, shuffle=True, class_weight=weights,
     )
     seconds = time.perf_counter() - start
     history = pd.DataFrame(rows)

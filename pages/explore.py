@@ -1,48 +1,131 @@
-"""Explore: missing values, column kinds, histograms of numeric columns, bar plots of categories."""
+"""Explore: overview, alerts with one-click fixes, column types, distributions, and each column against the target."""
+
+import dataclasses
 
 import pandas as pd
 import streamlit as st
 
 from dlcore import plots
-from pages.shared import cached_profile, require
+from dlcore.alerts import apply_fix
+from dlcore.profiling import KINDS
+from pages.shared import current_profile, require
 
 require("dataset")
 state = st.session_state
-dataset = state.dataset
-frame = dataset.frame
-report = cached_profile(dataset.digest, frame, None)
-columns = report["columns"]
+report = current_profile()
+columns, overview = report["columns"], report["overview"]
 
 st.caption("Look before you model: how much is missing, what kind each column is, how values are spread.")
-if any(col["null_fraction"] for col in columns.values()):
-    st.plotly_chart(plots.null_fractions(report), alt="Bar chart of the percentage of missing values per column")
+with st.container(horizontal=True):
+    st.metric("Rows", f"{overview['rows']:,}", border=True)
+    st.metric("Columns", overview["columns"], border=True)
+    st.metric("Memory", f"{overview['memory_bytes'] / 2**20:,.1f} MB", border=True)
+    st.metric("Duplicate rows", f"{overview['duplicate_rows']:,}", border=True)
+st.caption("Kinds: " + ", ".join(f"{count} {kind}" for kind, count in overview["kinds"].items()) + ".")
+if report["sampled"]["what"]:
+    st.caption(f":material/info: {report['sampled']['what'].capitalize()} use a random sample of "
+               f"{report['sampled']['rows']:,} of {report['sampled']['of']:,} rows; everything else uses every row.")
+
+
+def fix(alert: dict) -> None:
+    action = alert["fix"]["action"]
+    if action == "drop_duplicates":
+        frame = state.dataset.frame.drop_duplicates().reset_index(drop=True)
+        state.dataset = state.dataset.derive(frame, f"Dropped {len(state.dataset.frame) - len(frame):,} duplicate rows.")
+    elif action == "class_weights":
+        state.train_config = dataclasses.replace(state.train_config, class_weights=True)
+    else:
+        apply_fix(alert["fix"], alert["column"], state.kinds, state.column_options)
+    state.pop("prepared", None)
+
+
+def applied(alert: dict) -> bool:
+    action, column = alert["fix"]["action"], alert["column"]
+    if action == "exclude":
+        return state.kinds.get(column) == "excluded"
+    if action == "kind":
+        return state.kinds.get(column) == alert["fix"]["value"]
+    if action == "option":
+        return all(state.column_options.get(column, {}).get(k) == v for k, v in alert["fix"]["value"].items())
+    if action == "class_weights":
+        return state.train_config.class_weights
+    return False
+
+
+alerts = report["alerts"]
+section = st.segmented_control(
+    "Section", [f"Alerts ({len(alerts)})", "Column types", "Distributions", "Against the target", "Correlations"],
+    default=f"Alerts ({len(alerts)})", key="explore_section", label_visibility="collapsed",
+) or f"Alerts ({len(alerts)})"
+
+if section.startswith("Alerts"):
+    if not state.target:
+        st.info("Choose a target on Upload to also check class balance and leakage.", icon=":material/info:")
+    if not alerts:
+        st.success("No alerts: nothing stands out in this data.", icon=":material/check_circle:")
+    for i, alert in enumerate(alerts):
+        with st.container(border=True, horizontal=True, vertical_alignment="center"):
+            st.markdown(f":orange-badge[{alert['kind'].replace('_', ' ')}] {alert['message']}")
+            if alert["fix"]:
+                done = applied(alert)
+                st.button("Applied" if done else alert["fix"]["label"], key=f"fix_{i}", disabled=done,
+                          on_click=fix, args=(alert,), icon=":material/check:" if done else ":material/build:")
+
+elif section == "Column types":
+    st.caption("The guessed kind of every column decides how it is prepared. Change it, or exclude the column.")
+    table = pd.DataFrame({"column": list(columns), "use as": [c["kind"] for c in columns.values()],
+                          "missing": [c["null_fraction"] for c in columns.values()],
+                          "unique": [c["unique"] for c in columns.values()],
+                          "dtype": [c["dtype"] for c in columns.values()]})
+    edited = st.data_editor(
+        table, hide_index=True, disabled=["column", "missing", "unique", "dtype"], key="kinds_editor",
+        column_config={"use as": st.column_config.SelectboxColumn("use as", options=[*KINDS, "excluded"], required=True),
+                       "missing": st.column_config.ProgressColumn("missing", format="percent", min_value=0, max_value=1)},
+    )
+    changed = {row["column"]: row["use as"] for row in edited.to_dict("records")
+               if row["use as"] != columns[row["column"]]["kind"]}
+    if changed:
+        state.kinds.update(changed)
+        state.pop("prepared", None)
+        st.rerun()
+
+elif section == "Distributions":
+    if any(col["null_fraction"] for col in columns.values()):
+        st.plotly_chart(plots.null_fractions(report), alt="Bar chart of the percentage of missing values per column")
+    else:
+        st.success("No missing values in any column.", icon=":material/check_circle:")
+    numeric = [n for n, c in columns.items() if c["kind"] == "numeric" and "histogram" in c]
+    categorical = [n for n, c in columns.items() if c["kind"] in ("categorical", "boolean") and "top_values" in c]
+    dates = [n for n, c in columns.items() if c["kind"] == "datetime" and "counts" in c]
+    chosen = st.multiselect("Numeric columns", numeric, default=numeric[:6], key="explore_numeric")
+    if chosen:
+        stats = pd.DataFrame({n: {**columns[n]["stats"], "skew": columns[n]["skew"], "zeros": columns[n]["zeros"],
+                                  "outliers": columns[n]["outliers"]} for n in chosen}).T
+        st.dataframe(stats, alt="Statistics of the chosen numeric columns")
+    for pair in [chosen[i:i + 2] for i in range(0, len(chosen), 2)]:
+        for slot, name in zip(st.columns(2), pair):
+            slot.plotly_chart(plots.histogram(name, columns[name]), alt=f"Histogram of {name}")
+    chosen = st.multiselect("Categorical columns", categorical, default=categorical[:6], key="explore_categorical")
+    for pair in [chosen[i:i + 2] for i in range(0, len(chosen), 2)]:
+        for slot, name in zip(st.columns(2), pair):
+            slot.plotly_chart(plots.category_counts(name, columns[name]), alt=f"Bar plot of the levels of {name}")
+    for name in dates:
+        st.plotly_chart(plots.date_counts(name, columns[name]), alt=f"Rows over time for {name}")
+
+elif section == "Against the target":
+    if not state.target:
+        st.info("Choose the target column on Upload first.", icon=":material/info:")
+        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
+    else:
+        st.plotly_chart(plots.target_distribution(report), alt=f"Distribution of {state.target}")
+        relations = report["against_target"]
+        name = st.selectbox("Column", list(relations), key="explore_against")
+        if name:
+            st.plotly_chart(plots.against_target(name, relations[name], state.target),
+                            alt=f"{name} against {state.target}")
+
 else:
-    st.success("No missing values in any column.", icon=":material/check_circle:")
-
-summary = pd.DataFrame(
-    [{"column": name, "dtype": col["dtype"], "kind": col["kind"], "missing": col["null_fraction"],
-      "unique": col["unique"]} for name, col in columns.items()]
-)
-st.dataframe(summary, hide_index=True, alt="Column types, kinds, missing share and unique counts",
-             column_config={"missing": st.column_config.ProgressColumn("missing", format="percent", min_value=0, max_value=1)})
-
-numeric = [name for name, col in columns.items() if col["kind"] == "numeric"]
-categorical = [name for name, col in columns.items() if col["kind"] in ("categorical", "boolean")]
-
-st.subheader("Numeric columns")
-chosen = st.multiselect("Histograms of", numeric, default=numeric[:6], key="explore_numeric")
-for left, right in zip(chosen[::2], chosen[1::2] + [None]):
-    cols = st.columns(2)
-    for slot, name in zip(cols, (left, right)):
-        if name:
-            slot.plotly_chart(plots.histogram(frame, name), alt=f"Histogram of {name}")
-
-st.subheader("Categorical columns")
-chosen = st.multiselect("Bar plots of", categorical, default=categorical[:6], key="explore_categorical")
-for left, right in zip(chosen[::2], chosen[1::2] + [None]):
-    cols = st.columns(2)
-    for slot, name in zip(cols, (left, right)):
-        if name:
-            slot.plotly_chart(plots.category_counts(frame, name), alt=f"Bar plot of the levels of {name}")
-if not numeric and not categorical:
-    st.info("No numeric or categorical columns to plot.")
+    if len(report["correlations"]["columns"]) < 2:
+        st.info("Fewer than two numeric columns: nothing to correlate.", icon=":material/info:")
+    else:
+        st.plotly_chart(plots.correlations(report), alt="Correlation matrix of the numeric columns")

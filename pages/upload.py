@@ -1,44 +1,51 @@
-"""Upload: load a CSV or a bundled sample, preview it, choose the target column and the task."""
+"""Upload: load a file or a bundled sample, check how it was read, join a second table, choose the target."""
 
 import streamlit as st
 
 from dlcore.errors import DataError
-from dlcore.loading import Dataset, read_table
+from dlcore.loading import ENCODINGS, Dataset, ReadOptions, join_tables, read_table
 from dlcore.profiling import TASKS, check_task, infer_task
 from dlcore.samples import SAMPLES, sample_csv
 from pages.shared import reset_from
 
+FILE_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "xlsx"]
+DELIMITER_NAMES = {None: "detect", ",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 state = st.session_state
 st.caption("Start here: bring a table with one row per example and one column to predict.")
 
-source = st.segmented_control("Data source", ["Upload a CSV", "Try a sample dataset"], default="Upload a CSV",
+
+def load(raw: bytes, name: str, options: ReadOptions | None = None) -> None:
+    """Read ``raw`` and make it the current data set (downstream choices reset when the content changes)."""
+    try:
+        with st.spinner(f"Reading {name}…"):
+            dataset = read_table(raw, name=name, options=options)
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    state.raw = (raw, name)
+    if state.dataset is None or state.dataset.digest != dataset.digest or state.dataset.options != dataset.options:
+        reset_from("dataset")
+        state.dataset = dataset
+
+
+source = st.segmented_control("Data source", ["Upload a file", "Try a sample dataset"], default="Upload a file",
                               key="upload_source")
 if source == "Try a sample dataset":
     name = st.selectbox("Sample dataset", list(SAMPLES), help="Bundled with scikit-learn; no download needed.")
     if st.button("Load sample", icon=":material/dataset:"):
-        dataset = read_table(sample_csv(name), name=f"{name}.csv")
-        if state.dataset is None or state.dataset.digest != dataset.digest:
-            reset_from("dataset")
-            state.dataset = dataset
-            state.target = SAMPLES[name][1]
+        load(sample_csv(name), f"{name}.csv")
+        state.target = state.target or SAMPLES[name][1]
 else:
-    upload = st.file_uploader("CSV file", type=["csv", "tsv", "txt", "gz", "parquet"],
-                              help="Comma, semicolon, tab or pipe separated; UTF-8 or Latin-1; up to 200 MB.")
+    upload = st.file_uploader("CSV, Excel or Parquet file", type=FILE_TYPES,
+                              help="Comma, semicolon, tab or pipe separated text (UTF-8 or Latin-1, may be .gz), "
+                                   ".xlsx or Parquet; up to 200 MB.")
     if upload is not None and state.get("upload_id") != upload.file_id:
-        try:
-            with st.spinner(f"Reading {upload.name}…"):
-                dataset = read_table(upload.getvalue(), name=upload.name)
-        except DataError as exc:
-            st.error(str(exc), icon=":material/error:")
-            st.stop()
         state.upload_id = upload.file_id
-        if state.dataset is None or state.dataset.digest != dataset.digest:
-            reset_from("dataset")
-            state.dataset = dataset
+        load(upload.getvalue(), upload.name)
 
 dataset: Dataset | None = state.dataset
 if dataset is None:
-    st.info("Upload a CSV file or load a sample dataset to begin.", icon=":material/upload_file:")
+    st.info("Upload a file or load a sample dataset to begin.", icon=":material/upload_file:")
     st.stop()
 
 frame = dataset.frame
@@ -46,9 +53,55 @@ with st.container(horizontal=True):
     st.metric("Rows", f"{len(frame):,}", border=True)
     st.metric("Columns", frame.shape[1], border=True)
     st.metric("Missing cells", f"{frame.isna().mean().mean():.1%}", border=True)
+st.caption(f"Read as {dataset.describe_format()}.")
 for note in dataset.notes:
     st.warning(note, icon=":material/warning:")
+
+if dataset.options.format == "csv" and state.get("raw"):
+    with st.expander("How the file was read", icon=":material/settings:"):
+        opts = dataset.options
+        with st.form("read_options", border=False):
+            cols = st.columns(4)
+            delimiter = cols[0].selectbox("Delimiter", list(DELIMITER_NAMES), format_func=DELIMITER_NAMES.get,
+                                          index=list(DELIMITER_NAMES).index(opts.delimiter))
+            decimal = cols[1].selectbox("Decimal mark", [".", ","], index=[".", ","].index(opts.decimal))
+            encoding = cols[2].selectbox("Encoding", ["utf-8-sig", *ENCODINGS],
+                                         index=["utf-8-sig", *ENCODINGS].index(opts.encoding))
+            header_row = cols[3].number_input("Header on line", 1, 100, value=opts.header_row + 1)
+            if st.form_submit_button("Read again", icon=":material/refresh:"):
+                load(*state.raw, ReadOptions(format="csv", delimiter=delimiter, decimal=decimal, encoding=encoding,
+                                             header_row=int(header_row) - 1))
+                st.rerun()
+
 st.dataframe(frame.head(100), height=280)
+
+with st.expander("Join a second table", icon=":material/join:"):
+    st.caption("Add columns from another table that shares a key column, like the books' Rossmann sales + stores.")
+    second = st.file_uploader("Second table", type=FILE_TYPES, key="join_upload")
+    if second is not None:
+        try:
+            other = read_table(second.getvalue(), name=second.name).frame
+        except DataError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            shared_columns = [c for c in frame.columns if c in other.columns]
+            if not shared_columns:
+                st.error("The two tables share no column name to join on.", icon=":material/error:")
+            else:
+                keys = st.multiselect("Key column(s)", shared_columns, default=shared_columns[:1])
+                how = st.segmented_control("Keep", ["left", "inner"], default="left",
+                                           format_func={"left": "every row of the first table",
+                                                        "inner": "only rows with a match"}.get)
+                if st.button("Join", icon=":material/join:", disabled=not keys):
+                    try:
+                        joined, report = join_tables(frame, other, keys, how or "left")
+                    except DataError as exc:
+                        st.error(str(exc), icon=":material/error:")
+                    else:
+                        reset_from("dataset")
+                        state.dataset = dataset.derive(joined, f"Joined {second.name} on {', '.join(keys)}: "
+                                                       + report.message())
+                        st.rerun()
 
 columns = [str(c) for c in frame.columns]
 default = columns.index(state.target) if state.target in columns else len(columns) - 1

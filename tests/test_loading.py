@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dlcore.errors import DataError
-from dlcore.loading import Dataset, drop_missing_target, read_table
+from dlcore.loading import Dataset, ReadOptions, drop_missing_target, join_tables, read_table
 
 
 # -- delimiters ---------------------------------------------------------------------------------
@@ -26,7 +26,7 @@ def test_delimiter_is_detected(delimiter):
     dataset = read_table(raw, name="people.txt")
 
     assert isinstance(dataset, Dataset)
-    assert dataset.delimiter == delimiter
+    assert dataset.options.delimiter == delimiter
     assert dataset.name == "people.txt"
     assert list(dataset.frame.columns) == ["height", "weight", "team"]
     assert dataset.shape == (3, 3)
@@ -40,7 +40,7 @@ def test_semicolon_with_decimal_comma():
 
     dataset = read_table(raw)
 
-    assert dataset.delimiter == ";"
+    assert dataset.options.delimiter == ";"
     frame = dataset.frame
     assert list(frame.columns) == ["price", "amount", "shop"]
     assert pd.api.types.is_float_dtype(frame["price"])
@@ -54,7 +54,7 @@ def test_comma_file_with_semicolons_inside_values_stays_comma():
 
     dataset = read_table(raw)
 
-    assert dataset.delimiter == ","
+    assert dataset.options.delimiter == ","
     assert dataset.frame["comment"].tolist() == ["a;b", "c;d", "e;f"]
 
 
@@ -79,7 +79,7 @@ def test_single_byte_encoded_accented_header(codec):
 
     dataset = read_table(raw)
 
-    assert dataset.encoding in ("cp1252", "latin-1")
+    assert dataset.options.encoding in ("cp1252", "latin-1")
     assert list(dataset.frame.columns) == ["café", "prix", "Größe"]
     assert dataset.frame["café"].tolist() == ["crème", "thé"]
 
@@ -150,7 +150,7 @@ def test_parquet_bytes():
 
     dataset = read_table(buffer.getvalue(), name="table.parquet")
 
-    assert dataset.encoding == "parquet"
+    assert dataset.options.format == "parquet"
     assert list(dataset.frame.columns) == ["amount", "kind", "n"]
     assert dataset.frame["amount"].isna().tolist() == [False, False, True, False]
     assert dataset.frame["n"].tolist() == [1, 2, 3, 4]
@@ -322,3 +322,53 @@ def test_prediction_file_may_have_one_row_and_one_column():
     assert data.frame["x"].tolist() == [1.5]
     with pytest.raises(DataError, match="no data rows"):
         read_table(b"x\n", for_prediction=True)
+
+
+def test_excel_workbook_is_read(tmp_path):
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "value": [1.5, 2.5, None], "label": ["x", "y", "x"]})
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    data = read_table(buffer.getvalue(), name="book.xlsx")
+    assert data.options.format == "excel"
+    assert data.describe_format() == "Excel workbook (first sheet)"
+    assert data.frame["value"].tolist()[:2] == [1.5, 2.5] and np.isnan(data.frame["value"].iloc[2])
+
+
+def test_detected_format_is_reported_and_can_be_overridden():
+    raw = "a;b;c\n1,5;2;x\n2,5;3;y\n".encode("cp1252")
+    data = read_table(raw)
+    assert (data.options.delimiter, data.options.decimal) == (";", ",")
+    assert data.describe_format().startswith("CSV: semicolon-separated, decimal comma")
+    forced = read_table(raw, options=ReadOptions(delimiter=";", decimal="."))
+    assert forced.frame["a"].tolist() == ["1,5", "2,5"]
+
+
+def test_header_row_can_be_chosen():
+    raw = b"exported by tool\nsecond junk line\nx,y\n1,2\n3,4\n"
+    data = read_table(raw, options=ReadOptions(header_row=2))
+    assert list(data.frame.columns) == ["x", "y"] and data.frame["y"].tolist() == [2, 4]
+
+
+def test_thousands_separators_in_quoted_numbers():
+    data = read_table(b'hits,career\n10,"3,449"\n12,"1,624"\n9,396\n')
+    assert data.frame["career"].tolist() == [3449, 1624, 396]
+
+
+def test_quoted_newlines_stay_in_their_cell():
+    data = read_table(b'id,comment,y\n1,"two\nlines",0\n2,"one line",1\n')
+    assert len(data.frame) == 2 and data.frame["comment"].iloc[0] == "two\nlines"
+
+
+def test_left_and_inner_join_report_row_counts():
+    sales = pd.DataFrame({"store": [1, 1, 2, 3], "sales": [10, 11, 20, 30]})
+    stores = pd.DataFrame({"store": [1, 2], "kind": ["a", "b"]})
+    left, report = join_tables(sales, stores, ["store"], "left")
+    assert len(left) == 4 and left["kind"].isna().sum() == 1
+    assert (report.left_rows, report.result_rows, report.unmatched_left) == (4, 4, 1)
+    inner, report = join_tables(sales, stores, ["store"], "inner")
+    assert len(inner) == 3 and "1 rows found no match" in report.message().replace(",", "")
+    repeated = pd.concat([stores, stores.head(1)])
+    _, report = join_tables(sales, repeated, ["store"], "left")
+    assert report.duplicate_right_keys == 1 and "duplicated" in report.message()
+    with pytest.raises(DataError, match="must be in both tables"):
+        join_tables(sales, stores, ["missing"], "left")

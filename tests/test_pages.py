@@ -36,6 +36,10 @@ def app(tmp_path, monkeypatch) -> AppTest:
     return AppTest.from_file("../app.py", default_timeout=120).run()
 
 
+def target_box(app: AppTest):
+    return next(box for box in app.selectbox if box.label == "Target column")
+
+
 @pytest.fixture
 def loaded(app) -> AppTest:
     app.file_uploader[0].upload("churn.csv", churn_csv(), "text/csv").run()
@@ -46,7 +50,7 @@ def loaded(app) -> AppTest:
 def test_upload_page_starts_empty(app):
     assert not app.exception
     assert app.title[0].value == "Upload"
-    assert "Upload a CSV file" in app.info[0].value
+    assert "Upload a file or load a sample dataset" in app.info[0].value
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -58,8 +62,7 @@ def test_pages_without_data_point_to_the_missing_step(app, page):
 
 
 def test_upload_infers_target_and_task(loaded):
-    assert loaded.selectbox[0].label == "Target column"
-    assert loaded.selectbox[0].value == "churn"
+    assert target_box(loaded).value == "churn"
     assert loaded.session_state["task"] == "binary"
     assert "Ready: predict **churn** (binary)" in loaded.success[0].value
     assert loaded.metric[0].value == "240"
@@ -67,7 +70,7 @@ def test_upload_infers_target_and_task(loaded):
 
 
 def test_changing_target_reinfers_task(loaded):
-    loaded.selectbox[0].select("minutes").run()
+    target_box(loaded).select("minutes").run()
     assert not loaded.exception
     assert loaded.session_state["target"] == "minutes"
     assert loaded.session_state["task"] == "regression"
@@ -101,15 +104,51 @@ def test_sample_dataset_loads_without_upload(app):
     assert app.session_state["task"] == "multiclass"
 
 
+def explore(app: AppTest, section: str) -> AppTest:
+    app.switch_page("pages/explore.py").run()
+    options = app.segmented_control(key="explore_section").options
+    app.segmented_control(key="explore_section").set_value(next(o for o in options if o.startswith(section))).run()
+    assert not app.exception
+    return app
+
+
 def test_explore_shows_nulls_histograms_and_bars(loaded):
-    loaded.switch_page("pages/explore.py").run()
-    assert not loaded.exception
-    summary = loaded.dataframe[0].value
-    assert summary.set_index("column").loc["minutes", "missing"] == pytest.approx(15 / 240)
-    assert summary.set_index("column").loc["plan", "kind"] == "categorical"
+    explore(loaded, "Distributions")
     charts = loaded.get("plotly_chart")
     # missing-values bar + 2 numeric histograms (minutes, calls) + 3 categorical bars (plan, international, churn)
     assert len(charts) == 6
+    stats = loaded.dataframe[0].value
+    assert set(stats.index) == {"minutes", "calls"}
+    assert {"mean", "std", "50%", "skew", "zeros", "outliers"} <= set(stats.columns)
+
+
+def test_explore_column_types_can_be_changed(loaded):
+    explore(loaded, "Column types")
+    table = loaded.dataframe[0].value.set_index("column")
+    assert table.loc["minutes", "missing"] == pytest.approx(15 / 240)
+    assert table.loc["plan", "use as"] == "categorical"
+    assert table.loc["international", "use as"] == "boolean"
+    loaded.session_state["kinds_editor"] = {"edited_rows": {3: {"use as": "excluded"}}, "added_rows": [],
+                                            "deleted_rows": []}
+    loaded.run()
+    assert not loaded.exception
+    assert loaded.session_state["kinds"] == {"calls": "excluded"}
+    loaded.switch_page("pages/prepare.py").run()
+    assert "calls" not in loaded.session_state["prepared"][1].preparation.input_columns
+
+
+def test_explore_alert_fix_flows_into_preparation(app):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "noise": rng.normal(size=300), "y": rng.normal(size=300)})
+    frame["y_copy"] = frame["y"] * 3 + 1  # a transform of the target: leakage
+    app.file_uploader[0].upload("leak.csv", frame[["x", "noise", "y_copy", "y"]].to_csv(index=False).encode(),
+                                "text/csv").run()
+    explore(app, "Alerts")
+    leak = [b for b in app.button if b.label == "Exclude it"]
+    assert any("y_copy" in m.value and "leakage" in m.value for m in app.markdown)
+    leak[-1].click().run()
+    assert app.session_state["kinds"]["y_copy"] == "excluded"
+    assert any(b.label == "Applied" and b.disabled for b in app.button)
 
 
 def test_prepare_lists_every_column(loaded):

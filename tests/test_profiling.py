@@ -206,3 +206,35 @@ def test_profile_refuses_unknown_target(small_frame):
 
 def test_mixed_case_yes_no_is_boolean():
     assert column_kind(pd.Series(["yes", "no", "Yes", "NO"] * 5, name="flag")) == "boolean"
+
+
+def test_profile_overview_histograms_dates_and_target_relations():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "x": rng.normal(size=500), "zeros": np.where(np.arange(500) < 100, 0.0, 1.0 + np.arange(500)),
+        "level": rng.choice(["a", "b", "c"], 500),
+        "day": pd.date_range("2021-01-01", periods=500, freq="D").strftime("%Y-%m-%d"),
+        "y": rng.choice(["no", "yes"], 500),
+    })
+    frame = pd.concat([frame, frame.head(4)], ignore_index=True)
+    report = profile(frame, "y")
+    assert report["overview"]["rows"] == 504 and report["overview"]["duplicate_rows"] == 4
+    x = report["columns"]["x"]
+    assert sum(x["histogram"]["counts"]) == 504 and len(x["histogram"]["edges"]) == 31
+    assert x["stats"]["50%"] == pytest.approx(frame["x"].median())
+    assert report["columns"]["zeros"]["zeros"] == 104  # 100 + the 4 repeated first rows
+    day = report["columns"]["day"]
+    assert day["kind"] == "datetime" and day["counts"]["period"] == "MS" and sum(day["counts"]["rows"]) == 504
+    assert report["target_profile"]["classes"] == frame["y"].value_counts().to_dict()
+    level = report["against_target"]["level"]
+    assert level["type"] == "levels" and sum(level["count"]) == 504
+    expected = (frame.loc[frame["level"] == level["levels"][0], "y"] == "yes").mean()
+    assert level["mean"][0] == pytest.approx(expected)
+    assert report["against_target"]["x"]["type"] == "boxes"
+    assert report["correlations"]["columns"] == ["x", "zeros"]
+    assert report["sampled"]["what"] == ""
+
+
+def test_user_kinds_override_the_guess():
+    frame = pd.DataFrame({"code": [1, 2, 3, 1, 2, 3] * 5, "y": np.arange(30.0)})
+    assert profile(frame, kinds={"code": "categorical"})["columns"]["code"]["kind"] == "categorical"

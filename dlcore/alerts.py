@@ -1,0 +1,147 @@
+"""Alerts read off a profile, each with a one-click fix that preparation understands.
+
+An alert is ``{"column", "kind", "message", "fix"}``; ``fix`` is ``None`` or one of
+``{"action": "exclude"}``, ``{"action": "kind", "value": KIND}``, ``{"action": "option", "value": {...}}``
+(a per-column preparation option), ``{"action": "drop_duplicates"}`` or ``{"action": "class_weights"}``,
+with a ``label`` for the button. :func:`apply_fix` turns a fix into the new kinds/options.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+HIGH_MISSING = 0.30
+HIGH_CARDINALITY = 50
+SKEWED = 2.0
+IMBALANCED = 0.20
+CORRELATED = 0.95
+MIXED_TYPES = 0.5
+LEAKAGE_R2 = 0.95
+LEAKAGE_ACCURACY = 0.98
+
+
+def find_alerts(frame: pd.DataFrame, profile: dict, kinds: dict[str, str]) -> list[dict]:
+    """Every alert for the profiled ``frame`` with its inferred ``kinds`` (so an applied fix stays listed);
+    the target column itself is never flagged as a feature."""
+    target = profile.get("target")
+    alerts: list[dict] = []
+
+    def add(column, kind, message, fix=None, label=None):
+        alerts.append({"column": column, "kind": kind, "message": message,
+                       "fix": {**fix, "label": label} if fix else None})
+
+    for name, col in profile["columns"].items():
+        if name == target:
+            continue
+        kind = kinds[name]
+        if kind == "constant":
+            add(name, "constant", f"{name} has a single value: it carries no information.",
+                {"action": "exclude"}, "Exclude it")
+        elif kind == "identifier":
+            add(name, "identifier", f"{name} looks like an identifier (unique per row or named like an id): "
+                "a model would memorise it.", {"action": "exclude"}, "Exclude it")
+        if col["null_fraction"] > HIGH_MISSING:
+            add(name, "high_missing", f"{name} is {col['null_fraction']:.0%} missing (over 30%: consider dropping it).",
+                {"action": "exclude"}, "Exclude it")
+        if kind == "categorical" and col["unique"] > HIGH_CARDINALITY:
+            add(name, "high_cardinality", f"{name} has {col['unique']:,} levels: one-hot encoding would add that many "
+                "inputs.", {"action": "option", "value": {"encoding": "frequency"}}, "Encode by frequency")
+        if kind == "numeric" and abs(col.get("skew") or 0) > SKEWED:
+            positive = (col.get("stats") or {}).get("min", -1) >= 0
+            add(name, "skewed", f"{name} is skewed (skewness {col['skew']:.1f})"
+                + ("; a log transform evens it out." if positive else "."),
+                {"action": "option", "value": {"log": True}} if positive else None, "Log-transform it")
+        if kind in ("categorical", "text") and MIXED_TYPES <= col.get("numeric_share", 0) < 1:
+            add(name, "mixed_types", f"{name} mixes numbers ({col['numeric_share']:.0%} of values) with text.",
+                {"action": "kind", "value": "numeric"}, "Treat as numeric (text becomes missing)")
+    duplicates = profile["overview"]["duplicate_rows"]
+    if duplicates:
+        add(None, "duplicates", f"{duplicates:,} rows are exact duplicates of another row.",
+            {"action": "drop_duplicates"}, "Drop duplicate rows")
+    alerts.extend(_correlated(profile, target))
+    if target is not None:
+        minority = profile["target_profile"].get("minority_share")
+        if minority is not None and minority < IMBALANCED:
+            add(target, "imbalance", f"The rarest class of {target} is {minority:.1%} of the rows: accuracy flatters "
+                "a model that ignores it.", {"action": "class_weights"}, "Weight classes in training")
+        for name, message in _leakage(frame, target, profile["task"], kinds):
+            add(name, "leakage", message, {"action": "exclude"}, "Exclude it")
+    return alerts
+
+
+def _correlated(profile: dict, target: str | None) -> list[dict]:
+    corr = profile["correlations"]
+    names, matrix = corr["columns"], corr["matrix"]
+    alerts = []
+    for i, a in enumerate(names):
+        for j in range(i + 1, len(names)):
+            r, b = matrix[i][j], names[j]
+            if r is not None and abs(r) > CORRELATED and target not in (a, b):
+                alerts.append({"column": b, "kind": "correlated",
+                               "message": f"{a} and {b} are almost the same signal (correlation {r:+.2f}).",
+                               "fix": {"action": "exclude", "label": f"Exclude {b}"}})
+    return alerts
+
+
+def _leakage(frame: pd.DataFrame, target: str, task: str, kinds: dict[str, str]) -> list[tuple[str, str]]:
+    """Features that alone predict the target almost perfectly on held-out rows (e.g. a transform of it).
+
+    Each feature is cut into bins (quantiles, or its levels) on one half of a sample; the other half is
+    predicted by its bin's mean (regression: R²) or majority class (classification: accuracy).
+    """
+    sample = frame.loc[frame[target].notna()]
+    if len(sample) > 50_000:
+        sample = sample.sample(50_000, random_state=0)
+    if len(sample) < 40:
+        return []
+    order = np.random.default_rng(0).permutation(len(sample))
+    fit, held = order[: len(order) // 2], order[len(order) // 2:]
+    regression = task == "regression"
+    y = sample[target].to_numpy(dtype=float) if regression else sample[target].astype(str).to_numpy()
+    found = []
+    for name, kind in kinds.items():
+        if name == target or kind not in ("numeric", "categorical", "boolean", "datetime"):
+            continue
+        codes = _bin_codes(sample[name], fit, bins=max(2, min(50, len(fit) // 5)))
+        score = _held_out_score(codes, y, fit, held, regression)
+        if regression and score >= LEAKAGE_R2:
+            found.append((name, f"{name} alone predicts {target} with R² {score:.3f} on held-out rows: "
+                                "is it computed from the target (leakage)?"))
+        if not regression:
+            majority = pd.Series(y[held]).value_counts(normalize=True).iloc[0]
+            if score >= LEAKAGE_ACCURACY and score > majority + 0.01:
+                found.append((name, f"{name} alone predicts {target} with {score:.1%} accuracy on held-out rows: "
+                                    "is it computed from the target (leakage)?"))
+    return found
+
+
+def _bin_codes(values: pd.Series, fit: np.ndarray, bins: int) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        x = values.to_numpy(dtype=float, na_value=np.nan)
+        edges = np.unique(np.nanpercentile(x[fit], np.linspace(0, 100, bins + 1))) if np.isfinite(x[fit]).any() else []
+        codes = np.searchsorted(edges[1:-1], x, side="right") if len(edges) > 2 else np.zeros(len(x), dtype=int)
+        return np.where(np.isnan(x), -1, codes)
+    return pd.factorize(values.astype("string").fillna("(missing)"))[0]
+
+
+def _held_out_score(codes: np.ndarray, y: np.ndarray, fit: np.ndarray, held: np.ndarray, regression: bool) -> float:
+    train = pd.DataFrame({"code": codes[fit], "y": y[fit]})
+    if regression:
+        means = train.groupby("code")["y"].mean()
+        pred = pd.Series(codes[held]).map(means).fillna(train["y"].mean()).to_numpy()
+        total = ((y[held] - y[held].mean()) ** 2).sum()
+        return float(1 - ((y[held] - pred) ** 2).sum() / total) if total > 0 else 0.0
+    majority = train.groupby("code")["y"].agg(lambda s: s.value_counts().index[0])
+    pred = pd.Series(codes[held]).map(majority).fillna(train["y"].mode().iloc[0]).to_numpy()
+    return float((pred == y[held]).mean())
+
+
+def apply_fix(fix: dict, column: str | None, kinds: dict[str, str], options: dict[str, dict]) -> None:
+    """Record a column fix in ``kinds``/``options`` (dataset-wide fixes are applied by the caller)."""
+    if fix["action"] == "exclude":
+        kinds[column] = "excluded"
+    elif fix["action"] == "kind":
+        kinds[column] = fix["value"]
+    elif fix["action"] == "option":
+        options.setdefault(column, {}).update(fix["value"])

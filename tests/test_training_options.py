@@ -1,0 +1,25 @@
+"""Training options reached from the Explore alerts: class weights for an imbalanced target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dlcore.architectures import resolve
+from dlcore.preparation import prepare
+from dlcore.training import TrainConfig, train
+
+
+def test_class_weights_make_the_network_predict_the_rare_class_more_often():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1200, 2))
+    rare = (x[:, 0] + 0.5 * rng.normal(size=1200)) > 1.4  # about 10% of rows, only partly predictable
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": np.where(rare, "rare", "common")})
+    data = prepare(frame, "y", "binary")
+    arch = resolve("chollet_small", data.x_train.shape[1], len(data.x_train))
+    predicted_rare = {}
+    for weighted in (False, True):
+        result = train(data, arch, TrainConfig(epochs=15, patience=15, class_weights=weighted))
+        labels, _ = data.preparation.decode_outputs(result.model.predict(data.x_test, verbose=0))
+        predicted_rare[weighted] = int((labels == "rare").sum())
+    assert predicted_rare[True] > predicted_rare[False]
