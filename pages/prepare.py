@@ -1,15 +1,40 @@
-"""Prepare: the split and what is done to every column, fitted on the training rows only."""
+"""Prepare: the split and what is done to every column, fitted on the training rows only; change any choice."""
 
 import pandas as pd
 import streamlit as st
 
-from pages.shared import prepared, require
+from dlcore.preparation import CHOICES, KFOLD_ROWS, KINDS, MAX_CATEGORIES, SCALE_TITLES, column_options, suggest_kfold
+from pages.shared import column_kinds, current_profile, prepared, require
 
 require("dataset", "target")
 state = st.session_state
+rows = int(state.dataset.frame[state.target].notna().sum())
 
-st.caption("Every statistic (medians, means, standard deviations, category lists) is learned from the "
-           "training split only, so the test score stays honest.")
+
+def size(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:,.1f} MB" if n_bytes >= 2**20 / 10 else f"{n_bytes / 1024:,.1f} KB"
+
+
+def choose_kind(name: str) -> None:
+    state.kinds = {**state.kinds, name: state[f"prepare_kind_{name}"]}
+
+
+def choose(name: str, setting: str) -> None:
+    chosen = {**state.column_options.get(name, {}), setting: state[f"prepare_{setting}_{name}"]}
+    state.column_options = {**state.column_options, name: chosen}
+
+
+def option(widget, label: str, name: str, setting: str, **kwargs) -> None:
+    """A widget for one option of column ``name``; changing it stores the choice in ``column_options``."""
+    widget(label, key=f"prepare_{setting}_{name}", on_change=choose, args=(name, setting), **kwargs)
+
+
+st.caption("Every statistic (medians, scales, category lists, quantiles) is learned from the training rows "
+           "only, so the test score stays honest. Change how any column is prepared below.")
+kinds = {name: kind for name, kind in column_kinds().items() if name != state.target}
+dates = [name for name, kind in kinds.items() if kind == "datetime"]
+if state.order_by not in dates:
+    state.order_by = None
 with st.container(horizontal=True, vertical_alignment="bottom"):
     st.number_input("Test share", 0.05, 0.5, value=state.test_size, step=0.05, key="prepare_test_size",
                     on_change=lambda: state.update(test_size=state.prepare_test_size))
@@ -18,17 +43,85 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
                     on_change=lambda: state.update(validation_size=state.prepare_validation_size))
     st.number_input("Seed", 0, 2**31 - 1, value=state.seed, step=1, key="prepare_seed",
                     on_change=lambda: state.update(seed=state.prepare_seed))
+    st.selectbox("Split", [None, *dates], index=[None, *dates].index(state.order_by),
+                 format_func=lambda c: "Shuffled (stratified for classes)" if c is None else f"Time-ordered by {c}",
+                 key="prepare_order_by", on_change=lambda: state.update(order_by=state.prepare_order_by),
+                 help="Time-ordered: the oldest rows train, the newest test, as a forecast would be used.")
+if suggest_kfold(rows) and state.order_by is None:
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        use = st.toggle("K-fold cross-validation", value=bool(state.get("kfold")), key="prepare_kfold_on",
+                        help=f"Under {KFOLD_ROWS:,} rows one hold-out split is a noisy judge: K-fold trains k "
+                             "models, each validated on the fold it did not see, and averages their scores (Chollet).")
+        k = st.number_input("Folds (k)", 2, 10, value=state.get("kfold") or 5, key="prepare_k", disabled=not use,
+                            width=160)
+    state.kfold = int(k) if use else 0
+else:
+    state.kfold = 0
+
+summary = st.container()
+
+st.subheader("Change how a column is prepared")
+column = st.selectbox("Column", list(kinds), key="prepare_column")
+
+
+if column:
+    kind = kinds[column]
+    opts = column_options(kind, state.column_options.get(column))
+    with st.container(horizontal=True, vertical_alignment="bottom", border=True):
+        st.selectbox("Kind", KINDS, index=KINDS.index(kind), key=f"prepare_kind_{column}",
+                     on_change=choose_kind, args=(column,), help="'excluded' leaves the column out of the model.")
+        if "extract_number" in opts:
+            option(st.toggle, "Extract the number", column, "extract_number", value=opts["extract_number"],
+                   help="Use the first number in each value ('ppl_100' → 100) as a numeric input.")
+        if "impute" in opts:
+            option(st.selectbox, "Fill missing with", column, "impute", options=CHOICES["impute"],
+                   index=CHOICES["impute"].index(opts["impute"]))
+            if opts["impute"] == "constant":
+                option(st.number_input, "Constant", column, "fill_value", value=opts["fill_value"])
+            option(st.selectbox, "Scale", column, "scale", options=CHOICES["scale"],
+                   index=CHOICES["scale"].index(opts["scale"]), format_func=SCALE_TITLES.get)
+            option(st.toggle, "Log transform", column, "log", value=opts["log"],
+                   help="sign(x)·log(1+|x|), for skewed values.")
+            option(st.toggle, "Missing indicator", column, "missing_indicator", value=opts["missing_indicator"],
+                   help="A 0/1 column marking rows where the value was missing (when training rows had gaps).")
+        elif "encoding" in opts:
+            option(st.selectbox, "Encoding", column, "encoding", options=CHOICES["encoding"],
+                   index=CHOICES["encoding"].index(opts["encoding"]),
+                   format_func=lambda e: f"auto (one-hot up to {MAX_CATEGORIES} levels)" if e == "auto" else e)
+            option(st.number_input, "Group levels rarer than (share of rows)", column, "min_frequency",
+                   min_value=0.0, max_value=0.5, value=opts["min_frequency"], step=0.005, format="%.3f")
+        if "cyclical" in opts:
+            option(st.toggle, "Cyclical sin/cos", column, "cyclical", value=opts["cyclical"],
+                   help="Month, day, weekday (and hour) as points on a circle, so December sits next to January.")
+    if "encoding" in opts and not opts["extract_number"]:
+        levels = current_profile()["columns"][column]["unique"]
+        st.caption(f"Before building: one-hot would add up to {levels + 1:,} columns ({size((levels + 1) * 4 * rows)} "
+                   f"for {rows:,} rows of float32); frequency encoding adds 1 ({size(4 * rows)}).")
 
 data = prepared()
-with st.container(horizontal=True):
-    st.metric("Training rows", f"{len(data.x_train):,}", border=True)
-    st.metric("Validation rows", f"{len(data.x_val):,}", border=True)
-    st.metric("Test rows", f"{len(data.x_test):,}", border=True)
-    st.metric("Network inputs", data.x_train.shape[1], border=True)
+prep = data.preparation
+total_rows = len(data.x_train) + len(data.x_val) + len(data.x_test)
+footprint = prep.footprint(total_rows)
+with summary:
+    with st.container(horizontal=True):
+        st.metric("Training rows", f"{len(data.x_train):,}", border=True)
+        st.metric("Validation rows", f"{len(data.x_val):,}", border=True)
+        st.metric("Test rows", f"{len(data.x_test):,}", border=True)
+        st.metric("Network inputs", data.x_train.shape[1], border=True)
+        st.metric("Memory", size(footprint["bytes"].sum()), border=True,
+                  help=f"float32: {4 * data.x_train.shape[1]:,} bytes per row, all splits together.")
+    if state.kfold:
+        st.info(f"K-fold with {state.kfold} folds: each fold gets its own preparation, fitted on the other "
+                f"{state.kfold - 1} folds, and is validated on the fold it held out. The table and preview below "
+                "show the hold-out split.", icon=":material/info:")
+    st.subheader("What is done to every column")
+    table = prep.plan().assign(**{"bytes per row": footprint["bytes per row"]})
+    st.dataframe(table, hide_index=True, column_config={"transformation": st.column_config.TextColumn(width="large")},
+                 alt="Column, kind, transformation, output width and names, bytes per row")
+    st.caption(f"Checked: every split is a finite float32 matrix with {len(prep.feature_names):,} columns, "
+               "one per output name.")
 
-st.subheader("What is done to every column")
-st.dataframe(data.preparation.plan(), hide_index=True, alt="Column, kind, transformation and output width")
 st.subheader("Prepared training data (first 20 rows)")
-st.dataframe(pd.DataFrame(data.x_train[:20], columns=data.preparation.feature_names).round(3),
+st.dataframe(pd.DataFrame(data.x_train[:20], columns=prep.feature_names).round(3),
              alt="The first prepared training rows")
 st.page_link("pages/baseline.py", label="Next: the baseline to beat", icon=":material/arrow_forward:")

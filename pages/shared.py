@@ -18,6 +18,9 @@ DEFAULTS = {
     "seed": 42,
     "test_size": 0.2,
     "validation_size": 0.1,
+    "kinds": None,  # column -> kind chosen by the user (overrides the inferred kind; "excluded" drops it)
+    "column_options": None,  # column -> preparation options (e.g. {"log": True})
+    "order_by": None,  # a datetime column for a time-ordered split
     "arch_name": "auto",
     "train_config": None,  # dlcore.training.TrainConfig
     "job": None,  # dlcore.runs.TrainingJob
@@ -30,6 +33,9 @@ def init_state() -> None:
             st.session_state[key] = value
     if st.session_state.train_config is None:
         st.session_state.train_config = TrainConfig()
+    for key in ("kinds", "column_options"):
+        if st.session_state[key] is None:
+            st.session_state[key] = {}
 
 
 def reset_from(key: str) -> None:
@@ -37,6 +43,8 @@ def reset_from(key: str) -> None:
     order = ["dataset", "target", "task"]
     for later in order[order.index(key) + 1:]:
         st.session_state[later] = None
+    if key == "dataset":
+        st.session_state.kinds, st.session_state.column_options, st.session_state.order_by = {}, {}, None
     st.session_state.pop("prepared", None)
 
 
@@ -75,21 +83,34 @@ def require(*needs: str) -> None:
 
 
 @st.cache_data(show_spinner="Profiling the data…", max_entries=8)
-def cached_profile(digest: str, _frame, target: str | None) -> dict:
-    return profile(_frame, target)
+def _profile(digest: str, _frame, target: str | None, kinds: tuple) -> dict:
+    return profile(_frame, target, dict(kinds))
+
+
+def current_profile() -> dict:
+    """The profile of the current table with the user's kinds, cached per file content, target and kinds."""
+    state = st.session_state
+    return _profile(state.dataset.digest, state.dataset.frame, state.target, tuple(sorted(state.kinds.items())))
+
+
+def column_kinds() -> dict[str, str]:
+    """Every column's kind: the inferred one unless the user chose another."""
+    return {name: col["kind"] for name, col in current_profile()["columns"].items()}
 
 
 def prepared() -> PreparedData:
     """The prepared data for the current file, target, task and split settings (recomputed when they change)."""
     state = st.session_state
-    key = (state.dataset.digest, state.target, state.task, state.seed, state.test_size, state.validation_size)
+    key = (state.dataset.digest, state.target, state.task, state.seed, state.test_size, state.validation_size,
+           repr(state.kinds), repr(state.column_options), state.order_by)
     cached = state.get("prepared")
     if cached is None or cached[0] != key:
         try:
             frame, _ = drop_missing_target(state.dataset.frame, state.target)
             with st.spinner("Preparing the data…"):
-                data = prepare(frame, state.target, state.task, seed=state.seed,
-                               test_size=state.test_size, validation_size=state.validation_size)
+                data = prepare(frame, state.target, state.task, seed=state.seed, test_size=state.test_size,
+                               validation_size=state.validation_size, kinds=column_kinds(),
+                               options=state.column_options, order_by=state.order_by)
         except DataError as exc:
             st.error(str(exc), icon=":material/error:")
             st.page_link("pages/upload.py", label="Back to Upload", icon=":material/upload_file:")

@@ -52,10 +52,10 @@ def test_numeric_statistics_come_from_the_training_rows_only():
     prep = Preparation("y", "binary").fit(train)
 
     spec = prep.columns["x"]
-    assert spec["median"] == pytest.approx(2.5)
-    assert spec["mean"] == pytest.approx(3.0)
-    assert spec["std"] == pytest.approx(np.std([1.0, 2.0, 3.0, 6.0]))
-    assert spec["mean"] != pytest.approx(full["x"].mean())
+    assert spec["fill"] == pytest.approx(2.5)
+    assert spec["scaler"]["mean"] == pytest.approx(3.0)
+    assert spec["scaler"]["std"] == pytest.approx(np.std([1.0, 2.0, 3.0, 6.0]))
+    assert spec["scaler"]["mean"] != pytest.approx(full["x"].mean())
     # a test row is standardized with the training mean and std
     x_test = prep.transform(test)
     col = prep.feature_names.index("x")
@@ -72,10 +72,10 @@ def test_prepare_fits_on_the_training_split_only():
 
     spec = data.preparation.columns["x"]
     train = data.split.train
-    assert spec["mean"] == pytest.approx(train["x"].mean())
-    assert spec["std"] == pytest.approx(train["x"].std(ddof=0))
-    assert spec["median"] == pytest.approx(train["x"].median())
-    assert spec["mean"] != pytest.approx(frame["x"].mean())
+    assert spec["scaler"]["mean"] == pytest.approx(train["x"].mean())
+    assert spec["scaler"]["std"] == pytest.approx(train["x"].std(ddof=0))
+    assert spec["fill"] == pytest.approx(train["x"].median())
+    assert spec["scaler"]["mean"] != pytest.approx(frame["x"].mean())
     enc = data.preparation.target_encoding
     assert enc["mean"] == pytest.approx(train["y"].mean())
     assert enc["std"] == pytest.approx(train["y"].std(ddof=0))
@@ -89,14 +89,16 @@ def test_missing_numeric_is_imputed_with_the_training_median():
     prep = Preparation("y", "binary").fit(train)
 
     spec = prep.columns["x"]
-    assert spec["median"] == pytest.approx(2.5)
+    assert spec["fill"] == pytest.approx(2.5)
     filled = np.array([1.0, 2.0, 3.0, 10.0, 2.5])
-    assert spec["mean"] == pytest.approx(filled.mean())
-    assert spec["std"] == pytest.approx(filled.std())
+    assert spec["scaler"]["mean"] == pytest.approx(filled.mean())
+    assert spec["scaler"]["std"] == pytest.approx(filled.std())
+    assert prep.feature_names == ["x", "x_missing"]  # the training rows had a gap: a missing-indicator column
 
     x = prep.transform(pd.DataFrame({"x": [np.nan, 2.5, "n/a"]}))
     expected = (2.5 - filled.mean()) / filled.std()
     assert x[:, 0] == pytest.approx([expected] * 3, rel=1e-6)
+    assert x[:, 1].tolist() == [1.0, 0.0, 1.0]
     # the new rows' own median is not used: other values next to the gap change nothing
     other = prep.transform(pd.DataFrame({"x": [np.nan, 50.0, 60.0]}))
     assert other[0, 0] == pytest.approx(expected, rel=1e-6)
@@ -129,19 +131,40 @@ def test_training_rows_one_hot_exactly(train_frame):
         assert row.tolist() == [1.0 if n == f"colour={colour}" else 0.0 for n in names]
 
 
-def test_more_levels_than_max_categories_get_an_other_column():
-    train = pd.DataFrame({
+def city_frame():
+    return pd.DataFrame({
         "city": ["oslo"] * 5 + ["rome"] * 4 + ["lima"] * 3 + ["kiev"] * 2 + ["nuuk"],
         "y": [0, 1] * 7 + [0],
     })
+
+
+def test_more_levels_than_max_categories_are_frequency_encoded():
+    train = city_frame()
     prep = Preparation("y", "binary", max_categories=2).fit(train)
 
     spec = prep.columns["city"]
-    assert spec["categories"] == ["oslo", "rome"]  # the two most frequent
-    assert prep.feature_names == ["city=oslo", "city=rome", f"city={OTHER}"]
+    assert spec["encoding"] == "frequency"
+    assert spec["frequencies"] == pytest.approx({"oslo": 5 / 15, "rome": 4 / 15, "lima": 3 / 15, "kiev": 2 / 15,
+                                                 "nuuk": 1 / 15})
+    assert prep.feature_names == ["city_frequency"]
+    shares = train["city"].map(train["city"].value_counts(normalize=True))
+    mean, std = shares.mean(), shares.std(ddof=0)
 
     x = prep.transform(pd.DataFrame({"city": ["rome", "lima", "atlantis", None]}))
-    assert x.tolist() == [[0, 1, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1]]
+    # unseen and missing levels have a training share of 0
+    assert x[:, 0] == pytest.approx([(4 / 15 - mean) / std, (3 / 15 - mean) / std, -mean / std, -mean / std],
+                                    rel=1e-6)
+
+
+def test_one_hot_groups_rare_levels_as_other():
+    prep = Preparation("y", "binary", options={"city": {"encoding": "onehot", "min_frequency": 0.15}}).fit(city_frame())
+
+    spec = prep.columns["city"]
+    assert spec["categories"] == ["oslo", "rome", "lima"]  # kiev (2/15) and nuuk (1/15) are under 15%
+    assert prep.feature_names == ["city=oslo", "city=rome", "city=lima", f"city={OTHER}"]
+
+    x = prep.transform(pd.DataFrame({"city": ["rome", "kiev", "atlantis", None]}))
+    assert x.tolist() == [[0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1]]
 
 
 def test_numeric_codes_as_categories_match_across_dtypes():
@@ -187,19 +210,22 @@ def test_datetime_expands_into_date_parts(train_frame, new_rows):
 
     assert prep.kinds["when"] == "datetime"
     assert [n for n in prep.feature_names if n.startswith("when")] == [
-        "when_year", "when_month", "when_day", "when_dayofweek"
+        "when_year", "when_month", "when_quarter", "when_week", "when_day", "when_dayofweek", "when_season"
     ]
     dates = pd.to_datetime(train_frame["when"])
+    train_parts = {"year": dates.dt.year, "month": dates.dt.month, "quarter": dates.dt.quarter,
+                   "week": dates.dt.isocalendar().week, "day": dates.dt.day, "dayofweek": dates.dt.day_of_week,
+                   "season": dates.dt.month % 12 // 3}
     x = prep.transform(new_rows)
     parts, names = block(prep, x, "when")
-    # 2024-05-05 is a Sunday (dayofweek 6)
-    for value, part, name in zip([2024, 5, 5, 6], ["year", "month", "day", "dayofweek"], names):
-        train_part = getattr(dates.dt, part).astype(float)
-        assert name == f"when_{part}"
-        assert parts[0, names.index(name)] == pytest.approx((value - train_part.mean()) / train_part.std(ddof=0),
-                                                            rel=1e-5)
+    # 2024-05-05 is a Sunday (dayofweek 6) in ISO week 18, quarter 2, spring (season 1)
+    expected = {"year": 2024, "month": 5, "quarter": 2, "week": 18, "day": 5, "dayofweek": 6, "season": 1}
+    for part, value in expected.items():
+        train_part = train_parts[part].astype(float)
+        assert parts[0, names.index(f"when_{part}")] == pytest.approx(
+            (value - train_part.mean()) / train_part.std(ddof=0), rel=1e-5)
     # an unparseable date becomes the training mean of every part: zeros after standardization
-    assert parts[2].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert parts[2].tolist() == [0.0] * 7
 
 
 # -- exclusions, plan, config -------------------------------------------------------------------------------------------
@@ -208,7 +234,7 @@ def test_identifier_and_constant_columns_are_excluded(train_frame):
     prep = Preparation("y", "binary").fit(train_frame)
 
     plan = prep.plan()
-    assert list(plan.columns) == ["column", "kind", "transformation", "outputs"]
+    assert list(plan.columns) == ["column", "kind", "transformation", "outputs", "output columns"]
     assert plan["column"].tolist() == ["x", "colour", "smoker", "when", "id", "c"]
     rows = plan.set_index("column")
     assert rows.loc["id", "kind"] == "identifier"
@@ -218,13 +244,14 @@ def test_identifier_and_constant_columns_are_excluded(train_frame):
     assert rows.loc["c", "outputs"] == 0
     assert "constant" in rows.loc["c", "transformation"]
     assert rows.loc["colour", "outputs"] == 3
-    assert rows.loc["when", "outputs"] == 4
+    assert rows.loc["when", "outputs"] == 7
     assert int(plan["outputs"].sum()) == len(prep.feature_names)
     assert "id" not in prep.input_columns and "c" not in prep.input_columns
     assert "y" not in prep.input_columns
     assert prep.input_columns == ["x", "colour", "smoker", "when"]
     assert prep.feature_names == ["x", "colour=red", "colour=green", "colour=blue", "smoker",
-                                  "when_year", "when_month", "when_day", "when_dayofweek"]
+                                  "when_year", "when_month", "when_quarter", "when_week", "when_day",
+                                  "when_dayofweek", "when_season"]
 
 
 def test_excluded_and_target_columns_are_not_needed_at_transform(train_frame, new_rows):
@@ -394,7 +421,8 @@ def test_prepare_produces_clean_float32_matrices(task):
 
     assert data.task == task
     width = len(data.preparation.feature_names)
-    assert width == 1 + 4 + 1 + 4  # amount, colour (3 levels + missing), member, day parts; ref excluded
+    # amount and its missing indicator, colour (3 levels + missing), member, 7 day parts; ref excluded
+    assert width == 2 + 4 + 1 + 7
     for x, y, part in ((data.x_train, data.y_train, data.split.train),
                        (data.x_val, data.y_val, data.split.validation),
                        (data.x_test, data.y_test, data.split.test)):
