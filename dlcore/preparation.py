@@ -184,7 +184,7 @@ class Preparation:
                 reason += " (its values hold numbers: extract them to use them)"
             return {"kind": kind, "options": options, "action": "exclude", "reason": reason, "outputs": []}
         if kind == "numeric":
-            return {"kind": kind, **_fit_numeric(pd.to_numeric(values, errors="coerce").astype(float), options, name)}
+            return {"kind": kind, **_fit_numeric(_numbers(values), options, name)}
         if kind == "boolean":
             true_value = _true_value(values)
             share = float((_as_text(values).str.lower() == true_value).mean())
@@ -235,7 +235,7 @@ class Preparation:
     def _transform_column(self, values: pd.Series, spec: dict) -> np.ndarray:
         kind = spec["kind"]
         if kind == "numeric" or spec.get("extract_number"):
-            numbers = _extract_number(values) if spec.get("extract_number") else pd.to_numeric(values, errors="coerce")
+            numbers = _extract_number(values) if spec.get("extract_number") else _numbers(values)
             return _transform_numeric(numbers.astype(float), spec)
         if kind == "boolean":
             ones = (_as_text(values).str.lower() == spec["true"]).astype(float).to_numpy()
@@ -479,6 +479,13 @@ def _quantile_normal(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
 def _log(values: np.ndarray) -> np.ndarray:
     """sign(x)·log(1 + |x|): log1p for the skewed positives it is meant for, and defined for any number."""
     return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """A column as floats; text such as ``3,449`` (thousands separators) reads as a number, other text as missing."""
+    if not pd.api.types.is_numeric_dtype(values):
+        values = values.astype("string").str.replace(",", "", regex=False).str.strip()
+    return pd.to_numeric(values, errors="coerce").astype(float)
 
 
 def _extract_number(values: pd.Series) -> pd.Series:

@@ -396,3 +396,12 @@ def test_regression_predictions_come_back_in_original_units():
     assert abs(data.y_train.mean()) < 1e-5  # standardized for training
     predictions, _ = data.preparation.decode_outputs(data.y_test[:, None])
     assert predictions == pytest.approx(data.split.test["y"].to_numpy(), rel=1e-5)
+
+
+def test_text_numbers_with_thousands_separators_read_as_numbers():
+    from dlcore.preparation import Preparation
+
+    train = pd.DataFrame({"n": ["1,200", "3,449", "oops", "500"], "y": [1.0, 2.0, 3.0, 4.0]})
+    prep = Preparation("y", "regression", kinds={"n": "numeric"}).fit(train)
+    spec = prep.columns["n"]
+    assert spec["fill"] == 1200.0  # the median of 500, 1200 and 3449; "oops" is missing
