@@ -1,28 +1,185 @@
-"""Honest baselines on the test split: what a model must beat to be worth anything."""
+"""Honest baselines on the test split, and the verdict: is the network worth it?
+
+Every baseline is scored on the test split the network is scored on, with the same metrics:
+``naive`` (majority class with class-prior probabilities, or the training mean; for regression also
+``naive_median``), ``random`` (shuffled training labels), ``linear`` (logistic or ridge regression) and
+``gradient_boosting`` (scikit-learn's HistGradientBoosting with its defaults); the last two are fitted on
+the network's own prepared training matrix.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+import warnings
+from typing import TYPE_CHECKING
 
-from dlcore.evaluation import score
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+from threadpoolctl import threadpool_limits
+
+from dlcore.evaluation import LOWER_IS_BETTER, METRIC_TITLES, is_better, score
 from dlcore.preparation import PreparedData
 
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
 NAIVE_TITLES = {"binary": "Majority class", "multiclass": "Majority class", "regression": "Training mean"}
+NETWORK = "network"
+ONE_THREAD_ROWS = 50_000
+BEST_CELL = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 
-def naive_baseline(data: PreparedData) -> dict[str, float]:
-    """Majority class with class-prior probabilities (classification) or the training mean (regression)."""
+def titles(task: str) -> dict[str, str]:
+    """Display names of the baselines (in the order :func:`baselines` returns them) and the network."""
+    regression = task == "regression"
+    names = {"naive": NAIVE_TITLES[task]}
+    if regression:
+        names["naive_median"] = "Training median"
+    names["random"] = "Random (shuffled training " + ("values)" if regression else "labels)")
+    names["linear"] = "Ridge regression" if regression else "Logistic regression"
+    names["gradient_boosting"] = "Gradient boosting"
+    names[NETWORK] = "Network"
+    return names
+
+
+def naive_baseline(data: PreparedData, statistic: str = "mean") -> dict[str, float]:
+    """Majority class with class-prior probabilities (classification), or the training ``statistic``
+    (``"mean"`` or ``"median"``) for every row (regression)."""
     prep, target = data.preparation, data.preparation.target
     y_train, y_test = data.split.train[target], data.split.test[target]
     n = len(y_test)
     if prep.task == "regression":
-        return score("regression", y_test, np.full(n, float(y_train.mean())))
+        return score("regression", y_test, np.full(n, float(y_train.agg(statistic))))
     train_text = y_train.astype(str)
     priors = np.array([(train_text == str(c)).mean() for c in prep.classes])
     majority = prep.classes[int(np.argmax(priors))]
     return score(prep.task, y_test, np.full(n, majority, dtype=object), np.tile(priors, (n, 1)), prep.classes)
 
 
-def baselines(data: PreparedData) -> dict[str, dict[str, float]]:
-    """All baselines by name, each with the task's metrics on the test split."""
-    return {"naive": naive_baseline(data)}
+def random_baseline(data: PreparedData, seed: int = 42) -> dict[str, float]:
+    """Chollet's shuffled-label baseline: the training labels (or values) shuffled with ``seed``, one per test
+    row (cycled when the test split is larger), each class guess given with certainty. It has the right class
+    shares but no information from the inputs: about the sum of squared class shares in accuracy."""
+    guesses = np.resize(np.random.default_rng(seed).permutation(data.y_train), len(data.x_test))
+    if data.task == "regression":
+        return _scored(data, guesses)
+    return _scored(data, np.eye(len(data.preparation.classes))[guesses])
+
+
+def linear_baseline(data: PreparedData) -> dict[str, float]:
+    """Logistic regression (classification) or ridge regression (regression) on the prepared inputs."""
+    if data.task == "regression":
+        return _fitted(data, Ridge())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _fitted(data, LogisticRegression(max_iter=1000))
+
+
+def gradient_boosting_baseline(data: PreparedData, seed: int = 42) -> dict[str, float]:
+    """scikit-learn's HistGradientBoosting with its defaults: the strong classical reference on tables.
+
+    Small data is fitted on one thread: there, OpenMP threads slow it down, by 100× when the cores are busy
+    (e.g. training a network meanwhile; scikit-learn issue #30662). The result is the same.
+    """
+    model = HistGradientBoostingRegressor if data.task == "regression" else HistGradientBoostingClassifier
+    with threadpool_limits(1 if len(data.x_train) < ONE_THREAD_ROWS else None, user_api="openmp"):
+        return _fitted(data, model(random_state=seed))
+
+
+def _fitted(data: PreparedData, model) -> dict[str, float]:
+    """Fit ``model`` on the encoded training target and score it on the test split. With a single class in the
+    training rows there is nothing to separate: that is the majority-class baseline."""
+    if data.task != "regression" and np.unique(data.y_train).size < 2:
+        return naive_baseline(data)
+    model.fit(data.x_train, data.y_train)
+    if data.task == "regression":
+        return _scored(data, model.predict(data.x_test))
+    proba = np.zeros((len(data.x_test), len(data.preparation.classes)))
+    proba[:, model.classes_] = model.predict_proba(data.x_test)  # classes absent from training get 0
+    return _scored(data, proba)
+
+
+def _scored(data: PreparedData, predicted: np.ndarray) -> dict[str, float]:
+    """Test scores of standardized values (regression) or one probability column per class, decoded to
+    original labels/units as the network's outputs are."""
+    prep = data.preparation
+    labels, proba = prep.decode_outputs(predicted[:, 1] if prep.task == "binary" else predicted)
+    return score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None)
+
+
+def baselines(data: PreparedData, seed: int = 42) -> dict[str, dict[str, float]]:
+    """Every baseline by name (see :func:`titles`), each with the task's metrics on the test split."""
+    result = {"naive": naive_baseline(data)}
+    if data.task == "regression":
+        result["naive_median"] = naive_baseline(data, "median")
+    result["random"] = random_baseline(data, seed)
+    result["linear"] = linear_baseline(data)
+    result["gradient_boosting"] = gradient_boosting_baseline(data, seed)
+    return result
+
+
+def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, float]], metric: str, task: str,
+            predictions=None) -> dict:
+    """Is deep learning worth it here? Compares the network's test scores with the baselines' on ``metric``.
+
+    Returns the ``best`` model's name and its ``margin`` over the ``runner_up``; ``beats_naive`` (better than
+    every naive baseline); ``collapsed`` (a classifier whose ``predictions`` are one class for every test row);
+    a ``level`` (``success``, ``warning`` or ``error``) and the ``text`` in plain words. Ties go to the baseline.
+    """
+    if metric not in network:  # e.g. ROC AUC when the test split lacks a class
+        metric = next(iter(network))
+    names, title = titles(task), METRIC_TITLES.get(metric, metric)
+    scores = {name: s[metric] for name, s in baseline_scores.items() if metric in s} | {NETWORK: network[metric]}
+    lower = metric in LOWER_IS_BETTER
+    ranked = sorted(scores, key=lambda name: scores[name] if lower else -scores[name])  # stable: ties keep order
+    best, runner_up = ranked[0], ranked[1]
+    margin = abs(scores[best] - scores[runner_up])
+    naive = [name for name in ranked if name.startswith("naive")]
+    beats_naive = all(is_better(metric, scores[NETWORK], scores[name]) for name in naive)
+    classes = np.unique(np.asarray(predictions).astype(str)) if predictions is not None else []
+    collapsed = task != "regression" and len(classes) == 1
+
+    def shown(name: str) -> str:
+        return f"{names[name]} ({scores[name]:.4g})"
+
+    if best == NETWORK:
+        sentences = [f"The network is the best model on the test split: {title} {scores[NETWORK]:.4g}, ahead of "
+                     f"the best baseline, {shown(runner_up)}, by {margin:.4g}."]
+    else:
+        sentences = [f"{names[best]} is the best model on the test split: {title} {scores[best]:.4g}, against the "
+                     f"network's {scores[NETWORK]:.4g} (a gap of {abs(scores[best] - scores[NETWORK]):.4g})."]
+    if collapsed:
+        sentences.append(f"The network has collapsed: it answers “{classes[0]}” for every test row, as a rule that "
+                         "ignores the inputs would.")
+    if not beats_naive:
+        sentences.append(f"The network does not beat the naive baseline, {shown(naive[0])}: it has learned nothing "
+                         "useful from the inputs.")
+    elif best != NETWORK:
+        sentences.append(f"The network beats the naive baseline but not {names[best]}: on this data a classical "
+                         "model is the better choice.")
+    else:
+        sentences.append("Deep learning pays off on this data.")
+    if collapsed or not beats_naive:
+        sentences.append("Try a lower learning rate, another architecture, more epochs or better columns.")
+    level = "error" if collapsed else "success" if best == NETWORK and beats_naive else "warning"
+    return {"metric": metric, "best": best, "runner_up": runner_up, "margin": float(margin),
+            "beats_naive": beats_naive, "collapsed": collapsed, "level": level, "text": " ".join(sentences)}
+
+
+def score_table(scores: dict[str, dict[str, float]], task: str) -> pd.DataFrame:
+    """Models × metrics: one row per model, one column per metric, both by their display titles."""
+    table = pd.DataFrame.from_dict(scores, orient="index")
+    table.index = [titles(task).get(name, name) for name in table.index]
+    return table.rename(columns=METRIC_TITLES)
+
+
+def highlight_best(table: pd.DataFrame) -> Styler:
+    """A :func:`score_table` with the best value of every metric highlighted (lowest for errors and losses)."""
+    lower_titles = {METRIC_TITLES[m] for m in LOWER_IS_BETTER}
+    lower = [column for column in table.columns if column in lower_titles]
+    higher = [column for column in table.columns if column not in lower_titles]
+    return (table.style.format(precision=4)
+            .highlight_max(subset=higher, props=BEST_CELL)
+            .highlight_min(subset=lower, props=BEST_CELL))

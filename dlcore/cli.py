@@ -85,6 +85,7 @@ def _train(args) -> int:
     primary = metrics["primary_metric"]
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
           f"wrote {args.out}")
+    print(metrics["verdict"]["text"])
     return 0
 
 
@@ -107,7 +108,7 @@ def _profile(args) -> int:
 
     dataset = read_table(args.data)
     report = profile(dataset.frame, args.target)
-    report["format"] = {"delimiter": dataset.delimiter, "encoding": dataset.encoding, "notes": dataset.notes}
+    report["format"] = {**dataset.options.get_config(), "description": dataset.describe_format(), "notes": dataset.notes}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
     print(f"profiled {report['rows']} rows × {len(report['columns'])} columns into {args.out}")

@@ -7,23 +7,29 @@ from sklearn import metrics as skm
 
 PRIMARY_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "mae"}
 IMBALANCED_SHARE = 0.2
-LOWER_IS_BETTER = {"mae", "rmse", "log_loss"}
+LOWER_IS_BETTER = {"mae", "rmse", "mape", "log_loss"}
 METRIC_TITLES = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1_macro": "F1 (macro)",
-    "roc_auc": "ROC AUC", "log_loss": "Log loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²",
+    "roc_auc": "ROC AUC", "log_loss": "Log loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mape": "MAPE",
 }
 
 
 def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: list | None = None) -> dict[str, float]:
-    """Metrics for ``task``: labels/values in original units, ``proba`` columns in ``classes`` order."""
+    """Metrics for ``task``: labels/values in original units, ``proba`` columns in ``classes`` order.
+
+    MAPE (a fraction: 0.1 is 10%) is only given when no true value is 0, where it would be undefined.
+    """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if task == "regression":
         y_true, y_pred = y_true.astype(float), y_pred.astype(float)
-        return {
+        result = {
             "mae": float(skm.mean_absolute_error(y_true, y_pred)),
             "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
             "r2": float(skm.r2_score(y_true, y_pred)),
         }
+        if np.all(y_true != 0):
+            result["mape"] = float(skm.mean_absolute_percentage_error(y_true, y_pred))
+        return result
     true_text, pred_text = y_true.astype(str), y_pred.astype(str)
     result = {
         "accuracy": float(skm.accuracy_score(true_text, pred_text)),

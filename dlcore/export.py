@@ -47,6 +47,7 @@ def _bundle_readme(prep: Preparation, metrics: dict) -> str:
     return (
         f"# Model for `{prep.target}` ({prep.task})\n\n"
         f"Test {primary}: {metrics['test'][primary]:.4g} (naive baseline: {metrics['baselines']['naive'][primary]:.4g}).\n\n"
+        f"{metrics['verdict']['text']}\n\n"
         f"Input columns: {', '.join(prep.input_columns)}.\n\n"
         "Predict on a CSV with the same columns:\n\n"
         "    python -m dlcore predict model.zip new_rows.csv --out predictions.csv\n"

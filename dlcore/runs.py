@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 from dlcore.architectures import Architecture
-from dlcore.baselines import baselines
+from dlcore.baselines import baselines, verdict
 from dlcore.errors import DataError
 from dlcore.evaluation import primary_metric, score
 from dlcore.export import write_run
@@ -40,18 +40,23 @@ def execute(
     data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path,
     on_epoch: EpochCallback | None = None, should_stop=None,
 ) -> dict:
-    """Train, score on the test split next to the baselines, and write the run folder; returns metrics."""
+    """Train, score on the test split next to the baselines, judge, and write the run folder; returns metrics."""
     prep = data.preparation
     result = train(data, arch, config, on_epoch=on_epoch, should_stop=should_stop)
     labels, proba = prep.decode_outputs(result.model.predict(data.x_test, verbose=0))
     test = score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None)
+    primary = primary_metric(prep.task, data.split.train[prep.target])
+    reference = baselines(data, seed=config.seed)
+    judged = verdict(test, reference, primary, prep.task, labels)
     metrics = {
         "task": prep.task,
         "target": prep.target,
-        "primary_metric": primary_metric(prep.task, data.split.train[prep.target]),
+        "primary_metric": primary,
         "metric_names": list(test),
         "test": test,
-        "baselines": baselines(data),
+        "baselines": reference,
+        "verdict": judged,
+        "collapsed": judged["collapsed"],
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "stopped_by_user": result.stopped,

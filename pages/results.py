@@ -1,11 +1,11 @@
-"""Results & predictions: test scores next to the baseline, predictions to download, and the model."""
+"""Results & predictions: test scores next to the baselines with a verdict, predictions to download, and the model."""
 
-import pandas as pd
 import streamlit as st
 
 from dlcore import plots
+from dlcore.baselines import NETWORK, highlight_best, score_table, titles
 from dlcore.errors import DataError
-from dlcore.evaluation import METRIC_TITLES, is_better
+from dlcore.evaluation import METRIC_TITLES
 from dlcore.export import BUNDLE_NAME, Predictor
 from dlcore.loading import read_table
 from pages.shared import require
@@ -22,20 +22,20 @@ def load_predictor(run_dir: str) -> Predictor:
 
 
 predictor = load_predictor(str(job.run_dir))
-test, naive = metrics["test"], metrics["baselines"]["naive"]
-better = is_better(primary, test[primary], naive[primary])
+test, reference, judged = metrics["test"], metrics["baselines"], metrics["verdict"]
+naive, boosting = reference["naive"], reference["gradient_boosting"]
 with st.container(horizontal=True):
     st.metric(f"Network: test {METRIC_TITLES[primary]}", f"{test[primary]:.4g}", border=True)
     st.metric(f"Naive baseline: test {METRIC_TITLES[primary]}", f"{naive[primary]:.4g}", border=True)
+    st.metric(f"{titles(metrics['task'])['gradient_boosting']}: test {METRIC_TITLES[primary]}",
+              f"{boosting[primary]:.4g}", border=True)
     st.metric("Epochs (best)", f"{metrics['epochs_run']} ({metrics['best_epoch']})", border=True)
-if better:
-    st.success("The network beats the naive baseline on the test split.", icon=":material/check_circle:")
-else:
-    st.warning("The network does not beat the naive baseline: try another architecture, more epochs or better "
-               "columns.", icon=":material/warning:")
-st.dataframe(pd.DataFrame({"metric": [METRIC_TITLES.get(k, k) for k in test], "network": list(test.values()),
-                           "naive baseline": [naive.get(k) for k in test]}),
-             hide_index=True, alt="Test metrics of the network and the naive baseline")
+VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
+           "error": (st.error, ":material/error:")}
+show, icon = VERDICT[judged["level"]]
+show(judged["text"], icon=icon)
+st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, metrics["task"])),
+             alt="Test metrics of the network and every baseline, best highlighted")
 st.plotly_chart(plots.scores_against_baseline(test, naive, primary), alt="Network and baseline test score")
 
 st.subheader("Predictions")

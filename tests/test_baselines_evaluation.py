@@ -14,10 +14,11 @@ from dlcore.preparation import prepare
 def test_regression_scores_by_hand():
     # errors 0.5, 0, 1, 1 -> MAE 0.625, MSE 2.25/4; total sum of squares around 2.5 is 5
     result = score("regression", [1, 2, 3, 4], [1.5, 2, 2, 5])
-    assert set(result) == {"mae", "rmse", "r2"}
+    assert set(result) == {"mae", "rmse", "r2", "mape"}
     assert result["mae"] == pytest.approx(0.625)
     assert result["rmse"] == pytest.approx(0.75)
     assert result["r2"] == pytest.approx(1 - 2.25 / 5)
+    assert result["mape"] == pytest.approx((0.5 / 1 + 0 / 2 + 1 / 3 + 1 / 4) / 4)
 
 
 def test_regression_scores_accept_strings_of_numbers():
@@ -75,7 +76,7 @@ def test_roc_auc_left_out_when_test_lacks_a_class():
 def test_perfect_and_worst_predictions():
     assert score("binary", ["p", "q"], ["p", "q"])["accuracy"] == 1.0
     assert score("binary", ["p", "q"], ["q", "p"])["accuracy"] == 0.0
-    assert score("regression", [3.0, 4.0], [3.0, 4.0]) == pytest.approx({"mae": 0.0, "rmse": 0.0, "r2": 1.0})
+    assert score("regression", [3.0, 4.0], [3.0, 4.0]) == pytest.approx({"mae": 0.0, "rmse": 0.0, "r2": 1.0, "mape": 0.0})
 
 
 def test_is_better():
@@ -155,7 +156,7 @@ def test_regression_baseline_is_the_training_mean():
 def test_baselines_collects_naive():
     data = prepare(labelled_frame(["u"] * 30 + ["v"] * 20), "y", "binary")
     result = baselines(data)
-    assert list(result) == ["naive"]
+    assert list(result) == ["naive", "random", "linear", "gradient_boosting"]
     assert result["naive"] == naive_baseline(data)
     assert set(NAIVE_TITLES) == {"binary", "multiclass", "regression"}
 

@@ -185,3 +185,28 @@ def test_impossible_task(workspace, tmp_path):
     proc = run_cli(["train", base / "train.csv", "--target", "group", "--task", "regression",
                     "--out", tmp_path / "r"], env)
     assert_one_error_line(proc, "'group'", "not numeric")
+
+
+def test_profile_has_format_and_alerts(workspace, tmp_path):
+    _, env = workspace
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=300), "const": 7, "y": rng.normal(size=300)})
+    frame["y_scaled"] = frame["y"] * 100
+    source = tmp_path / "semi.csv"
+    source.write_text(frame.to_csv(index=False, sep=";", decimal=","), encoding="cp1252")
+    out = tmp_path / "profile.json"
+    proc = run_cli(["profile", source, "--target", "y", "--out", out], env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    assert (report["format"]["delimiter"], report["format"]["decimal"]) == (";", ",")
+    alerts = {(a["kind"], a["column"]) for a in report["alerts"]}
+    assert {("constant", "const"), ("leakage", "y_scaled")} <= alerts
+    assert all(set(a) >= {"column", "kind", "message"} for a in report["alerts"])
+
+
+def test_profile_of_garbage_exits_2(workspace, tmp_path):
+    _, env = workspace
+    source = tmp_path / "noise.csv"
+    source.write_bytes(bytes(range(256)) * 16)
+    proc = run_cli(["profile", source, "--out", tmp_path / "p.json"], env)
+    assert_one_error_line(proc, "not a text table")

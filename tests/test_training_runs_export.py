@@ -196,7 +196,7 @@ def test_saved_model_reproduces_the_test_scores(binary_run, binary_data):
 def test_regression_run_reports_original_units(regression_run):
     run_dir, metrics, data = regression_run
     assert metrics["primary_metric"] == "mae"
-    assert set(metrics["test"]) == {"mae", "rmse", "r2"}
+    assert set(metrics["test"]) == {"mae", "rmse", "r2", "mape"}
 
     predictor = Predictor.load(run_dir / "model.zip")
     test = data.split.test
