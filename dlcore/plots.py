@@ -95,7 +95,7 @@ def training_curves(history: pd.DataFrame, metric: str) -> go.Figure:
     return fig
 
 
-def scores_against_baseline(test: dict, baseline: dict, metric: str) -> go.Figure:
+def scores_by_model(scores: dict[str, float], metric: str) -> go.Figure:
+    """The test ``metric`` of the network and of every baseline, side by side."""
     title = METRIC_TITLES.get(metric, metric)
-    return px.bar(x=["Network", "Naive baseline"], y=[test[metric], baseline[metric]],
-                  labels={"x": "", "y": title}, title=f"Test {title}")
+    return px.bar(x=list(scores), y=list(scores.values()), labels={"x": "", "y": title}, title=f"Test {title}")

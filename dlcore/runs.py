@@ -13,6 +13,8 @@ import traceback
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
 from dlcore.errors import DataError
@@ -36,12 +38,35 @@ def new_run_dir(root: Path | None = None) -> Path:
     return path
 
 
+def cross_validate(folds: list[PreparedData], arch: Architecture, config: TrainConfig,
+                   on_fold=None, should_stop=None) -> dict:
+    """Chollet's K-fold: one network per fold, scored on the fold it held out; the mean and spread of the scores."""
+    first = folds[0]
+    metric = primary_metric(first.task, first.split.train[first.preparation.target])
+    scores = []
+    for i, fold in enumerate(folds, start=1):
+        if should_stop is not None and should_stop():
+            break
+        if on_fold is not None:
+            on_fold(i, len(folds))
+        prep = fold.preparation
+        result = train(fold, arch, config, should_stop=should_stop)
+        labels, proba = prep.decode_outputs(result.model.predict(fold.x_test, verbose=0))
+        scores.append(score(prep.task, fold.split.test[prep.target], labels, proba, prep.classes or None)[metric])
+    return {"k": len(folds), "metric": metric, "scores": scores,
+            "mean": float(np.mean(scores)) if scores else None, "std": float(np.std(scores)) if scores else None}
+
+
 def execute(
     data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path,
-    on_epoch: EpochCallback | None = None, should_stop=None,
+    on_epoch: EpochCallback | None = None, should_stop=None, folds: list[PreparedData] | None = None, on_fold=None,
 ) -> dict:
-    """Train, score on the test split next to the baselines, judge, and write the run folder; returns metrics."""
+    """Train, score on the test split next to the baselines, judge, and write the run folder; returns metrics.
+
+    With ``folds``, K-fold cross-validation runs first and its scores go into ``metrics["cross_validation"]``.
+    """
     prep = data.preparation
+    cv = cross_validate(folds, arch, config, on_fold, should_stop) if folds else None
     result = train(data, arch, config, on_epoch=on_epoch, should_stop=should_stop)
     labels, proba = prep.decode_outputs(result.model.predict(data.x_test, verbose=0))
     test = score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None)
@@ -65,6 +90,8 @@ def execute(
         "architecture": arch.get_config(),
         "config": config.get_config(),
     }
+    if cv:
+        metrics["cross_validation"] = cv
     write_run(run_dir, result.model, prep, metrics, result.history)
     return metrics
 
@@ -72,8 +99,10 @@ def execute(
 class TrainingJob:
     """:func:`execute` in a background thread, with live history, a status and a stop switch."""
 
-    def __init__(self, data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path):
-        self.data, self.arch, self.config, self.run_dir = data, arch, config, Path(run_dir)
+    def __init__(self, data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path,
+                 folds: list[PreparedData] | None = None):
+        self.data, self.arch, self.config, self.run_dir, self.folds = data, arch, config, Path(run_dir), folds
+        self.phase = ""
         self.history: list[dict] = []
         self.status = "queued"
         self.error: str | None = None
@@ -108,11 +137,19 @@ class TrainingJob:
     def elapsed(self) -> float:
         return (self.finished or time.time()) - self.started
 
+    def _on_epoch(self, epoch: int, row: dict) -> None:
+        self.phase = ""
+        self.history.append(row)
+
+    def _on_fold(self, fold: int, k: int) -> None:
+        self.phase = f"cross-validating: fold {fold} of {k}"
+
     def _run(self) -> None:
         try:
             self.metrics = execute(
                 self.data, self.arch, self.config, self.run_dir,
-                on_epoch=lambda epoch, row: self.history.append(row), should_stop=self._stop.is_set,
+                on_epoch=self._on_epoch, should_stop=self._stop.is_set,
+                folds=self.folds, on_fold=self._on_fold,
             )
             self.status = "stopped" if self.metrics["stopped_by_user"] else "finished"
         except DataError as exc:

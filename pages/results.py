@@ -34,9 +34,16 @@ VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.wa
            "error": (st.error, ":material/error:")}
 show, icon = VERDICT[judged["level"]]
 show(judged["text"], icon=icon)
+if cv := metrics.get("cross_validation"):
+    st.info(f"{cv['k']}-fold cross-validation, {METRIC_TITLES[cv['metric']]} on the held-out folds: "
+            f"{cv['mean']:.4g} ± {cv['std']:.3g} ({', '.join(f'{s:.3g}' for s in cv['scores'])}).",
+            icon=":material/splitscreen:")
 st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, metrics["task"])),
              alt="Test metrics of the network and every baseline, best highlighted")
-st.plotly_chart(plots.scores_against_baseline(test, naive, primary), alt="Network and baseline test score")
+names = titles(metrics["task"])
+st.plotly_chart(plots.scores_by_model({NETWORK: test[primary], **{names.get(k, k): v[primary] for k, v in reference.items()
+                                                                   if v.get(primary) is not None}}, primary),
+                alt="Test score of the network and of every baseline")
 
 st.subheader("Predictions")
 on_test, on_new = st.tabs(["Test split", "New data"])

@@ -7,7 +7,7 @@ import streamlit as st
 from dlcore.architectures import resolve
 from dlcore.errors import DataError
 from dlcore.loading import drop_missing_target
-from dlcore.preparation import PreparedData, prepare
+from dlcore.preparation import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
 from dlcore.training import TrainConfig
 
@@ -21,6 +21,7 @@ DEFAULTS = {
     "kinds": None,  # column -> kind chosen by the user (overrides the inferred kind; "excluded" drops it)
     "column_options": None,  # column -> preparation options (e.g. {"log": True})
     "order_by": None,  # a datetime column for a time-ordered split
+    "kfold": 0,  # k for K-fold cross-validation before the final training, 0 for none
     "arch_name": "auto",
     "train_config": None,  # dlcore.training.TrainConfig
     "job": None,  # dlcore.runs.TrainingJob
@@ -45,6 +46,7 @@ def reset_from(key: str) -> None:
         st.session_state[later] = None
     if key == "dataset":
         st.session_state.kinds, st.session_state.column_options, st.session_state.order_by = {}, {}, None
+        st.session_state.kfold = 0
     st.session_state.pop("prepared", None)
 
 
@@ -117,6 +119,16 @@ def prepared() -> PreparedData:
             st.stop()
         state.prepared = cached = (key, data)
     return cached[1]
+
+
+def folds() -> list[PreparedData] | None:
+    """K-fold splits of the current data when the user chose K-fold on Prepare (each with its own preparation)."""
+    state = st.session_state
+    if not state.kfold:
+        return None
+    frame, _ = drop_missing_target(state.dataset.frame, state.target)
+    return prepare_folds(frame, state.target, state.task, k=state.kfold, seed=state.seed, kinds=column_kinds(),
+                         options=state.column_options)
 
 
 def architecture():

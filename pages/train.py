@@ -8,7 +8,7 @@ import streamlit as st
 from dlcore import plots
 from dlcore.architectures import output_head
 from dlcore.runs import TrainingJob, new_run_dir
-from pages.shared import architecture, prepared, require
+from pages.shared import architecture, folds, prepared, require
 
 require("dataset", "target")
 state = st.session_state
@@ -22,7 +22,7 @@ st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epoch
 
 
 def start_training() -> None:
-    state.job = TrainingJob(data, arch, config, new_run_dir()).start()
+    state.job = TrainingJob(data, arch, config, new_run_dir(), folds=folds()).start()
 
 
 job: TrainingJob | None = state.job
@@ -41,7 +41,7 @@ def live_view() -> None:
     history = list(job.history)
     epochs = len(history)
     st.progress(min(epochs / job.config.epochs, 1.0),
-                text=f"Epoch {epochs} of at most {job.config.epochs} · {job.elapsed:.0f} s · {job.status}")
+                text=f"Epoch {epochs} of at most {job.config.epochs} · {job.elapsed:.0f} s · {job.phase or job.status}")
     if history:
         frame = pd.DataFrame(history)
         best = int(frame["val_loss"].idxmin()) + 1

@@ -226,3 +226,17 @@ def test_results_after_training(loaded):
         "bad.csv", new_rows.drop(columns="plan").to_csv(index=False).encode(), "text/csv").run()
     assert not loaded.exception
     assert "plan" in loaded.error[0].value
+
+
+def test_kfold_chosen_on_prepare_runs_before_training(loaded):
+    loaded.switch_page("pages/prepare.py").run()
+    loaded.toggle(key="prepare_kfold_on").set_value(True).run()
+    loaded.number_input(key="prepare_k").set_value(3).run()
+    assert loaded.session_state["kfold"] == 3
+    job = train(loaded, epochs=3).session_state["job"]
+    assert job.folds is not None and len(job.folds) == 3
+    assert job.wait(180) and job.status == "finished", job.error
+    assert len(job.metrics["cross_validation"]["scores"]) == 3
+    loaded.switch_page("pages/results.py").run()
+    assert not loaded.exception
+    assert any("3-fold cross-validation" in info.value for info in loaded.info)

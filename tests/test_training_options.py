@@ -23,3 +23,22 @@ def test_class_weights_make_the_network_predict_the_rare_class_more_often():
         labels, _ = data.preparation.decode_outputs(result.model.predict(data.x_test, verbose=0))
         predicted_rare[weighted] = int((labels == "rare").sum())
     assert predicted_rare[True] > predicted_rare[False]
+
+
+def test_kfold_cross_validation_scores_every_fold(tmp_path):
+    import json
+
+    from dlcore.preparation import prepare_folds
+    from dlcore.runs import TrainingJob
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 3))
+    frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "y": np.where(x[:, 0] + x[:, 1] > 0, "hi", "lo")})
+    data = prepare(frame, "y", "binary")
+    folds = prepare_folds(frame, "y", "binary", k=3)
+    arch = resolve("chollet_small", data.x_train.shape[1], len(data.x_train))
+    job = TrainingJob(data, arch, TrainConfig(epochs=4), tmp_path / "run", folds=folds).start()
+    assert job.wait(120) and job.status == "finished", job.error
+    cv = json.loads((tmp_path / "run" / "metrics.json").read_text())["cross_validation"]
+    assert cv["k"] == 3 and cv["metric"] == "accuracy" and len(cv["scores"]) == 3
+    assert cv["mean"] == np.mean(cv["scores"]) and all(0.5 < s <= 1 for s in cv["scores"])
