@@ -84,13 +84,18 @@ def correlations(profile: dict) -> go.Figure:
     return fig
 
 
-def training_curves(history: pd.DataFrame, metric: str) -> go.Figure:
-    """Train vs validation ``metric`` across epochs (``loss`` or a Keras metric name)."""
+def training_curves(history: pd.DataFrame, metric: str, smoothing: float = 0.0, best_epoch: int | None = None
+                    ) -> go.Figure:
+    """Train vs validation ``metric`` across epochs (``loss``, a Keras metric name or ``learning_rate``),
+    optionally smoothed with an exponential moving average (``smoothing`` in [0, 1)), best epoch marked."""
     fig = go.Figure()
     for key, name in ((metric, "training"), (f"val_{metric}", "validation")):
         if key in history:
-            fig.add_trace(go.Scatter(x=history["epoch"], y=history[key], mode="lines+markers", name=name))
-    title = METRIC_TITLES.get(metric, metric.capitalize())
+            values = history[key].ewm(alpha=1 - smoothing).mean() if smoothing else history[key]
+            fig.add_trace(go.Scatter(x=history["epoch"], y=values, mode="lines+markers", name=name))
+    if best_epoch:
+        fig.add_vline(x=best_epoch, line_dash="dot", annotation_text="best")
+    title = METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
     fig.update_layout(title=f"{title} per epoch", xaxis_title="epoch", yaxis_title=title, legend_title=None)
     return fig
 
