@@ -20,6 +20,8 @@ PAGES = [
             help="Choose the network (Auto or a preset from the books) and the training settings."),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:",
             help="Train in the background with live loss curves; stop any time and keep the best weights."),
+    st.Page("pages/runs.py", title="Runs", icon=":material/leaderboard:",
+            help="Every run of this browser session side by side: architecture, epochs, scores, time."),
     st.Page("pages/results.py", title="Results & predictions", icon=":material/download:",
             help="Test scores next to the baseline, predictions on the test split or a new file, and the model."),
 ]

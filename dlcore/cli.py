@@ -60,7 +60,7 @@ def _train(args) -> int:
     from dlcore.loading import drop_missing_target, read_table
     from dlcore.preparation import prepare
     from dlcore.profiling import check_task, infer_task
-    from dlcore.runs import execute
+    from dlcore.runs import execute, run_info
     from dlcore.training import TrainConfig
 
     if args.epochs < 1:
@@ -81,7 +81,8 @@ def _train(args) -> int:
         print(f"epoch {epoch}/{config.epochs}  {shown}", flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    metrics = execute(data, arch, config, args.out, on_epoch=progress)
+    metrics = execute(data, arch, config, args.out, on_epoch=progress,
+                      info=run_info(data, arch, config, dataset=args.data.name))
     primary = metrics["primary_metric"]
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
           f"wrote {args.out}")

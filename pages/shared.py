@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from dlcore.architectures import resolve
@@ -9,6 +11,7 @@ from dlcore.errors import DataError
 from dlcore.loading import drop_missing_target
 from dlcore.preparation import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
+from dlcore.runs import find_run
 from dlcore.training import TrainConfig
 
 DEFAULTS = {
@@ -24,7 +27,8 @@ DEFAULTS = {
     "kfold": 0,  # k for K-fold cross-validation before the final training, 0 for none
     "arch_name": "auto",
     "train_config": None,  # dlcore.training.TrainConfig
-    "job": None,  # dlcore.runs.TrainingJob
+    "job": None,  # the run on show: dlcore.runs.TrainingJob (live) or RunRecord (read back from its folder)
+    "owner": None,  # this browser session's token; its runs carry it in run.json
 }
 
 
@@ -37,6 +41,23 @@ def init_state() -> None:
     for key in ("kinds", "column_options"):
         if st.session_state[key] is None:
             st.session_state[key] = {}
+    if st.session_state.owner is None:
+        st.session_state.owner = uuid.uuid4().hex
+        restore_run()
+
+
+def restore_run() -> None:
+    """After a refresh or a return later, the run named in the URL (``?run=<id>``) comes back, with its session's runs."""
+    run = find_run(st.query_params.get("run", ""))
+    if run is not None:
+        st.session_state.job = run
+        st.session_state.owner = run.info.get("owner") or st.session_state.owner
+
+
+def show_run(run) -> None:
+    """Make ``run`` the one on show, and name it in the URL so a refresh finds it again."""
+    st.session_state.job = run
+    st.query_params["run"] = run.run_id
 
 
 def reset_from(key: str) -> None:

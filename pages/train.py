@@ -6,51 +6,67 @@ import pandas as pd
 import streamlit as st
 
 from dlcore import plots
-from dlcore.architectures import output_head
 from dlcore.runs import TrainingJob, new_run_dir
-from pages.shared import architecture, folds, prepared, require
+from pages.shared import architecture, folds, prepared, require, show_run
 
-require("dataset", "target")
 state = st.session_state
-data = prepared()
-arch = architecture()
-config = dataclasses.replace(state.train_config, seed=state.seed)
-metric = output_head(data.task, 0)["metrics"][0]
-
-st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs} epochs, early stopping after "
-           f"{config.patience} epochs without improvement. The same data, settings and seed give the same model.")
-
-
-def start_training() -> None:
-    state.job = TrainingJob(data, arch, config, new_run_dir(), folds=folds()).start()
-
-
-job: TrainingJob | None = state.job
+job = state.job
 running = job is not None and not job.done
-with st.container(horizontal=True):
-    st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, on_click=start_training)
+
+if state.dataset is None or not state.target:
+    if job is None:
+        require("dataset", "target")
+    st.info("This run's data is not loaded in this browser session: load it on Upload to train again.",
+            icon=":material/info:")
     st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop if running else None)
+else:
+    data = prepared()
+    arch = architecture()
+    config = dataclasses.replace(state.train_config, seed=state.seed)
+    st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs} epochs, early stopping after "
+               f"{config.patience} epochs without improvement. Reproducible: the same data, settings and seed "
+               f"({config.seed}) give the same model and scores.")
+
+    def start_training() -> None:
+        show_run(TrainingJob(data, arch, config, new_run_dir(), folds=folds(), dataset=state.dataset.name,
+                             owner=state.owner).start())
+
+    with st.container(horizontal=True):
+        st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, on_click=start_training)
+        st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop if running else None)
 
 
 @st.fragment(run_every=1.0 if running else None)
 def live_view() -> None:
     job = st.session_state.job
     if job is None:
-        st.info("Press **Train** to start. You can visit other pages while it trains.", icon=":material/info:")
+        st.info("Press **Train** to start. You can visit other pages while it trains; the run's address stays "
+                "in the URL, so a refresh finds it again.", icon=":material/info:")
         return
-    history = list(job.history)
-    epochs = len(history)
-    st.progress(min(epochs / job.config.epochs, 1.0),
-                text=f"Epoch {epochs} of at most {job.config.epochs} · {job.elapsed:.0f} s · {job.phase or job.status}")
-    if history:
-        frame = pd.DataFrame(history)
-        best = int(frame["val_loss"].idxmin()) + 1
-        st.caption(f"Best epoch so far: {best} (validation loss {frame['val_loss'].min():.4g}).")
+    history = pd.DataFrame(list(job.history))
+    epochs, max_epochs = len(history), job.info["max_epochs"]
+    timing = f"{job.elapsed:.0f} s"
+    if not job.done and epochs:
+        timing += f", at most {job.elapsed / epochs * (max_epochs - epochs):.0f} s left"
+    st.progress(min(epochs / max_epochs, 1.0),
+                text=f"Epoch {epochs} of at most {max_epochs} · {timing} · {job.phase or job.status}")
+    if epochs:
+        best = int(history["val_loss"].idxmin()) + 1
+        st.caption(f"Best epoch so far: {best} (validation loss {history['val_loss'].min():.4g}).")
+        smoothing = st.slider("Smoothing", 0.0, 0.9, 0.0, 0.1, key="train_smoothing",
+                              help="Exponential moving average of the curves; 0 shows the raw values.")
+        metric = next(k for k in history.columns if k not in ("epoch", "loss", "learning_rate")
+                      and not k.startswith("val_"))
         left, right = st.columns(2)
-        left.plotly_chart(plots.training_curves(frame, "loss"), key="loss_curve", alt="Training and validation loss per epoch")
-        right.plotly_chart(plots.training_curves(frame, metric), key="metric_curve", alt=f"Training and validation {metric} per epoch")
-    if job.status == "failed":
-        st.error(f"Training failed: {job.error}", icon=":material/error:")
+        left.plotly_chart(plots.training_curves(history, "loss", smoothing, best), key="loss_curve",
+                          alt="Training and validation loss per epoch")
+        right.plotly_chart(plots.training_curves(history, metric, smoothing, best), key="metric_curve",
+                           alt=f"Training and validation {metric} per epoch")
+        if "learning_rate" in history:
+            st.plotly_chart(plots.training_curves(history, "learning_rate"), key="lr_curve",
+                            alt="Learning rate per epoch")
+    if job.status in ("failed", "interrupted"):
+        st.error(f"Training {job.status}: {job.error}", icon=":material/error:")
     elif job.done:
         verb = "stopped" if job.status == "stopped" else "finished"
         st.success(f"Training {verb} after {job.metrics['epochs_run']} epochs; best weights from epoch "
