@@ -48,7 +48,7 @@ def applied(alert: dict) -> bool:
     if action == "option":
         return all(state.column_options.get(column, {}).get(k) == v for k, v in alert["fix"]["value"].items())
     if action == "class_weights":
-        return state.train_config.class_weights
+        return state.train_config.class_weights is not False
     return False
 
 

@@ -1,36 +1,114 @@
-"""Model: choose the network (Auto or a preset from the books) and how to train it."""
+"""Model: Auto, a preset from the books or your own layers; the network as a table and a diagram; how to train it.
+
+Nothing that cannot train is saved: every change is checked with ``validate`` and refused with its reason.
+"""
 
 import pandas as pd
 import streamlit as st
 
-from dlcore.architectures import ARCHITECTURE_NAMES, PRESETS, layer_table, output_head
-from dlcore.training import TrainConfig
-from pages.shared import architecture, prepared, require
+from dlcore.architectures import (
+    ACTIVATIONS, ARCHITECTURE_NAMES, CUSTOM, INITIALIZERS, LOSSES, MAX_UNITS, OUTPUT_ACTIVATIONS, PRESETS, custom,
+    diagram, layer_table, output_head, resolve, validate,
+)
+from dlcore.errors import DataError
+from dlcore.training import OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
+from pages.shared import prepared, require
 
 require("dataset", "target")
 state = st.session_state
 data = prepared()
-n_features, n_classes = data.x_train.shape[1], len(data.preparation.classes)
+task, n_features, n_rows, n_classes = data.task, data.x_train.shape[1], len(data.x_train), len(data.preparation.classes)
+head = output_head(task, n_classes)
+CHOICES = (*ARCHITECTURE_NAMES, CUSTOM)
 
 
-def _title(name: str) -> str:
-    return "Auto (sized from your data)" if name == "auto" else PRESETS[name].title
+def network(name: str):
+    """The architecture called ``name``: Auto sized from this data, a preset, or the saved custom network."""
+    return state.custom_arch if name == CUSTOM else resolve(name, n_features, n_rows)
 
 
-st.selectbox("Architecture", ARCHITECTURE_NAMES, index=ARCHITECTURE_NAMES.index(state.arch_name),
-             format_func=_title, key="model_arch", on_change=lambda: state.update(arch_name=state.model_arch))
-arch = architecture()
-head = output_head(data.task, n_classes)
+def title(name: str) -> str:
+    if name == "auto":
+        return "Auto (sized from your data)"
+    return "Custom (your own layers)" if name == CUSTOM else PRESETS[name].title
+
+
+def refusal(arch, config: TrainConfig) -> str | None:
+    try:
+        validate(arch, config, task, n_classes)
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
+choice = st.selectbox("Architecture", CHOICES, index=CHOICES.index(state.arch_name), format_func=title,
+                      key="model_arch")
+if choice == CUSTOM and state.get("custom_arch") is None:  # start from the network on show
+    start = network(state.arch_name)
+    state.custom_arch = custom(start.get_config()["layers"], start.residual, start.initializer)
+arch = network(choice)
+reason = refusal(arch, state.train_config)
+if reason is None:
+    state.arch_name = choice
+elif choice == state.arch_name:
+    st.error(f"These settings cannot train: {reason}", icon=":material/error:")
+else:
+    st.error(f"Not saved: {reason} Training keeps {title(state.arch_name)}.", icon=":material/error:")
 st.caption(f"Source: {arch.source}. {arch.notes}")
-st.markdown(f"Output layer: **{head['units']} × {head['activation']}**, loss **{head['loss']}**, "
-            f"metrics **{', '.join(head['metrics'])}**, chosen from the task ({data.task}).")
 
-table = pd.DataFrame(layer_table(arch, n_features, data.task, n_classes))
-st.dataframe(table, hide_index=True, alt="Layers with output shapes and parameter counts")
-st.metric("Trainable parameters", f"{table['parameters'].sum():,}", border=True)
+if choice == CUSTOM:
+    column = st.column_config
+    with st.form("custom_network", border=True):
+        st.markdown("**Hidden layers** (add, edit or delete rows): Dense → batch norm → activation → dropout.")
+        edited = st.data_editor(
+            pd.DataFrame(arch.get_config()["layers"]), num_rows="dynamic", hide_index=True,
+            key=f"custom_layers_{state.get('custom_version', 0)}",  # a fresh editor after each save
+            column_config={
+                "units": column.NumberColumn("Units", min_value=1, max_value=MAX_UNITS, step=1, required=True),
+                "activation": column.SelectboxColumn("Activation", options=ACTIVATIONS, default="relu", required=True),
+                "dropout": column.NumberColumn("Dropout", min_value=0.0, max_value=0.9, step=0.05, default=0.0),
+                "l1": column.NumberColumn("L1", min_value=0.0, format="%g", default=0.0),
+                "l2": column.NumberColumn("L2", min_value=0.0, format="%g", default=0.0),
+                "batch_norm": column.CheckboxColumn("Batch norm", default=False),
+            },
+        )
+        cols = st.columns(3)
+        residual = cols[0].toggle("Residual connections", value=arch.residual,
+                                  help="Each layer after the first adds its input to its output (a projection when "
+                                       "the widths differ), which keeps deep networks trainable.")
+        initializer = cols[1].selectbox("Initializer", INITIALIZERS, index=INITIALIZERS.index(arch.initializer),
+                                        help="How the weights start: He for ReLU-like activations, LeCun for SELU, "
+                                             "Glorot (Keras' default) otherwise.")
+        outputs = (None, *OUTPUT_ACTIVATIONS)
+        output = cols[2].selectbox("Output activation", outputs, index=outputs.index(arch.output_activation),
+                                   format_func=lambda a: f"From the task ({head['activation']})" if a is None else a)
+        if st.form_submit_button("Save network", icon=":material/save:"):
+            try:
+                candidate = custom(edited.to_dict("records"), residual, initializer, output)
+                validate(candidate, state.train_config, task, n_classes)
+            except DataError as exc:
+                st.error(f"Not saved: {exc}", icon=":material/error:")
+            else:
+                state.custom_arch = arch = candidate
+                state.arch_name = CUSTOM
+                state.custom_version = state.get("custom_version", 0) + 1
+                st.success("Network saved.", icon=":material/check:")
+
+config: TrainConfig = state.train_config
+st.markdown(f"Output layer: **{head['units']} × {arch.output_activation or head['activation']}**, loss "
+            f"**{config.loss or head['loss']}**, metrics **{', '.join(head['metrics'])}** ({task} task).")
+table = pd.DataFrame(layer_table(arch, n_features, task, n_classes))
+left, right = st.columns([3, 2])
+left.dataframe(table, hide_index=True, height="content", alt="Layers with output shapes and parameter counts")
+with right:
+    with st.container(horizontal=True):
+        st.metric("Parameters", f"{table['parameters'].sum():,}", border=True)
+        st.metric("Trainable", f"{table['trainable'].sum():,}", border=True,
+                  help="Batch normalization's moving mean and variance are counted but not trained.")
+    st.graphviz_chart(diagram(arch, n_features, task, n_classes), alt="Diagram of the network")
 
 st.subheader("Training settings")
-config = state.train_config
+share, weighted = minority_share(data), class_weights(data, TrainConfig()) is not None
 with st.form("train_settings", border=True):
     cols = st.columns(4)
     epochs = cols[0].number_input("Max epochs", 1, 2000, value=config.epochs)
@@ -38,9 +116,35 @@ with st.form("train_settings", border=True):
                                     help="Stop when validation loss has not improved for this many epochs; "
                                          "the best weights are restored.")
     learning_rate = cols[2].number_input("Learning rate", 1e-5, 1.0, value=config.learning_rate, format="%.5f")
-    batch_size = cols[3].number_input("Batch size (0 = auto)", 0, 8192, value=config.batch_size)
+    batch_size = cols[3].number_input("Batch size (0 = auto)", 0, 8192, value=config.batch_size,
+                                      help=f"Auto is {TrainConfig().batch_for(n_rows)} rows for this data.")
+    cols = st.columns(4)
+    optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(config.optimizer),
+                                  format_func=OPTIMIZERS.get)
+    schedule = cols[1].selectbox("Learning-rate schedule", list(SCHEDULES),
+                                 index=list(SCHEDULES).index(config.schedule), format_func=SCHEDULES.get)
+    losses = (None, *LOSSES[task])
+    loss = cols[2].selectbox("Loss", losses, index=losses.index(config.loss) if config.loss in losses else 0,
+                             format_func=lambda name: f"From the task ({head['loss']})" if name is None else name)
+    seed = cols[3].number_input("Seed", 0, 2**31 - 1, value=state.seed,
+                                help="One seed for the split (as on Prepare) and the weights: the same data, settings "
+                                     "and seed give the same metrics.")
+    weights = config.class_weights
+    if share is not None:
+        weights = st.radio(
+            "Class weights", (None, True, False), index=(None, True, False).index(config.class_weights),
+            horizontal=True,
+            format_func=lambda on: {None: f"Auto ({'on' if weighted else 'off'}: the rarest class is {share:.0%} of "
+                                          "training rows)", True: "On", False: "Off"}[on],
+            help="Weight each class inversely to its frequency so a rare class counts as much as a common one.")
     if st.form_submit_button("Save settings", icon=":material/save:"):
-        state.train_config = TrainConfig(epochs=int(epochs), batch_size=int(batch_size),
-                                         learning_rate=float(learning_rate), patience=int(patience), seed=state.seed)
-        st.success("Saved.", icon=":material/check:")
+        candidate = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                patience=int(patience), seed=int(seed), class_weights=weights, optimizer=optimizer,
+                                schedule=schedule, loss=loss)
+        reason = refusal(network(state.arch_name), candidate)
+        if reason is None:
+            state.train_config, state.seed = candidate, int(seed)
+            st.success("Saved.", icon=":material/check:")
+        else:
+            st.error(f"Not saved: {reason}", icon=":material/error:")
 st.page_link("pages/train.py", label="Next: train it", icon=":material/arrow_forward:")

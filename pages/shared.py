@@ -6,7 +6,7 @@ import uuid
 
 import streamlit as st
 
-from dlcore.architectures import resolve
+from dlcore.architectures import CUSTOM, Architecture, resolve
 from dlcore.errors import DataError
 from dlcore.loading import drop_missing_target
 from dlcore.preparation import PreparedData, prepare, prepare_folds
@@ -26,6 +26,7 @@ DEFAULTS = {
     "order_by": None,  # a datetime column for a time-ordered split
     "kfold": 0,  # k for K-fold cross-validation before the final training, 0 for none
     "arch_name": "auto",
+    "custom_arch": None,  # dlcore.architectures.Architecture saved on the Model page (arch_name "custom")
     "train_config": None,  # dlcore.training.TrainConfig
     "job": None,  # the run on show: dlcore.runs.TrainingJob (live) or RunRecord (read back from its folder)
     "owner": None,  # this browser session's token; its runs carry it in run.json
@@ -152,6 +153,10 @@ def folds() -> list[PreparedData] | None:
                          options=state.column_options)
 
 
-def architecture():
+def architecture() -> Architecture:
+    """The network chosen on Model: the saved custom one, or Auto / a preset sized from the data."""
+    state = st.session_state
+    if state.arch_name == CUSTOM:
+        return state.custom_arch
     data = prepared()
-    return resolve(st.session_state.arch_name, data.x_train.shape[1], len(data.x_train))
+    return resolve(state.arch_name, data.x_train.shape[1], len(data.x_train))

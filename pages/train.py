@@ -7,6 +7,7 @@ import streamlit as st
 
 from dlcore import plots
 from dlcore.runs import TrainingJob, new_run_dir
+from dlcore.training import overfitting_hints
 from pages.shared import architecture, folds, prepared, require, show_run
 
 state = st.session_state
@@ -62,6 +63,9 @@ def live_view() -> None:
                           alt="Training and validation loss per epoch")
         right.plotly_chart(plots.training_curves(history, metric, smoothing, best), key="metric_curve",
                            alt=f"Training and validation {metric} per epoch")
+        if job.done and job.config is not None:
+            for hint in overfitting_hints(history, job.config.patience):
+                st.info(hint, icon=":material/lightbulb:")
         if "learning_rate" in history:
             st.plotly_chart(plots.training_curves(history, "learning_rate"), key="lr_curve",
                             alt="Learning rate per epoch")

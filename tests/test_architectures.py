@@ -6,7 +6,7 @@ import math
 import pytest
 
 from dlcore.architectures import (
-    ARCHITECTURE_NAMES, PRESETS, Architecture, auto_architecture, build_model, layer_table, output_head, resolve,
+    ARCHITECTURE_NAMES, PRESETS, Architecture, auto_architecture, build_model, layer_table, output_head, resolve, stack,
 )
 from dlcore.errors import DataError
 
@@ -32,7 +32,8 @@ def test_auto_first_layer_is_a_power_of_two_near_twice_the_width(n_features, n_r
         assert first == cap
     assert second == max(first // 2, 8)
     assert arch.name == "auto"
-    assert arch.dropout == (0.1 if n_rows < 1000 else 0.2)
+    assert {layer.dropout for layer in arch.layers} == {0.1 if n_rows < 1000 else 0.2}
+    assert {layer.l2 for layer in arch.layers} == {1e-4}
 
 
 @pytest.mark.parametrize(
@@ -82,10 +83,11 @@ def test_output_heads():
 
 
 def test_layer_table_by_hand():
-    arch = Architecture("t", "t", "t", (4, 3), dropout=0.5)
+    arch = Architecture("t", "t", "t", stack((4, 3), dropout=0.5))
     rows = layer_table(arch, 2, "multiclass", 3)
     assert [r["layer"] for r in rows] == ["features", "dense_1", "dropout_1", "dense_2", "dropout_2", "output"]
     assert [r["parameters"] for r in rows] == [0, (2 + 1) * 4, 0, (4 + 1) * 3, 0, (3 + 1) * 3]
+    assert [r["trainable"] for r in rows] == [r["parameters"] for r in rows]
     assert rows[-1]["output shape"] == "(None, 3)"
     assert rows[-1]["type"] == "Dense (softmax)"
 
@@ -100,9 +102,11 @@ def test_layer_table_matches_keras(name, task, n_classes):
     rows = layer_table(arch, n_features, task, n_classes)
 
     assert sum(r["parameters"] for r in rows) == model.count_params()
+    assert sum(r["trainable"] for r in rows) == sum(math.prod(w.shape) for w in model.trainable_weights)
     assert [r["layer"] for r in rows] == [layer.name for layer in model.layers]
     for row in rows[1:]:
         assert row["parameters"] == model.get_layer(row["layer"]).count_params()
+        assert row["output shape"] == str(model.get_layer(row["layer"]).output.shape)
     head = output_head(task, n_classes)
     assert model.output_shape == (None, head["units"])
     assert model.input_shape == (None, n_features)
@@ -110,13 +114,12 @@ def test_layer_table_matches_keras(name, task, n_classes):
     assert model.name == arch.name
 
 
-def test_build_model_uses_dropout_and_learning_rate():
-    arch = Architecture("t", "t", "t", (8,), dropout=0.25, l2=1e-3)
-    model = build_model(arch, 3, "binary", learning_rate=0.05)
+def test_build_model_uses_dropout_and_regularization():
+    arch = Architecture("t", "t", "t", stack((8,), dropout=0.25, l2=1e-3))
+    model = build_model(arch, 3, "binary")
     assert model.get_layer("dropout_1").rate == pytest.approx(0.25)
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
-    assert model.get_layer("dense_1").kernel_regularizer is not None
-    no_reg = build_model(Architecture("t", "t", "t", (8,)), 3, "binary")
+    assert model.get_layer("dense_1").kernel_regularizer.l2 == pytest.approx(1e-3)
+    no_reg = build_model(Architecture("t", "t", "t", stack((8,))), 3, "binary")
     assert no_reg.get_layer("dense_1").kernel_regularizer is None
     assert not any(layer.name.startswith("dropout") for layer in no_reg.layers)
 
@@ -126,6 +129,6 @@ def test_config_round_trip(arch):
     config = json.loads(json.dumps(arch.get_config()))
     restored = Architecture.from_config(config)
     assert restored == arch
-    assert restored.hidden == arch.hidden and isinstance(restored.hidden, tuple)
+    assert restored.layers == arch.layers and isinstance(restored.layers, tuple)
     assert restored.notes == arch.notes
     assert restored.get_config() == arch.get_config()

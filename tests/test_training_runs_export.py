@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import dlcore.export as export
-from dlcore.architectures import Architecture, resolve
+from dlcore.architectures import Architecture, resolve, stack
 from dlcore.baselines import naive_baseline
 from dlcore.errors import DataError
 from dlcore.evaluation import score
@@ -247,7 +247,7 @@ def test_training_job_can_be_stopped(tmp_path, binary_data, arch):
 
 
 def test_failed_job_reports_the_error(tmp_path, binary_data):
-    broken = Architecture("broken", "broken", "test", (4,), activation="no_such_activation")
+    broken = Architecture("broken", "broken", "test", stack((4,), activation="no_such_activation"))
     job = TrainingJob(binary_data, broken, TrainConfig(epochs=2), tmp_path / "job").start()
 
     assert job.wait(timeout=180)
