@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=100, help="maximum epochs; early stopping may end sooner (default: 100)")
     train.add_argument("--seed", type=int, default=42, help="random seed for the split and the weights (default: 42)")
 
-    predict = commands.add_parser("predict", help="predict every row of DATA with a run folder or model.zip")
-    predict.add_argument("model", type=Path, help="run folder written by train, or its model.zip")
+    predict = commands.add_parser("predict", help="check DATA against the training columns, then predict every row")
+    predict.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
     predict.add_argument("data", type=Path, help="CSV file with the training columns")
     predict.add_argument("--out", required=True, type=Path, help="predictions CSV to write")
 
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train(args) -> int:
     from dlcore.architectures import resolve
+    from dlcore.export import BUNDLE_NAME
     from dlcore.loading import drop_missing_target, read_table
     from dlcore.preparation import prepare
     from dlcore.profiling import check_task, infer_task
@@ -87,19 +88,15 @@ def _train(args) -> int:
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
           f"wrote {args.out}")
     print(metrics["verdict"]["text"])
+    bundle = args.out / BUNDLE_NAME
+    print(f"model bundle: {bundle} ({bundle.stat().st_size / 1024:,.0f} KB)")
     return 0
 
 
 def _predict(args) -> int:
-    from dlcore.export import Predictor
-    from dlcore.loading import read_table
+    from dlcore.export import predict_file
 
-    dataset = read_table(args.data, for_prediction=True)
-    predictor = Predictor.load(args.model)
-    result = predictor.predict(dataset.frame)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(args.out, index=False)
-    print(f"wrote {len(result)} predictions to {args.out}")
+    predict_file(args.model, args.data, args.out)
     return 0
 
 

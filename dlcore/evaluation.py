@@ -1,8 +1,13 @@
-"""Score predictions with the task's metrics, the same way for the network and every baseline."""
+"""Score predictions with the task's metrics, the same way for the network and every baseline, and the numbers
+behind the Results page's charts: confusion matrices, ROC and precision-recall curves, metrics at a probability
+threshold, calibration, and actual against predicted values."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 from sklearn import metrics as skm
 
 PRIMARY_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "mae"}
@@ -11,7 +16,9 @@ LOWER_IS_BETTER = {"mae", "rmse", "mape", "log_loss"}
 METRIC_TITLES = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1_macro": "F1 (macro)",
     "roc_auc": "ROC AUC", "log_loss": "Log loss", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "mape": "MAPE",
+    "precision": "Precision", "recall": "Recall", "f1": "F1",
 }
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
 
 def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: list | None = None) -> dict[str, float]:
@@ -61,3 +68,108 @@ def primary_metric(task: str, y_train) -> str:
 
 def is_better(metric: str, candidate: float, reference: float) -> bool:
     return candidate < reference if metric in LOWER_IS_BETTER else candidate > reference
+
+
+@dataclass
+class Curve:
+    """One class's curve: points ``x``, ``y``, the area under it and what a model without skill scores."""
+
+    x: np.ndarray
+    y: np.ndarray
+    area: float
+    chance: float
+
+
+def _one_vs_rest(y_true, classes: list) -> dict[str, np.ndarray]:
+    """Per class shown (binary: the positive class, ``classes[1]``; else every class present), whether each row is it."""
+    labels = [str(c) for c in classes]
+    true_text = np.asarray(y_true).astype(str)
+    shown = labels[1:] if len(labels) == 2 else labels
+    return {label: true_text == label for label in shown if 0 < (true_text == label).sum() < len(true_text)}
+
+
+def roc_curves(y_true, proba: np.ndarray, classes: list) -> dict[str, Curve]:
+    """ROC curve (false against true positive rate) and its AUC per class against the rest."""
+    labels = [str(c) for c in classes]
+    curves = {}
+    for label, actual in _one_vs_rest(y_true, classes).items():
+        fpr, tpr, _ = skm.roc_curve(actual, np.asarray(proba)[:, labels.index(label)])
+        curves[label] = Curve(fpr, tpr, float(skm.auc(fpr, tpr)), 0.5)
+    return curves
+
+
+def precision_recall_curves(y_true, proba: np.ndarray, classes: list) -> dict[str, Curve]:
+    """Precision-recall curve and its area (average precision) per class against the rest; chance is the class's share."""
+    labels = [str(c) for c in classes]
+    curves = {}
+    for label, actual in _one_vs_rest(y_true, classes).items():
+        scores = np.asarray(proba)[:, labels.index(label)]
+        precision, recall, _ = skm.precision_recall_curve(actual, scores)
+        curves[label] = Curve(recall, precision, float(skm.average_precision_score(actual, scores)),
+                              float(actual.mean()))
+    return curves
+
+
+def confusion(y_true, y_pred, classes: list, normalize: bool = False) -> pd.DataFrame:
+    """Rows: actual class, columns: predicted class; counts, or with ``normalize`` each actual class's shares."""
+    labels = [str(c) for c in classes]
+    matrix = skm.confusion_matrix(np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str), labels=labels,
+                                  normalize="true" if normalize else None)
+    return pd.DataFrame(matrix, index=pd.Index(labels, name="actual"), columns=pd.Index(labels, name="predicted"))
+
+
+def at_threshold(positive_proba, classes: list, threshold: float) -> np.ndarray:
+    """Binary labels: the positive class (``classes[1]``) where its probability is above ``threshold``
+    (0.5 gives the model's own predictions)."""
+    return np.where(np.asarray(positive_proba) > threshold, classes[1], classes[0])
+
+
+def threshold_metrics(y_true, positive_proba, classes: list, threshold: float) -> dict[str, float]:
+    """Accuracy, balanced accuracy, and precision, recall and F1 of the positive class at ``threshold``
+    (counted directly, so a table of thresholds over many rows stays quick; 0 where undefined)."""
+    actual = np.asarray(y_true).astype(str) == str(classes[1])
+    predicted = np.asarray(positive_proba) > threshold
+    tp, fp = np.sum(actual & predicted), np.sum(~actual & predicted)
+    fn, tn = np.sum(actual & ~predicted), np.sum(~actual & ~predicted)
+
+    def share(part, whole) -> float:
+        return float(part / whole) if whole else 0.0
+
+    precision, recall = share(tp, tp + fp), share(tp, tp + fn)
+    present = [share(tp, tp + fn)] * bool(tp + fn) + [share(tn, tn + fp)] * bool(tn + fp)
+    return {"accuracy": share(tp + tn, len(actual)), "balanced_accuracy": float(np.mean(present)),
+            "precision": precision, "recall": recall, "f1": share(2 * precision * recall, precision + recall)}
+
+
+def threshold_table(y_true, positive_proba, classes: list, thresholds=THRESHOLDS) -> pd.DataFrame:
+    """:func:`threshold_metrics` for every threshold, one row each."""
+    rows = [{"threshold": float(t), **threshold_metrics(y_true, positive_proba, classes, t)} for t in thresholds]
+    return pd.DataFrame(rows)
+
+
+def calibration(y_true, proba: np.ndarray, classes: list, bins: int = 10) -> pd.DataFrame:
+    """Per bin of predicted probability: its mean, the observed share and the rows. Binary: the positive class's
+    probability against how often it is the answer; multiclass: the predicted class's against how often it is right."""
+    labels = np.asarray([str(c) for c in classes])
+    true_text = np.asarray(y_true).astype(str)
+    proba = np.asarray(proba, dtype=float)
+    if len(labels) == 2:
+        predicted, hit = proba[:, 1], true_text == labels[1]
+    else:
+        predicted, hit = proba.max(axis=1), true_text == labels[proba.argmax(axis=1)]
+    which = np.digitize(predicted, np.linspace(0, 1, bins + 1)[1:-1])
+    table = pd.DataFrame({"bin": which, "predicted": predicted, "observed": hit.astype(float)})
+    return table.groupby("bin").agg(predicted=("predicted", "mean"), observed=("observed", "mean"),
+                                    rows=("predicted", "size")).reset_index(drop=True)
+
+
+def compare(actual, predictions: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Actual next to predicted, one row per test row: ``correct`` for classes, ``error`` (predicted − actual)
+    for values; ``predictions`` is the output of a prediction (``prediction``, ``probability_<label>``)."""
+    table = pd.DataFrame({"actual": np.asarray(actual), "predicted": predictions["prediction"].to_numpy()},
+                         index=predictions.index)
+    if task == "regression":
+        table["error"] = table["predicted"].astype(float) - table["actual"].astype(float)
+    else:
+        table["correct"] = table["actual"].astype(str) == table["predicted"].astype(str)
+    return table

@@ -104,3 +104,98 @@ def scores_by_model(scores: dict[str, float], metric: str) -> go.Figure:
     """The test ``metric`` of the network and of every baseline, side by side."""
     title = METRIC_TITLES.get(metric, metric)
     return px.bar(x=list(scores), y=list(scores.values()), labels={"x": "", "y": title}, title=f"Test {title}")
+
+
+MAX_POINTS = 10_000
+
+
+def confusion_matrix(table: pd.DataFrame, normalized: bool = False) -> go.Figure:
+    """Actual (rows) against predicted (columns) classes: counts, or each actual class's shares."""
+    fig = px.imshow(table, text_auto=".2f" if normalized else True, color_continuous_scale="Blues",
+                    zmin=0, zmax=1 if normalized else None, aspect="auto",
+                    labels={"x": "predicted", "y": "actual", "color": "share" if normalized else "rows"},
+                    title="Confusion matrix, " + ("shares of each actual class" if normalized else "counts"))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
+    return fig
+
+
+def roc_curves(curves: dict) -> go.Figure:
+    """ROC curve per class (:func:`dlcore.evaluation.roc_curves`) with its AUC, and the chance diagonal."""
+    fig = go.Figure([go.Scatter(x=c.x, y=c.y, mode="lines", name=f"{label} (AUC {c.area:.3f})")
+                     for label, c in curves.items()])
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="chance (AUC 0.5)"))
+    fig.update_layout(title="ROC curve", xaxis_title="false positive rate", yaxis_title="true positive rate",
+                      legend_title=None)
+    return fig
+
+
+def precision_recall_curves(curves: dict) -> go.Figure:
+    """Precision against recall per class (:func:`dlcore.evaluation.precision_recall_curves`), with its average
+    precision and the class's share (what guessing scores) as a dotted line."""
+    fig = go.Figure()
+    for label, c in curves.items():
+        fig.add_trace(go.Scatter(x=c.x, y=c.y, mode="lines", name=f"{label} (AP {c.area:.3f})"))
+        fig.add_hline(y=c.chance, line_dash="dot", annotation_text=f"{label}: share {c.chance:.2f}")
+    fig.update_layout(title="Precision-recall curve", xaxis_title="recall", yaxis_title="precision",
+                      legend_title=None, yaxis_range=[0, 1.05])
+    return fig
+
+
+def threshold_metrics(table: pd.DataFrame, threshold: float, positive: str) -> go.Figure:
+    """Metrics across probability thresholds (:func:`dlcore.evaluation.threshold_table`), the chosen one marked."""
+    fig = go.Figure([go.Scatter(x=table["threshold"], y=table[name], mode="lines+markers",
+                                name=METRIC_TITLES.get(name, name))
+                     for name in table.columns if name != "threshold"])
+    fig.add_vline(x=threshold, line_dash="dot", annotation_text=f"{threshold:.2f}")
+    fig.update_layout(title=f"Metrics when {positive!r} is predicted above a threshold", xaxis_title="threshold",
+                      yaxis_title="score", legend_title=None)
+    return fig
+
+
+def calibration(table: pd.DataFrame) -> go.Figure:
+    """Observed share against mean predicted probability per bin (:func:`dlcore.evaluation.calibration`);
+    a calibrated model lies on the diagonal."""
+    fig = go.Figure(go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers", name="model",
+                               customdata=table["rows"], hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}"
+                                                                       "<br>%{customdata} rows<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="calibrated"))
+    fig.update_layout(title="Calibration", xaxis_title="mean predicted probability", yaxis_title="observed share",
+                      legend_title=None, xaxis_range=[0, 1], yaxis_range=[0, 1])
+    return fig
+
+
+def _sample(compared: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    if len(compared) <= MAX_POINTS:
+        return compared, ""
+    return compared.sample(MAX_POINTS, random_state=0), f" ({MAX_POINTS:,} of {len(compared):,} rows shown)"
+
+
+def predicted_vs_actual(compared: pd.DataFrame, target: str) -> go.Figure:
+    """Predicted against actual values (:func:`dlcore.evaluation.compare`); perfect predictions lie on the diagonal."""
+    shown, note = _sample(compared)
+    low, high = float(compared[["actual", "predicted"]].min().min()), float(compared[["actual", "predicted"]].max().max())
+    fig = go.Figure(go.Scattergl(x=shown["actual"], y=shown["predicted"], mode="markers", name="test rows",
+                                 marker={"opacity": 0.5}))
+    fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", line={"dash": "dot"}, name="perfect"))
+    fig.update_layout(title=f"Predicted against actual {target}{note}", xaxis_title=f"actual {target}",
+                      yaxis_title=f"predicted {target}", legend_title=None)
+    return fig
+
+
+def residuals(compared: pd.DataFrame, target: str) -> go.Figure:
+    """Errors (predicted − actual) against predicted values: a pattern means the model misses something."""
+    shown, note = _sample(compared)
+    fig = go.Figure(go.Scattergl(x=shown["predicted"], y=shown["error"], mode="markers", marker={"opacity": 0.5}))
+    fig.add_hline(y=0, line_dash="dot")
+    fig.update_layout(title=f"Errors against predictions{note}", xaxis_title=f"predicted {target}",
+                      yaxis_title="error (predicted − actual)")
+    return fig
+
+
+def error_histogram(compared: pd.DataFrame, target: str) -> go.Figure:
+    """How the errors (predicted − actual) are spread."""
+    fig = px.histogram(compared, x="error", nbins=50, labels={"error": f"error in {target} (predicted − actual)"},
+                       title="Distribution of the errors")
+    fig.update_layout(yaxis_title="rows")
+    return fig

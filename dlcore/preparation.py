@@ -131,7 +131,8 @@ def column_options(kind: str, given: dict | None = None) -> dict:
 
 
 class Preparation:
-    """Per-column encoding (see the module's description), fitted on training rows only."""
+    """Per-column encoding (see the module's description), fitted on training rows only; ``seen`` keeps what the
+    training rows held per input column (ranges, levels), so new rows can be checked against it."""
 
     def __init__(self, target: str, task: str, kinds: dict[str, str] | None = None,
                  max_categories: int = MAX_CATEGORIES, options: dict[str, dict] | None = None):
@@ -141,6 +142,7 @@ class Preparation:
         self.max_categories = max_categories
         self.options = {name: dict(opts) for name, opts in (options or {}).items()}
         self.columns: dict[str, dict] = {}
+        self.seen: dict[str, dict] = {}
         self.target_encoding: dict = {}
 
     # -- fitting -----------------------------------------------------------------
@@ -161,6 +163,7 @@ class Preparation:
         if not self.feature_names:
             raise DataError("No usable input column is left after excluding identifiers, constants, free text "
                             "and the columns you excluded.")
+        self.seen = {name: _seen(self.read(train[name])) for name in self.input_columns}
         y = train[self.target]
         if self.task == "regression":
             self.target_encoding = {"mean": float(y.mean()), "std": _scale(y)}
@@ -235,8 +238,7 @@ class Preparation:
     def _transform_column(self, values: pd.Series, spec: dict) -> np.ndarray:
         kind = spec["kind"]
         if kind == "numeric" or spec.get("extract_number"):
-            numbers = _extract_number(values) if spec.get("extract_number") else _numbers(values)
-            return _transform_numeric(numbers.astype(float), spec)
+            return _transform_numeric(_read(values, spec), spec)
         if kind == "boolean":
             ones = (_as_text(values).str.lower() == spec["true"]).astype(float).to_numpy()
             return np.where(values.isna().to_numpy(), spec["fill"], ones)[:, None]
@@ -254,6 +256,11 @@ class Preparation:
         if len(spec["outputs"]) > len(categories):
             matrix[~known, -1] = 1.0
         return matrix
+
+    def read(self, values: pd.Series) -> pd.Series:
+        """An input column as the model reads it: numbers, dates (UTC), or text levels (lower-case for
+        booleans); missing where a value is absent or is not of the column's type."""
+        return _read(values, self.columns[str(values.name)])
 
     def check_matrix(self, matrix: np.ndarray) -> None:
         """Refuse a matrix that is not all-finite float32 with one column per feature name."""
@@ -324,12 +331,14 @@ class Preparation:
 
     def get_config(self) -> dict:
         return {"target": self.target, "task": self.task, "kinds": self.kinds, "max_categories": self.max_categories,
-                "options": self.options, "columns": self.columns, "target_encoding": self.target_encoding}
+                "options": self.options, "columns": self.columns, "seen": self.seen,
+                "target_encoding": self.target_encoding}
 
     @classmethod
     def from_config(cls, config: dict) -> Preparation:
         prep = cls(config["target"], config["task"], config["kinds"], config["max_categories"], config["options"])
         prep.columns = config["columns"]
+        prep.seen = config.get("seen", {})  # absent from bundles written before schema checks
         prep.target_encoding = config["target_encoding"]
         return prep
 
@@ -536,6 +545,30 @@ def _date_parts(values: pd.Series) -> pd.DataFrame:
              "day": dates.day, "dayofweek": dates.day_of_week, "season": dates.month % 12 // 3, "hour": dates.hour,
              "days_in_month": dates.days_in_month}
     return pd.DataFrame({p: v.to_numpy(dtype=float, na_value=np.nan) for p, v in parts.items()}, index=values.index)
+
+
+# -- reading values -------------------------------------------------------------------------------------------------
+def _read(values: pd.Series, spec: dict) -> pd.Series:
+    if spec["kind"] == "numeric" or spec.get("extract_number"):
+        return (_extract_number(values) if spec.get("extract_number") else _numbers(values)).astype(float)
+    if spec["kind"] == "datetime":
+        dates = _parse_dates(values)
+        return dates.dt.tz_convert(None) if dates.dt.tz is not None else dates
+    text = _as_text(values).where(values.notna())
+    return text.str.lower() if spec["kind"] == "boolean" else text
+
+
+def _seen(values: pd.Series) -> dict:
+    """What training rows held (see :meth:`Preparation.read`): the range and median of numbers or dates,
+    else the levels, most frequent first."""
+    present = values.dropna()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return {"type": "date", **{stat: present.agg(stat).isoformat() if len(present) else None
+                                   for stat in ("min", "median", "max")}}
+    if pd.api.types.is_numeric_dtype(values):
+        return {"type": "number", **{stat: float(present.agg(stat)) if len(present) else None
+                                     for stat in ("min", "median", "max")}}
+    return {"type": "level", "levels": present.value_counts().index.tolist()}
 
 
 # -- small helpers ------------------------------------------------------------------------------------------------

@@ -1,74 +1,281 @@
-"""Results & predictions: test scores next to the baselines with a verdict, predictions to download, and the model."""
+"""Results & predictions: scores next to the baselines, the charts of the task, the model tried by hand, predictions
+on the test split or a new file, and the model to download; or a model bundle downloaded earlier, uploaded back."""
 
+import hashlib
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from dlcore import plots
+from dlcore import evaluation, plots
 from dlcore.baselines import NETWORK, highlight_best, score_table, titles
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.export import BUNDLE_NAME, Predictor
 from dlcore.loading import read_table
-from pages.shared import require
 
-require("job")
-job = st.session_state.job
-metrics = job.metrics
-primary = metrics["primary_metric"]
+SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
+VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
+           "error": (st.error, ":material/error:")}
+SHOWN_ROWS = 200
+MAX_LEVELS = 1000  # levels listed in a select box of the manual form
+
+
+def shown_run():
+    """The run this page shows, as (run folder, its test rows): the session's finished run, or (None, None).
+    A run read back from its folder has no test rows (they stay in the session that trained it)."""
+    job = st.session_state.job
+    if job is None or job.status not in ("finished", "stopped"):
+        return None, None
+    return job.run_dir, job.data.split.test if job.data is not None else None
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_predictor(run_dir: str) -> Predictor:
+def load_run(run_dir: str) -> Predictor:
     return Predictor.load(run_dir)
 
 
-predictor = load_predictor(str(job.run_dir))
-test, reference, judged = metrics["test"], metrics["baselines"], metrics["verdict"]
-naive, boosting = reference["naive"], reference["gradient_boosting"]
-with st.container(horizontal=True):
-    st.metric(f"Network: test {METRIC_TITLES[primary]}", f"{test[primary]:.4g}", border=True)
-    st.metric(f"Naive baseline: test {METRIC_TITLES[primary]}", f"{naive[primary]:.4g}", border=True)
-    st.metric(f"{titles(metrics['task'])['gradient_boosting']}: test {METRIC_TITLES[primary]}",
-              f"{boosting[primary]:.4g}", border=True)
-    st.metric("Epochs (best)", f"{metrics['epochs_run']} ({metrics['best_epoch']})", border=True)
-VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
-           "error": (st.error, ":material/error:")}
-show, icon = VERDICT[judged["level"]]
-show(judged["text"], icon=icon)
-if cv := metrics.get("cross_validation"):
-    st.info(f"{cv['k']}-fold cross-validation, {METRIC_TITLES[cv['metric']]} on the held-out folds: "
-            f"{cv['mean']:.4g} ± {cv['std']:.3g} ({', '.join(f'{s:.3g}' for s in cv['scores'])}).",
-            icon=":material/splitscreen:")
-st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, metrics["task"])),
-             alt="Test metrics of the network and every baseline, best highlighted")
-names = titles(metrics["task"])
-st.plotly_chart(plots.scores_by_model({NETWORK: test[primary], **{names.get(k, k): v[primary] for k, v in reference.items()
-                                                                   if v.get(primary) is not None}}, primary),
-                alt="Test score of the network and of every baseline")
+@st.cache_resource(max_entries=4, show_spinner="Checking and loading the bundle…")
+def load_bundle(digest: str, _data: bytes) -> Predictor:
+    """A bundle's JSON files and its model (Keras safe mode); its code files are never run."""
+    predictor = Predictor.from_bundle(_data)
+    predictor.model  # load it now, so a bad model.keras is refused on upload
+    return predictor
 
-st.subheader("Predictions")
-on_test, on_new = st.tabs(["Test split", "New data"])
-with on_test:
-    predictions = predictor.predict(job.data.split.test)
-    st.dataframe(predictions.head(200), alt="Predictions on the test split")
-    st.download_button("Download predictions (CSV)", predictions.to_csv(index=False), "test_predictions.csv",
-                       "text/csv", icon=":material/download:", key="download_test_predictions")
-with on_new:
+
+def predicted(predictor: Predictor, key: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions for ``frame`` in batches with a progress bar, kept for the session under ``key``."""
+    cache = st.session_state.setdefault("results_predictions", {})
+    slot = st.empty()  # on every run, so the elements after it (the tabs) keep their place
+    if key not in cache:
+        try:
+            result = predictor.predict(frame, on_batch=lambda done, total: slot.progress(
+                done / total, text=f"Predicting… {done:,} of {total:,} rows"))
+        finally:
+            slot.empty()
+        while len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        cache[key] = result
+    return cache[key]
+
+
+def show_scores(metrics: dict) -> None:
+    primary, task = metrics["primary_metric"], metrics["task"]
+    test, reference, judged = metrics["test"], metrics["baselines"], metrics["verdict"]
+    names = titles(task)
+    with st.container(horizontal=True):
+        st.metric(f"Network: test {METRIC_TITLES[primary]}", f"{test[primary]:.4g}", border=True)
+        st.metric(f"Naive baseline: test {METRIC_TITLES[primary]}", f"{reference['naive'][primary]:.4g}", border=True)
+        st.metric(f"{names['gradient_boosting']}: test {METRIC_TITLES[primary]}",
+                  f"{reference['gradient_boosting'][primary]:.4g}", border=True)
+        st.metric("Epochs (best)", f"{metrics['epochs_run']} ({metrics['best_epoch']})", border=True)
+    show, icon = VERDICT[judged["level"]]
+    show(judged["text"], icon=icon)
+    if cv := metrics.get("cross_validation"):
+        st.info(f"{cv['k']}-fold cross-validation, {METRIC_TITLES[cv['metric']]} on the held-out folds: "
+                f"{cv['mean']:.4g} ± {cv['std']:.3g} ({', '.join(f'{s:.3g}' for s in cv['scores'])}).",
+                icon=":material/splitscreen:")
+    st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, task)),
+                 alt="Test metrics of the network and every baseline, best highlighted")
+    st.plotly_chart(plots.scores_by_model({NETWORK: test[primary], **{names.get(k, k): v[primary]
+                                                                      for k, v in reference.items()
+                                                                      if v.get(primary) is not None}}, primary),
+                    alt="Test score of the network and of every baseline")
+
+
+def show_evaluation(predictor: Predictor, predictions: pd.DataFrame, actual: pd.Series) -> None:
+    prep = predictor.preparation
+    st.subheader("Evaluation on the test split")
+    if prep.task == "regression":
+        compared = evaluation.compare(actual, predictions, prep.task)
+        left, right = st.columns(2)
+        left.plotly_chart(plots.predicted_vs_actual(compared, prep.target), alt="Predicted against actual values")
+        right.plotly_chart(plots.residuals(compared, prep.target), alt="Errors against predicted values")
+        st.plotly_chart(plots.error_histogram(compared, prep.target), alt="Histogram of the errors")
+        return
+    classes = prep.classes
+    proba = predictions[[f"probability_{c}" for c in classes]].to_numpy()
+    labels = predictions["prediction"].to_numpy()
+    if prep.task == "binary":
+        positive = str(classes[1])
+        threshold = st.slider(f"Probability threshold: predict {positive!r} above", 0.05, 0.95, 0.5, 0.05,
+                              key="results_threshold",
+                              help="The model predicts at 0.5. A higher threshold predicts the positive class less "
+                                   "often: fewer false alarms (precision up), more misses (recall down).")
+        at = evaluation.threshold_metrics(actual, proba[:, 1], classes, threshold)
+        base = evaluation.threshold_metrics(actual, proba[:, 1], classes, 0.5)
+        with st.container(horizontal=True):
+            for name, value in at.items():
+                st.metric(METRIC_TITLES[name], f"{value:.3f}", f"{value - base[name]:+.3f} vs 0.5" if threshold != 0.5
+                          else None, border=True)
+        if threshold != 0.5:
+            st.caption(f"The downloads use the model's 0.5; for {threshold:.2f}, predict {positive!r} where "
+                       f"`probability_{positive}` is above {threshold:.2f}.")
+        labels = evaluation.at_threshold(proba[:, 1], classes, threshold)
+    left, right = st.columns(2)
+    for column, normalize in ((left, False), (right, True)):
+        column.plotly_chart(plots.confusion_matrix(evaluation.confusion(actual, labels, classes, normalize), normalize),
+                            alt="Confusion matrix of actual against predicted classes")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.roc_curves(evaluation.roc_curves(actual, proba, classes)), alt="ROC curves with AUC")
+    right.plotly_chart(plots.precision_recall_curves(evaluation.precision_recall_curves(actual, proba, classes)),
+                       alt="Precision-recall curves")
+    left, right = st.columns(2)
+    left.plotly_chart(plots.calibration(evaluation.calibration(actual, proba, classes)), alt="Calibration plot")
+    if prep.task == "binary":
+        right.plotly_chart(plots.threshold_metrics(evaluation.threshold_table(actual, proba[:, 1], classes),
+                                                   threshold, positive), alt="Metrics across probability thresholds")
+
+
+def show_actual_vs_predicted(predictor: Predictor, predictions: pd.DataFrame, test_rows: pd.DataFrame) -> None:
+    prep = predictor.preparation
+    compared = evaluation.compare(test_rows[prep.target], predictions, prep.task)
+    table = pd.concat([compared, predictions[predictor.output_columns[1:]], test_rows[prep.input_columns]], axis=1)
+    if prep.task == "regression":
+        if st.toggle("Largest errors first", key="results_worst"):
+            table = table.iloc[np.argsort(-compared["error"].abs().to_numpy(), kind="stable")]
+        st.caption(f"Mean absolute error on these {len(table):,} rows: {compared['error'].abs().mean():.4g}.")
+    else:
+        if st.toggle("Only wrong predictions", key="results_wrong"):
+            table = table[~table["correct"]]
+        st.caption(f"{int(compared['correct'].sum()):,} of {len(compared):,} test rows predicted right.")
+    st.dataframe(table.head(SHOWN_ROWS), alt="Actual against predicted values on test rows")
+
+
+def value_input(name: str, seen: dict, key: str):
+    """One input per column, starting at the training median or most frequent level."""
+    if seen.get("type") == "number":
+        low, high = seen["min"], seen["max"]
+        return st.number_input(name, value=seen["median"] or 0.0, key=key,
+                               help=f"Training range: {low:.4g} to {high:.4g}." if low is not None else None)
+    if seen.get("type") == "level":
+        levels = seen["levels"]
+        listed = f"the {MAX_LEVELS:,} most frequent of {len(levels):,}" if len(levels) > MAX_LEVELS else \
+            f"{len(levels):,}"
+        return st.selectbox(name, levels[:MAX_LEVELS], key=key, accept_new_options=True,
+                            help=f"Levels seen in training: {listed}; type another to try it.")
+    return st.text_input(name, value=seen.get("median") or "", key=key,
+                         help=f"Training dates: {seen['min']} to {seen['max']}." if seen.get("min") else None)
+
+
+def show_manual_form(predictor: Predictor, model_key: str) -> None:
+    prep = predictor.preparation
+    with st.form("manual_row"):
+        st.caption("Enter one row by hand; every input starts at the training median or most frequent level.")
+        columns = st.columns(3)
+        row = {}
+        for i, name in enumerate(prep.input_columns):
+            with columns[i % 3]:
+                row[name] = value_input(name, prep.seen.get(name, {}), f"manual_{model_key}_{name}")
+        submitted = st.form_submit_button("Predict", icon=":material/play_arrow:")
+    if not submitted:
+        return
+    frame = pd.DataFrame([row])
+    try:
+        report = predictor.check_schema(frame)
+        result = predictor.predict(frame).iloc[0]
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    shown = f"{result['prediction']:.4g}" if prep.task == "regression" else str(result["prediction"])
+    st.metric(f"Predicted {prep.target}", shown, border=True)
+    if prep.classes:
+        st.caption("Probabilities: " + " · ".join(f"{c}: {result[f'probability_{c}']:.3f}" for c in prep.classes))
+    for finding in report.findings.itertuples():
+        st.caption(f":material/warning: {finding.column}: {finding.problem}; {finding.handling}.")
+
+
+def show_report(report) -> None:
+    if report.extra:
+        st.info(f"Ignored column(s), kept in the download: {', '.join(report.extra)}.", icon=":material/info:")
+    if len(report.findings):
+        st.warning(f"Values unlike the training data in {report.findings['column'].nunique()} column(s); every row is "
+                   "still predicted, each as the table says.", icon=":material/warning:")
+        st.dataframe(report.findings, hide_index=True, alt="Checks of the file against the training columns")
+    else:
+        st.success("Every value is of the kind and range seen in training.", icon=":material/check_circle:")
+
+
+def show_new_data(predictor: Predictor, model_key: str) -> None:
     upload = st.file_uploader("CSV file to predict", type=["csv", "tsv", "txt", "gz", "parquet"], key="predict_upload",
                               help=f"Needs the training columns: {', '.join(predictor.preparation.input_columns)}.")
-    if upload is not None:
-        try:
-            new = predictor.predict(read_table(upload.getvalue(), name=upload.name, for_prediction=True).frame)
-        except DataError as exc:
-            st.error(str(exc), icon=":material/error:")
-        else:
-            st.caption(f"{len(new):,} rows predicted.")
-            st.dataframe(new.head(200), alt="Predictions on the uploaded file")
-            st.download_button("Download predictions (CSV)", new.to_csv(index=False), "predictions.csv", "text/csv",
-                               icon=":material/download:", key="download_new_predictions")
+    if upload is None:
+        return
+    try:
+        frame = read_table(upload.getvalue(), name=upload.name, for_prediction=True).frame
+        report = predictor.check_schema(frame)
+        show_report(report)
+        new = predicted(predictor, f"{model_key}:{upload.file_id}", frame)
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.caption(f"{len(new):,} rows predicted.")
+    st.dataframe(new.head(SHOWN_ROWS), alt="Predictions on the uploaded file")
+    st.download_button("Download predictions (CSV)", new.to_csv(index=False), "predictions.csv", "text/csv",
+                       icon=":material/download:", key="download_new_predictions", on_click="ignore")
 
-st.subheader("Model")
-bundle = (job.run_dir / BUNDLE_NAME).read_bytes()
-st.caption(f"One zip ({len(bundle) / 1024:.0f} KB): the Keras model, its preparation as JSON, metrics and history. "
-           f"Predict with it later: `python -m dlcore predict {BUNDLE_NAME} new.csv --out predictions.csv`.")
-st.download_button("Download model", bundle, BUNDLE_NAME, "application/zip", icon=":material/deployed_code:",
-                   key="download_model")
+
+run_dir, test_rows = shown_run()
+if run_dir is None:
+    st.info("Train a model first, or upload a model bundle (model.zip) downloaded earlier to predict with it.",
+            icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    source = "bundle"
+else:
+    source = st.segmented_control("Model", list(SOURCES), format_func=SOURCES.get, default="run", required=True,
+                                  key="results_source")
+
+if source == "run":
+    predictor, model_key = load_run(str(run_dir)), str(run_dir)
+    if test_rows is None:
+        st.caption("This run was read back from its folder: its scores are shown, but its test rows stay in the "
+                   "session that trained it, so the charts are not.")
+else:
+    bundle_upload = st.file_uploader("Model bundle", type=["zip"], key="bundle_upload",
+                                     help=f"The {BUNDLE_NAME} from Download model. Only its JSON files and the Keras "
+                                          "model (safe mode) are read; its code files are never run.")
+    if bundle_upload is None:
+        st.stop()
+    data = bundle_upload.getvalue()
+    model_key = hashlib.sha256(data).hexdigest()
+    try:
+        predictor = load_bundle(model_key, data)
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    test_rows = None
+    st.caption(f"A model of **{predictor.preparation.target}** ({predictor.preparation.task}); the scores are those "
+               "it was saved with. The test rows are not in a bundle, so the charts are not shown.")
+
+show_scores(predictor.metrics)
+test_predictions = None
+if test_rows is not None:
+    test_predictions = predicted(predictor, f"{model_key}:test", test_rows)
+    show_evaluation(predictor, test_predictions, test_rows[predictor.preparation.target])
+
+st.subheader("Test the model manually")
+if test_rows is not None:
+    show_actual_vs_predicted(predictor, test_predictions, test_rows)
+show_manual_form(predictor, model_key)
+
+st.subheader("Predictions")
+if test_rows is None:
+    show_new_data(predictor, model_key)
+else:
+    on_test, on_new = st.tabs(["Test split", "New data"])
+    with on_test:
+        st.dataframe(test_predictions.head(SHOWN_ROWS), alt="Predictions on the test split")
+        st.download_button("Download predictions (CSV)", test_predictions.to_csv(index=False), "test_predictions.csv",
+                           "text/csv", icon=":material/download:", key="download_test_predictions", on_click="ignore")
+    with on_new:
+        show_new_data(predictor, model_key)
+
+if source == "run":
+    st.subheader("Model")
+    bundle = (run_dir / BUNDLE_NAME).read_bytes()
+    st.caption(f"One zip ({len(bundle) / 1024:,.0f} KB): the Keras model, its preparation as JSON, the schema of the "
+               "training columns, metrics, history, a README, and `predict.py`, which predicts on a raw CSV with only "
+               f"its `requirements.txt` installed: `python predict.py new.csv --out predictions.csv`. Upload it here "
+               f"later, or run `python -m dlcore predict {BUNDLE_NAME} new.csv --out predictions.csv`.")
+    st.download_button("Download model", bundle, BUNDLE_NAME, "application/zip", icon=":material/deployed_code:",
+                       key="download_model", on_click="ignore")

@@ -1,8 +1,10 @@
-"""End to end in a real headless Chromium: upload a CSV, train, download predictions and the model."""
+"""End to end in a real headless Chromium: upload a CSV, train, download predictions and the model bundle, predict with
+the bundle's predict.py, and upload the bundle back."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import socket
 import subprocess
@@ -95,7 +97,7 @@ def test_upload_train_and_download(server, tmp_path):
         _nav(page, "Train")
         page.get_by_role("button", name="Train", exact=True).click()
         expect(page.get_by_text("Training finished")).to_be_visible(timeout=120_000)
-        expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
+        expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(3)  # loss, metric, learning rate
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()  # the page has settled
 
         _nav(page, "Results & predictions")
@@ -118,6 +120,41 @@ def test_upload_train_and_download(server, tmp_path):
 
         with page.expect_download() as model_download:
             page.get_by_role("button", name="Download model").click()
-        with zipfile.ZipFile(io.BytesIO(Path(model_download.value.path()).read_bytes())) as bundle:
-            assert {"model.keras", "preparation.json", "metrics.json"} <= set(bundle.namelist())
+        bundle = Path(model_download.value.path()).read_bytes()
+        unpacked = tmp_path / "bundle"
+        with zipfile.ZipFile(io.BytesIO(bundle)) as archive:
+            assert {"model.keras", "preparation.json", "schema.json", "metrics.json", "predict.py",
+                    "requirements.txt"} <= set(archive.namelist())
+            schema = json.loads(archive.read("schema.json"))
+            archive.extractall(unpacked)
+        assert [c["name"] for c in schema["columns"]] == ["x", "colour", "z"]
+        assert schema["target"]["labels"] == ["high", "low"]
+        _assert_same_predictions(_predict_with_script(unpacked, new_csv, tmp_path), predictions)
+
+        # the bundle uploaded back predicts the same, with no code from it run
+        page.get_by_text("A downloaded model (.zip)").click()
+        page.locator('.st-key-bundle_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            {"name": "model.zip", "mimeType": "application/zip", "buffer": bundle})
+        page.locator('.st-key-predict_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
+        expect(page.get_by_text("57 rows predicted.")).to_be_visible()
+        with page.expect_download() as again_download:
+            page.get_by_role("button", name="Download predictions (CSV)").click()
+        _assert_same_predictions(pd.read_csv(again_download.value.path()), predictions)
         browser.close()
+
+
+def _predict_with_script(bundle: Path, data: Path, tmp_path: Path) -> pd.DataFrame:
+    """The bundle's predict.py, run outside the repository without it on the path."""
+    out = tmp_path / "script_predictions.csv"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, str(bundle / "predict.py"), str(data), "--out", str(out)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return pd.read_csv(out)
+
+
+def _assert_same_predictions(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    assert list(got.columns) == list(expected.columns)
+    assert got["prediction"].tolist() == expected["prediction"].tolist()
+    np.testing.assert_allclose(got.filter(like="probability_").to_numpy(),
+                               expected.filter(like="probability_").to_numpy(), atol=1e-5, rtol=0)

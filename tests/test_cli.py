@@ -78,6 +78,7 @@ def test_train(trained):
     assert all("val_loss=" in line for line in epoch_lines)
     assert f"dropped {MISSING_TARGETS} rows" in proc.stdout
     assert "binary on 'label'" in proc.stdout
+    assert "model bundle:" in proc.stdout
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "binary"
@@ -110,6 +111,7 @@ def test_predict(workspace, trained, which):
     proba = predictions[["probability_down", "probability_up"]].to_numpy()
     assert proba.sum(axis=1) == pytest.approx(np.ones(17), abs=1e-5)
     assert f"wrote {len(new)} predictions" in proc.stdout
+    assert "group: 1 row(s) with a category not seen in training" in proc.stdout
 
 
 def test_profile(workspace):

@@ -205,12 +205,17 @@ def test_training_runs_in_background_and_page_renders_meanwhile(loaded):
     assert "Training stopped" in loaded.success[0].value
 
 
+def predictions_tables(app: AppTest) -> list[pd.DataFrame]:
+    """The tables of predictions on the Results page (test split, then new data), whatever is shown around them."""
+    return [df.value for df in app.dataframe if "prediction" in df.value.columns]
+
+
 def test_results_after_training(loaded):
     job = train(loaded).session_state["job"]
     assert job.wait(120) and job.status == "finished", job.error
     loaded.switch_page("pages/results.py").run()
     assert not loaded.exception
-    predictions = loaded.dataframe[1].value
+    predictions = predictions_tables(loaded)[0]
     assert len(predictions) == 48
     assert {"prediction", "probability_no", "probability_yes"} <= set(predictions.columns)
     labels = [b.label for b in loaded.get("download_button")]
@@ -219,7 +224,7 @@ def test_results_after_training(loaded):
     new_rows = pd.read_csv(io.BytesIO(churn_csv(rows=31, seed=5))).drop(columns="churn")
     loaded.file_uploader(key="predict_upload").upload("new.csv", new_rows.to_csv(index=False).encode(), "text/csv").run()
     assert not loaded.exception
-    assert len(loaded.dataframe[2].value) == 31
+    assert len(predictions_tables(loaded)[1]) == 31
     assert [b.label for b in loaded.get("download_button")].count("Download predictions (CSV)") == 2
 
     loaded.file_uploader(key="predict_upload").upload(
@@ -240,3 +245,14 @@ def test_kfold_chosen_on_prepare_runs_before_training(loaded):
     loaded.switch_page("pages/results.py").run()
     assert not loaded.exception
     assert any("3-fold cross-validation" in info.value for info in loaded.info)
+
+
+def test_finished_training_reads_the_curves_in_plain_words(loaded):
+    job = train(loaded, epochs=2).session_state["job"]
+    assert job.wait(120) and job.status == "finished", job.error
+    loaded.run()
+    assert not loaded.exception
+    from dlcore.training import overfitting_hints
+
+    hints = overfitting_hints(pd.DataFrame(job.history), job.config.patience)
+    assert hints and set(hints) <= {info.value for info in loaded.info}
