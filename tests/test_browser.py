@@ -68,6 +68,12 @@ def _data(rows: int, seed: int) -> pd.DataFrame:
                          "label": np.where(x + (colour == "red") > 0.3, "high", "low")})
 
 
+CHART_POINTS = """() => {
+    const trace = document.querySelector('[data-testid="stPlotlyChart"] .scatterlayer .trace');
+    return trace ? trace.querySelectorAll('.point').length : 0;
+}"""  # the markers drawn for the first curve of the loss chart: one per epoch
+
+
 def _nav(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
@@ -75,7 +81,7 @@ def _nav(page, title: str) -> None:
 
 def test_upload_train_and_download(server, tmp_path):
     train_csv = tmp_path / "train.csv"
-    _data(300, 0).to_csv(train_csv, index=False)
+    _data(1500, 0).to_csv(train_csv, index=False)
     new_rows = _data(57, 1).drop(columns="label")
     new_csv = tmp_path / "new.csv"
     new_rows.to_csv(new_csv, index=False)
@@ -90,13 +96,20 @@ def test_upload_train_and_download(server, tmp_path):
 
         _nav(page, "Model")
         epochs = page.get_by_label("Max epochs")
-        epochs.fill("8")
+        epochs.fill("40")
+        page.get_by_role("spinbutton", name="Early-stopping patience").fill("40")
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_text("Saved.")).to_be_visible()
 
         _nav(page, "Train")
         page.get_by_role("button", name="Train", exact=True).click()
-        expect(page.get_by_text("Training finished")).to_be_visible(timeout=120_000)
+        points_seen = set()  # how many epochs the live loss chart shows, sampled while it trains
+        deadline = time.time() + 180
+        while not page.get_by_text("Training finished").is_visible() and time.time() < deadline:
+            points_seen.add(page.evaluate(CHART_POINTS))
+            page.wait_for_timeout(250)
+        expect(page.get_by_text("Training finished")).to_be_visible()
+        assert len(points_seen - {0}) >= 2, f"the chart should update at least twice while training: {points_seen}"
         expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(3)  # loss, metric, learning rate
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()  # the page has settled
 
@@ -104,7 +117,7 @@ def test_upload_train_and_download(server, tmp_path):
         with page.expect_download() as test_download:
             page.get_by_role("button", name="Download predictions (CSV)").click()
         test_predictions = pd.read_csv(test_download.value.path())
-        assert len(test_predictions) == 60  # the 20% test split of 300 rows
+        assert len(test_predictions) == 300  # the 20% test split of 1,500 rows
         assert {"prediction", "probability_high", "probability_low"} <= set(test_predictions.columns)
 
         page.get_by_role("tab", name="New data").click()
