@@ -27,11 +27,8 @@ def shop_csv(rows: int = 200, seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def loaded(tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path / "runs"))
-    app = AppTest.from_file("../app.py", default_timeout=120).run()
-    app.file_uploader[0].upload("shop.csv", shop_csv(), "text/csv").run()
-    assert not app.exception
+def loaded(open_app) -> AppTest:
+    app = open_app(shop_csv(), "shop.csv")
     assert app.session_state["target"] == "bought"
     return app
 

@@ -32,10 +32,8 @@ def loans_csv(rows: int = 200, seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def model_page(tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path / "runs"))
-    app = AppTest.from_file("../app.py", default_timeout=120).run()
-    app.file_uploader[0].upload("loans.csv", loans_csv(), "text/csv").run()
+def model_page(open_app) -> AppTest:
+    app = open_app(loans_csv(), "loans.csv")
     assert app.session_state["target"] == "default" and app.session_state["task"] == "binary"
     app.switch_page("pages/model.py").run()
     assert not app.exception

@@ -26,9 +26,8 @@ def churn_csv(rows: int = 240, seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def page(tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path / "runs"))
-    app = AppTest.from_file("../app.py", default_timeout=120).run()
+def page(open_app) -> AppTest:
+    app = open_app()
     app.session_state["dataset"] = read_table(churn_csv(), name="churn.csv")
     app.session_state["target"], app.session_state["task"] = "churn", "binary"
     app.switch_page("pages/prepare.py").run()

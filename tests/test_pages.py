@@ -31,9 +31,8 @@ def churn_csv(rows: int = 240, seed: int = 0) -> bytes:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path / "runs"))
-    return AppTest.from_file("../app.py", default_timeout=120).run()
+def app(open_app) -> AppTest:
+    return open_app()
 
 
 def target_box(app: AppTest):
