@@ -77,9 +77,9 @@ def show_scores(metrics: dict) -> None:
                 icon=":material/splitscreen:")
     st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, task)),
                  alt="Test metrics of the network and every baseline, best highlighted")
-    st.plotly_chart(plots.scores_by_model({NETWORK: test[primary], **{names.get(k, k): v[primary]
-                                                                      for k, v in reference.items()
-                                                                      if v.get(primary) is not None}}, primary),
+    scores = {NETWORK: test, **reference}
+    st.plotly_chart(plots.scores_by_model({names.get(k, k): v[primary] for k, v in scores.items()
+                                           if v.get(primary) is not None}, primary),
                     alt="Test score of the network and of every baseline")
 
 
