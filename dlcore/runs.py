@@ -47,6 +47,13 @@ def new_run_dir(root: Path | None = None) -> Path:
     return path
 
 
+def test_scores(model, data: PreparedData) -> tuple[dict[str, float], object]:
+    """The task's metrics of ``model`` on the test part of ``data``, and its predicted labels/values."""
+    prep = data.preparation
+    labels, proba = prep.decode_outputs(model.predict(data.x_test, verbose=0))
+    return score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None), labels
+
+
 def cross_validate(folds: list[PreparedData], arch: Architecture, config: TrainConfig,
                    on_fold=None, should_stop=None) -> dict:
     """Chollet's K-fold: one network per fold, scored on the fold it held out; the mean and spread of the scores."""
@@ -58,10 +65,8 @@ def cross_validate(folds: list[PreparedData], arch: Architecture, config: TrainC
             break
         if on_fold is not None:
             on_fold(i, len(folds))
-        prep = fold.preparation
         result = train(fold, arch, config, should_stop=should_stop)
-        labels, proba = prep.decode_outputs(result.model.predict(fold.x_test, verbose=0))
-        scores.append(score(prep.task, fold.split.test[prep.target], labels, proba, prep.classes or None)[metric])
+        scores.append(test_scores(result.model, fold)[0][metric])
     return {"k": len(folds), "metric": metric, "scores": scores,
             "mean": float(np.mean(scores)) if scores else None, "std": float(np.std(scores)) if scores else None}
 
@@ -90,8 +95,7 @@ def execute(
     prep = data.preparation
     cv = cross_validate(folds, arch, config, on_fold, should_stop) if folds else None
     result = train(data, arch, config, on_epoch=on_epoch, should_stop=should_stop)
-    labels, proba = prep.decode_outputs(result.model.predict(data.x_test, verbose=0))
-    test = score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None)
+    test, labels = test_scores(result.model, data)
     primary = primary_metric(prep.task, data.split.train[prep.target])
     reference = baselines(data, seed=config.seed)
     judged = verdict(test, reference, primary, prep.task, labels)
@@ -234,8 +238,12 @@ def find_run(run_id: str, root: Path | None = None) -> TrainingJob | RunRecord |
 def list_runs(owner: str, root: Path | None = None) -> list[TrainingJob | RunRecord]:
     """Every run of one browser session (its ``owner`` token), newest first."""
     root = root or runs_root()
-    found = [find_run(path.parent.name, root) for path in root.glob(f"*/{RUN_FILE}")] if root.is_dir() else []
-    mine = [run for run in found if run is not None and owner and run.info.get("owner") == owner]
+    if not owner or not root.is_dir():
+        return []
+    # read only run.json to pick this session's runs; metrics and histories are loaded for those alone
+    ids = [path.parent.name for path in root.glob(f"*/{RUN_FILE}")
+           if json.loads(path.read_text()).get("owner") == owner]
+    mine = [run for run_id in ids if (run := find_run(run_id, root)) is not None]
     return sorted(mine, key=lambda run: run.info["created"], reverse=True)
 
 
