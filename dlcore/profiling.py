@@ -22,10 +22,11 @@ DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?
 MAX_CLASSES = 20
 
 
-def column_kind(series: pd.Series) -> str:
-    """Infer one of :data:`KINDS` for a column (work is done on its distinct values, so it stays fast)."""
+def column_kind(series: pd.Series, unique: int | None = None) -> str:
+    """Infer one of :data:`KINDS` for a column (work is done on its distinct values, so it stays fast);
+    ``unique`` is its count of distinct values when the caller already has it."""
     values = series.dropna()
-    unique = values.nunique()
+    unique = values.nunique() if unique is None else unique
     if unique <= 1:
         return "constant"
     if pd.api.types.is_bool_dtype(series):
@@ -100,7 +101,8 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
 
     if target is not None and target not in frame.columns:
         raise DataError(f"Target column {target!r} is not in the data.")
-    inferred = column_kinds(frame)
+    uniques = {str(name): int(frame[name].nunique()) for name in frame.columns}
+    inferred = {name: column_kind(frame[name], uniques[name]) for name in uniques}
     kinds = {**inferred, **(kinds or {})}
     row_hashes = pd.util.hash_pandas_object(frame, index=False)
     sample = frame.sample(SAMPLE_ROWS, random_state=0) if len(frame) > SAMPLE_ROWS else frame
@@ -112,7 +114,7 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
             "duplicate_rows": int(row_hashes.duplicated().sum()),
             "kinds": {kind: list(kinds.values()).count(kind) for kind in KINDS if kind in kinds.values()},
         },
-        "columns": {str(name): _column_profile(frame[name], kinds[str(name)]) for name in frame.columns},
+        "columns": {name: _column_profile(frame[name], kinds[name], uniques[name]) for name in uniques},
         "correlations": _correlations(sample, kinds),
         "sampled": {"rows": len(sample), "of": len(frame),
                     "what": "correlations and the charts against the target" if len(sample) < len(frame) else ""},
@@ -134,9 +136,9 @@ HISTOGRAM_BINS = 30
 TOP_LEVELS = 20
 
 
-def _column_profile(series: pd.Series, kind: str) -> dict:
+def _column_profile(series: pd.Series, kind: str, unique: int) -> dict:
     entry = {"dtype": str(series.dtype), "kind": kind, "null_fraction": float(series.isna().mean()),
-             "unique": int(series.nunique())}
+             "unique": unique}
     if kind == "numeric" and pd.api.types.is_numeric_dtype(series):
         entry.update(_numeric_stats(series.to_numpy(dtype=float, na_value=np.nan)))
     elif kind == "datetime":
