@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 
 from dlcore.errors import DataError
+from dlcore.files import save_model, write_bytes, write_text
 from dlcore.preparation import Preparation
 
 BUNDLE_NAME = "model.zip"
 RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
 # copied into every bundle for predict.py: at module level they import only each other and REQUIREMENTS
-RUNTIME_MODULES = ("__init__", "errors", "profiling", "loading", "preparation", "export")
+RUNTIME_MODULES = ("__init__", "errors", "files", "profiling", "loading", "preparation", "export")
 RUNTIME_FILES = ("predict.py", "requirements.txt", *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
 BUNDLE_FILES = RUN_FILES + RUNTIME_FILES
 REQUIRED_FILES = ("model.keras", "preparation.json", "metrics.json")
@@ -74,10 +75,9 @@ if __name__ == "__main__":
 
 
 def write_run(run_dir: Path, model, preparation: Preparation, metrics: dict, history: pd.DataFrame) -> Path:
-    """Write the run's files and the bundle into ``run_dir``; returns the bundle's path."""
+    """Write the run's files and the bundle into ``run_dir``, each atomically; returns the bundle's path."""
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    model.save(run_dir / "model.keras")
+    save_model(model, run_dir / "model.keras")
     texts = {
         "preparation.json": json.dumps(preparation.get_config(), indent=1),
         "schema.json": json.dumps(schema(preparation), indent=1),
@@ -86,15 +86,15 @@ def write_run(run_dir: Path, model, preparation: Preparation, metrics: dict, his
         "README.md": _readme(preparation, metrics),
     }
     for name, text in texts.items():
-        (run_dir / name).write_text(text)
-    bundle, partial = run_dir / BUNDLE_NAME, run_dir / f"{BUNDLE_NAME}.part"
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        write_text(run_dir / name, text)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in RUN_FILES:
             archive.write(run_dir / name, name)
         for name, data in _runtime_files().items():
             archive.writestr(name, data)
-    partial.replace(bundle)
-    return bundle
+    write_bytes(run_dir / BUNDLE_NAME, buffer.getvalue())
+    return run_dir / BUNDLE_NAME
 
 
 def schema(prep: Preparation) -> dict:
@@ -317,8 +317,7 @@ def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=prin
     echo(report.summary())
     result = predictor.predict(frame)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out, index=False)
+    write_text(out, result.to_csv(index=False))
     echo(f"wrote {len(result)} predictions to {out}")
     return report
 

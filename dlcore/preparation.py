@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ from scipy.special import ndtri
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from dlcore.errors import DataError
+from dlcore.files import read_json, replacing, write_json
 from dlcore.profiling import BOOLEAN_WORDS, column_kinds
 
 KINDS = ("numeric", "boolean", "categorical", "datetime", "text", "identifier", "constant", "excluded")
@@ -34,6 +36,9 @@ MIN_FREQUENCY = 0.01
 N_QUANTILES = 1000
 KFOLD_ROWS = 2000
 MAX_MATRIX_BYTES = 2 * 1024**3
+PREPARED_FILES = {"preparation": "preparation.json", "matrices": "matrices.npz"}
+MATRICES = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+SPLIT_PARTS = ("train", "validation", "test")
 OTHER = "(other)"
 MISSING = "(missing)"
 NUMBER = r"(\d+(?:\.\d+)?)"  # the first number in a text: digits, optional decimals
@@ -360,6 +365,27 @@ class PreparedData:
     def task(self) -> str:
         return self.preparation.task
 
+    def save(self, folder: str | Path) -> None:
+        """Write it into ``folder`` for a worker process: the preparation as JSON, the matrices as ``.npz`` (no
+        pickle) and the split's raw rows as Parquet; each file atomically."""
+        folder = Path(folder)
+        write_json(folder / PREPARED_FILES["preparation"], self.preparation.get_config())
+        with replacing(folder / PREPARED_FILES["matrices"]) as temporary:
+            np.savez(temporary, **{name: getattr(self, name) for name in MATRICES})
+        for part in SPLIT_PARTS:
+            with replacing(folder / f"{part}.parquet") as temporary:
+                _storable(getattr(self.split, part)).to_parquet(temporary, index=False)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> PreparedData:
+        """What :meth:`save` wrote; arrays are read with ``allow_pickle=False``."""
+        folder = Path(folder)
+        preparation = Preparation.from_config(read_json(folder / PREPARED_FILES["preparation"]))
+        with np.load(folder / PREPARED_FILES["matrices"], allow_pickle=False) as arrays:
+            matrices = {name: arrays[name] for name in MATRICES}
+        split = Split(*(pd.read_parquet(folder / f"{part}.parquet") for part in SPLIT_PARTS))
+        return cls(split, preparation, **matrices)
+
 
 def prepare(
     frame: pd.DataFrame, target: str, task: str, seed: int = 42, test_size: float = 0.2,
@@ -603,3 +629,9 @@ def _shorten(names: list[str], shown: int = 5) -> str:
 def _plain(value):
     """A JSON-friendly Python scalar."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _storable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its mixed-type (object) columns as text, so Parquet can store it."""
+    mixed = [name for name in frame.columns if pd.api.types.is_object_dtype(frame[name])]
+    return frame.astype({name: "string" for name in mixed}) if mixed else frame

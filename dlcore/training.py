@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -12,9 +13,11 @@ import pandas as pd
 
 from dlcore.alerts import IMBALANCED
 from dlcore.architectures import Architecture, build_model, output_head, validate
+from dlcore.files import save_model
 from dlcore.preparation import PreparedData
 
 EpochCallback = Callable[[int, dict], None]
+CHECKPOINT_SECONDS = 2.0  # the best weights reach the disk at most this long after they were reached
 OPTIMIZERS = {
     "adam": "Adam",
     "adamw": "AdamW (Adam with decoupled weight decay)",
@@ -117,8 +120,13 @@ class TrainResult:
 def train(
     data: PreparedData, arch: Architecture, config: TrainConfig,
     on_epoch: EpochCallback | None = None, should_stop: Callable[[], bool] | None = None,
+    checkpoint: Path | None = None,
 ) -> TrainResult:
-    """Fit ``arch`` on the training matrix, validating every epoch; ``should_stop`` ends it early."""
+    """Fit ``arch`` on the training matrix, validating every epoch; ``should_stop`` ends it early.
+
+    With ``checkpoint``, the best weights so far are saved there as a ``.keras`` model (atomically) whenever the
+    validation loss improves, at most every :data:`CHECKPOINT_SECONDS` and always when training ends, so a process
+    that dies keeps a usable model."""
     import keras
     import tensorflow as tf
 
@@ -150,10 +158,33 @@ def train(
                 row[key] = float(value) * (scale if key.endswith("mae") else 1.0)
             row["learning_rate"] = self.learning_rate  # the rate this epoch started with
             rows.append(row)
+            if checkpoint is not None:
+                saved["due"] = saved["due"] or early.best_epoch == epoch  # EarlyStopping just saw an improvement
+                if saved["due"] and time.monotonic() - saved["at"] >= CHECKPOINT_SECONDS:
+                    self.save()
             if on_epoch is not None:
                 on_epoch(epoch + 1, row)
 
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)]
+        def on_train_end(self, logs=None):  # after EarlyStopping put the best weights back
+            if checkpoint is not None and saved["due"]:
+                self.save()
+
+        def save(self):
+            """Save the best weights, putting the current ones back after if they differ."""
+            current = None
+            if early.best_weights is not None and early.best_epoch != len(rows) - 1:
+                current = self.model.get_weights()
+                self.model.set_weights(early.best_weights)
+            try:
+                save_model(self.model, checkpoint)
+            finally:
+                if current is not None:
+                    self.model.set_weights(current)
+            saved.update(due=False, at=time.monotonic())
+
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)
+    saved = {"due": False, "at": float("-inf")}
+    callbacks = [early]
     if config.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(1, config.patience // 2)))
