@@ -3,7 +3,8 @@
 One module per stage of the workflow: ``loading`` → ``profiling`` → ``preparation``
 → ``baselines`` → ``architectures`` → ``training`` → ``evaluation`` → ``export``,
 plus ``plots`` (plotly figures), ``samples`` (bundled data sets), ``runs`` (the run
-folder) and ``cli`` (``python -m dlcore``). Importing ``dlcore`` never imports
+folder), ``jobs`` (the queue, the worker and its local and Ray backends), ``files``
+(atomic writes) and ``cli`` (``python -m dlcore``). Importing ``dlcore`` never imports
 TensorFlow: only building, training or loading a model does.
 """
 

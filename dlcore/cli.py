@@ -1,4 +1,4 @@
-"""``python -m dlcore train|predict|profile``: the app's pipeline with the app's defaults.
+"""``python -m dlcore train|predict|profile|worker``: the app's pipeline with the app's defaults.
 
 Bad input ends with exit status 2 and one line on stderr, never a traceback.
 """
@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import time
 from pathlib import Path
 
 from dlcore.architectures import ARCHITECTURE_NAMES
 from dlcore.errors import DataError
 
 BAD_INPUT = 2
+INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--arch", default="auto", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto)")
     train.add_argument("--epochs", type=int, default=100, help="maximum epochs; early stopping may end sooner (default: 100)")
     train.add_argument("--seed", type=int, default=42, help="random seed for the split and the weights (default: 42)")
+    train.add_argument("--backend", choices=["local", "ray"],
+                       help="local: train in this process; ray: as a job on the Ray cluster at $RAY_ADDRESS, with the "
+                            "run folder on storage every node shares (default: ray if $RAY_ADDRESS is set)")
 
     predict = commands.add_parser("predict", help="check DATA against the training columns, then predict every row")
     predict.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
@@ -43,25 +49,34 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
     profile.add_argument("--target", help="target column (adds the inferred task)")
     profile.add_argument("--out", required=True, type=Path, help="JSON file to write")
+
+    worker = commands.add_parser("worker", help="run one queued job folder (started by the app's job runner)")
+    worker.add_argument("job", type=Path, help="job folder written by the app or by train")
+    worker.add_argument("--root", type=Path, help="runs folder whose queue to advance when the job ends")
+    worker.add_argument("--evaluate", action="store_true", help="score the run's best checkpoint instead of training")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "profile": _profile}[args.command](args)
+        return {"train": _train, "predict": _predict, "profile": _profile, "worker": _worker}[args.command](args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def _train(args) -> int:
     from dlcore.architectures import resolve
     from dlcore.export import BUNDLE_NAME
+    from dlcore.jobs import JobFailed, default_backend, submit, train_here
     from dlcore.loading import drop_missing_target, read_table
     from dlcore.preparation import prepare
     from dlcore.profiling import check_task, infer_task
-    from dlcore.runs import execute, run_info
+    from dlcore.runs import run_info, write_job
     from dlcore.training import TrainConfig
 
     if args.epochs < 1:
@@ -81,9 +96,17 @@ def _train(args) -> int:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch")
         print(f"epoch {epoch}/{config.epochs}  {shown}", flush=True)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    metrics = execute(data, arch, config, args.out, on_epoch=progress,
-                      info=run_info(data, arch, config, dataset=args.data.name))
+    info = run_info(data, arch, config, dataset=args.data.name)
+    signal.signal(signal.SIGTERM, _interrupt)  # a terminated train leaves its folder marked failed
+    try:
+        if (args.backend or default_backend()) == "local":
+            metrics = train_here(data, arch, config, args.out, info, on_epoch=progress)
+        else:
+            metrics = _follow(submit(write_job(args.out, data, arch, config, info), root=args.out.parent,
+                                     backend="ray"), progress)
+    except JobFailed as exc:
+        print(f"error: training failed: {exc} (see {args.out / 'worker.log'})", file=sys.stderr)
+        return 1
     primary = metrics["primary_metric"]
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
           f"wrote {args.out}")
@@ -91,6 +114,35 @@ def _train(args) -> int:
     bundle = args.out / BUNDLE_NAME
     print(f"model bundle: {bundle} ({bundle.stat().st_size / 1024:,.0f} KB)")
     return 0
+
+
+def _follow(run, progress) -> dict:
+    """Print each epoch of a run training elsewhere as it arrives; its metrics once it ends."""
+    from dlcore.jobs import JobFailed
+    from dlcore.runs import RESULT_STATES
+
+    shown = 0
+    while True:
+        done = run.done
+        for row in run.history[shown:]:
+            progress(int(row["epoch"]), row)
+            shown += 1
+        if done:
+            if run.status not in RESULT_STATES:
+                raise JobFailed(run.error)
+            return run.metrics
+        time.sleep(0.5)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _worker(args) -> int:
+    from dlcore.jobs import work
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    return 0 if work(args.job, args.root, args.evaluate) is not None else 1
 
 
 def _predict(args) -> int:

@@ -1,20 +1,30 @@
-"""A run: prepared data + architecture + config → trained model, scores and files in a run folder.
+"""The run folder, the unit of truth of one training run, and the pipeline a worker runs in it.
 
-:func:`execute` is the whole pipeline the command line runs; :class:`TrainingJob` runs the
-same function in a background thread so the app's pages stay usable while a model trains.
-Every run folder is named by an unguessable id and holds ``run.json`` (what, whose, status), so a
-run can be found again after a browser refresh (:func:`find_run`) and listed per browser session
-(:func:`list_runs`).
+Every file below is written atomically (:mod:`dlcore.files`), so a run folder is readable after any crash:
+
+- ``run.json``: what the run is (owner key, data set, target, task, architecture, max epochs, created, rows);
+- ``job.json``: what the worker needs (kind ``run`` or ``fold``, architecture, training config, fold folders);
+- ``prepared/``: the prepared data (:meth:`PreparedData.save`: preparation, matrices, the split's raw rows);
+- ``status.json``: state (queued, running, finished, stopped, failed, recovered), epoch, phase, heartbeat, pid,
+  host and error, kept by the worker (:mod:`dlcore.jobs`);
+- ``history.csv``: one row per epoch, rewritten as each epoch ends; ``best.keras``: the best weights so far;
+- ``stop``: present once Stop was asked for;
+- when done: ``metrics.json``, ``model.keras``, ``preparation.json``, ``schema.json``, ``README.md`` and the
+  downloadable ``model.zip`` (:mod:`dlcore.export`);
+- ``folds/<i>/``: with K-fold cross-validation, one job folder per fold.
+
+:class:`Run` reads a folder as it is now (for the pages, which never build or hold a model while it trains);
+:func:`execute` and :func:`execute_fold` are what a worker does.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
+import logging
 import os
 import re
-import threading
+import socket
 import time
-import traceback
 import uuid
 from pathlib import Path
 
@@ -23,231 +33,242 @@ import pandas as pd
 
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
-from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES, primary_metric, score
 from dlcore.export import write_run
+from dlcore.files import read_json, write_json, write_text
 from dlcore.preparation import PreparedData
 from dlcore.training import EpochCallback, TrainConfig, train
 
 RUNS_ENV = "DLCORE_RUNS_DIR"
-RUN_FILE = "run.json"
+HEARTBEAT_ENV = "DLCORE_HEARTBEAT_TIMEOUT"
+RUN_FILE, JOB_FILE, STATUS_FILE, HISTORY_FILE = "run.json", "job.json", "status.json", "history.csv"
+PREPARED_DIR, CHECKPOINT_FILE, STOP_FILE, FOLDS_DIR = "prepared", "best.keras", "stop", "folds"
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-_ACTIVE: dict[str, TrainingJob] = {}  # jobs started in this process, by run id
+SECRET = re.compile(r"^[0-9a-f]{32}$")
+FINAL_STATES = ("finished", "stopped", "failed", "recovered")
+RESULT_STATES = ("finished", "stopped", "recovered")  # states with scores and a model to download
+LOST = "The training process ended unexpectedly (no sign of life from it)."
+HOST = socket.gethostname()
+log = logging.getLogger("dlcore")
+_warned: set[str] = set()
 
 
 def runs_root() -> Path:
     """Where runs are written: ``$DLCORE_RUNS_DIR`` or ``./runs``."""
-    return Path(os.environ.get(RUNS_ENV, "runs"))
+    return Path(os.environ.get(RUNS_ENV, "runs")).absolute()
 
 
 def new_run_dir(root: Path | None = None) -> Path:
     """A fresh run folder named by an unguessable id."""
-    path = (root or runs_root()) / uuid.uuid4().hex
+    path = Path(root or runs_root()) / uuid.uuid4().hex
     path.mkdir(parents=True)
     return path
 
 
-def test_scores(model, data: PreparedData) -> tuple[dict[str, float], object]:
-    """The task's metrics of ``model`` on the test part of ``data``, and its predicted labels/values."""
-    prep = data.preparation
-    labels, proba = prep.decode_outputs(model.predict(data.x_test, verbose=0))
-    return score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None), labels
+def owner_key(secret: str) -> str:
+    """What ``run.json`` keeps of a session's secret: its hash, so the folder never holds the secret itself."""
+    return hashlib.sha256(secret.encode()).hexdigest() if secret else ""
 
 
-def cross_validate(folds: list[PreparedData], arch: Architecture, config: TrainConfig,
-                   on_fold=None, should_stop=None) -> dict:
-    """Chollet's K-fold: one network per fold, scored on the fold it held out; the mean and spread of the scores."""
-    first = folds[0]
-    metric = primary_metric(first.task, first.split.train[first.preparation.target])
-    scores = []
-    for i, fold in enumerate(folds, start=1):
-        if should_stop is not None and should_stop():
-            break
-        if on_fold is not None:
-            on_fold(i, len(folds))
-        result = train(fold, arch, config, should_stop=should_stop)
-        scores.append(test_scores(result.model, fold)[0][metric])
-    return {"k": len(folds), "metric": metric, "scores": scores,
-            "mean": float(np.mean(scores)) if scores else None, "std": float(np.std(scores)) if scores else None}
+def heartbeat_timeout() -> float:
+    """Seconds without a heartbeat after which a running job counts as dead (``$DLCORE_HEARTBEAT_TIMEOUT``)."""
+    return float(os.environ.get(HEARTBEAT_ENV, 60))
 
 
+# -- writing a job -------------------------------------------------------------------------------------------------
 def run_info(data: PreparedData, arch: Architecture, config: TrainConfig, dataset: str = "", owner: str = "") -> dict:
-    """What ``run.json`` says about a run before it starts (the leaderboard reads it)."""
-    return {"owner": owner, "dataset": dataset, "target": data.preparation.target, "task": data.task,
-            "architecture": arch.title, "max_epochs": config.epochs, "created": time.time(), "status": "running",
+    """What ``run.json`` says about a run (the leaderboard reads it); ``owner`` is the session's secret."""
+    return {"owner": owner_key(owner), "dataset": dataset, "target": data.preparation.target, "task": data.task,
+            "architecture": arch.title, "max_epochs": config.epochs, "created": time.time(),
             "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)}}
 
 
-def write_info(run_dir: Path, info: dict) -> None:
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    (Path(run_dir) / RUN_FILE).write_text(json.dumps(info, indent=1))
+def write_job(run_dir: Path, data: PreparedData, arch: Architecture, config: TrainConfig, info: dict | None = None,
+              folds: list[PreparedData] | None = None) -> Path:
+    """Write everything a worker needs to train ``data`` into ``run_dir`` (and one folder per K-fold fold)."""
+    run_dir = Path(run_dir)
+    fold_dirs = [f"{FOLDS_DIR}/{i}" for i in range(1, len(folds or []) + 1)]
+    for fold, name in zip(folds or [], fold_dirs):
+        _write_job_files(run_dir / name, fold, {"kind": "fold", "architecture": arch.get_config(),
+                                                "config": config.get_config()})
+    write_json(run_dir / RUN_FILE, info or run_info(data, arch, config))
+    _write_job_files(run_dir, data, {"kind": "run", "architecture": arch.get_config(), "config": config.get_config(),
+                                     "folds": fold_dirs})
+    return run_dir
 
 
-def execute(
-    data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path,
-    on_epoch: EpochCallback | None = None, should_stop=None, folds: list[PreparedData] | None = None, on_fold=None,
-    info: dict | None = None,
-) -> dict:
-    """Train, score on the test split next to the baselines, judge, and write the run folder; returns metrics.
+def _write_job_files(job_dir: Path, data: PreparedData, spec: dict) -> None:
+    data.save(job_dir / PREPARED_DIR)
+    write_json(job_dir / JOB_FILE, {"version": 1, **spec})
+    write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
 
-    With ``folds``, K-fold cross-validation runs first and its scores go into ``metrics["cross_validation"]``.
+
+# -- reading a run -------------------------------------------------------------------------------------------------
+def read_status(job_dir: Path) -> dict:
+    """The job's ``status.json`` with its liveness judged: a running job whose process is gone, or whose heartbeat
+    is older than :func:`heartbeat_timeout`, is ``failed`` with :data:`LOST`."""
+    try:
+        status = read_json(Path(job_dir) / STATUS_FILE)
+    except ValueError:
+        return {"state": "failed", "error": "The run's status file is missing or damaged."}
+    if status.get("state") == "running" and not _alive(status):
+        status = {**status, "state": "failed", "error": LOST}
+    return status
+
+
+def _alive(status: dict) -> bool:
+    if time.time() - float(status.get("heartbeat") or 0) > heartbeat_timeout():
+        return False
+    pid = status.get("pid")
+    if not pid or status.get("host") != HOST:
+        return True  # started on another machine (Ray) or not yet reporting: the heartbeat decides
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (ended, not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def read_history(job_dir: Path) -> list[dict]:
+    try:
+        return pd.read_csv(Path(job_dir) / HISTORY_FILE).to_dict("records")
+    except (OSError, ValueError):  # not written yet, or damaged
+        return []
+
+
+class Run:
+    """A run folder read as it is now: what it is (``info``), its state, history and metrics.
+
+    Pages keep a ``Run`` in the session and read it on every refresh; nothing of the model stays in memory.
     """
-    prep = data.preparation
-    cv = cross_validate(folds, arch, config, on_fold, should_stop) if folds else None
-    result = train(data, arch, config, on_epoch=on_epoch, should_stop=should_stop)
-    test, labels = test_scores(result.model, data)
-    primary = primary_metric(prep.task, data.split.train[prep.target])
-    reference = baselines(data, seed=config.seed)
-    judged = verdict(test, reference, primary, prep.task, labels)
-    metrics = {
-        "task": prep.task,
-        "target": prep.target,
-        "primary_metric": primary,
-        "metric_names": list(test),
-        "test": test,
-        "baselines": reference,
-        "verdict": judged,
-        "collapsed": judged["collapsed"],
-        "epochs_run": result.epochs_run,
-        "best_epoch": result.best_epoch,
-        "stopped_by_user": result.stopped,
-        "seconds": round(result.seconds, 3),
-        "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)},
-        "architecture": arch.get_config(),
-        "config": config.get_config(),
-    }
-    if cv:
-        metrics["cross_validation"] = cv
-    write_run(run_dir, result.model, prep, metrics, result.history)
-    write_info(run_dir, {**(info or run_info(data, arch, config)),
-                         "status": "stopped" if result.stopped else "finished", "finished": time.time()})
-    return metrics
-
-
-class TrainingJob:
-    """:func:`execute` in a background thread, with live history, a status and a stop switch."""
-
-    def __init__(self, data: PreparedData, arch: Architecture, config: TrainConfig, run_dir: Path,
-                 folds: list[PreparedData] | None = None, dataset: str = "", owner: str = ""):
-        self.data, self.arch, self.config, self.run_dir, self.folds = data, arch, config, Path(run_dir), folds
-        self.info = run_info(data, arch, config, dataset, owner)
-        self.phase = ""
-        self.history: list[dict] = []
-        self.status = "queued"
-        self.error: str | None = None
-        self.metrics: dict | None = None
-        self.started = time.time()
-        self.finished: float | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"train-{self.run_dir.name}", daemon=True)
-
-    @property
-    def run_id(self) -> str:
-        return self.run_dir.name
-
-    def start(self) -> TrainingJob:
-        self.status = "running"
-        write_info(self.run_dir, self.info)
-        _ACTIVE[self.run_id] = self
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Ask training to end; the best weights so far are kept."""
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("finished", "stopped", "failed")
-
-    @property
-    def elapsed(self) -> float:
-        return (self.finished or time.time()) - self.started
-
-    def _on_epoch(self, epoch: int, row: dict) -> None:
-        self.phase = ""
-        self.history.append(row)
-
-    def _on_fold(self, fold: int, k: int) -> None:
-        self.phase = f"cross-validating: fold {fold} of {k}"
-
-    def _run(self) -> None:
-        try:
-            self.metrics = execute(
-                self.data, self.arch, self.config, self.run_dir,
-                on_epoch=self._on_epoch, should_stop=self._stop.is_set,
-                folds=self.folds, on_fold=self._on_fold, info=self.info,
-            )
-            self.status = "stopped" if self.metrics["stopped_by_user"] else "finished"
-        except DataError as exc:
-            self.error, self.status = str(exc), "failed"
-        except Exception as exc:  # a failed job must leave the app usable and say why
-            self.error = f"{type(exc).__name__}: {exc}"
-            traceback.print_exc()
-            self.status = "failed"
-        finally:
-            self.finished = time.time()
-            if self.status == "failed":
-                write_info(self.run_dir, {**self.info, "status": "failed", "error": self.error,
-                                          "finished": self.finished})
-
-
-class RunRecord:
-    """A run read back from its folder: finished, stopped, failed, or interrupted (no longer training here).
-
-    It answers like a :class:`TrainingJob` (status, history, metrics, run_dir) so pages show either;
-    ``data`` is None because the prepared table lives only in the session that trained it.
-    """
-
-    data = None
-    phase = ""
-    done = True
 
     def __init__(self, run_dir: Path):
         self.run_dir = Path(run_dir)
-        self.info = json.loads((self.run_dir / RUN_FILE).read_text())
-        metrics_file, history_file = self.run_dir / "metrics.json", self.run_dir / "history.csv"
-        self.metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
-        self.history = pd.read_csv(history_file).to_dict("records") if history_file.is_file() else []
-        status = self.info.get("status", "running")
-        self.status = "interrupted" if status == "running" else status
-        self.error = self.info.get("error") or ("The app restarted while this run was training."
-                                                if self.status == "interrupted" else None)
-        self.config = TrainConfig.from_config(self.metrics["config"]) if self.metrics else None
-        self.elapsed = self.info.get("finished", self.info["created"]) - self.info["created"]
+        self.info = read_json(self.run_dir / RUN_FILE)
+        if not isinstance(self.info.get("created"), (int, float)):
+            raise ValueError(f"{self.run_dir / RUN_FILE}: not a run description")
 
     @property
     def run_id(self) -> str:
         return self.run_dir.name
 
+    @property
+    def status_record(self) -> dict:
+        return read_status(self.run_dir)
 
-def find_run(run_id: str, root: Path | None = None) -> TrainingJob | RunRecord | None:
-    """The run called ``run_id``: the live job if this process trains it, else its folder; None if unknown."""
+    @property
+    def status(self) -> str:
+        return self.status_record.get("state", "failed")
+
+    @property
+    def error(self) -> str | None:
+        return self.status_record.get("error")
+
+    @property
+    def phase(self) -> str:
+        return self.status_record.get("phase", "")
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINAL_STATES
+
+    @property
+    def history(self) -> list[dict]:
+        return read_history(self.run_dir)
+
+    @property
+    def metrics(self) -> dict | None:
+        try:
+            return read_json(self.run_dir / "metrics.json")
+        except ValueError:
+            return None
+
+    @property
+    def config(self) -> TrainConfig | None:
+        try:
+            return TrainConfig.from_config(read_json(self.run_dir / JOB_FILE)["config"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def elapsed(self) -> float:
+        status = self.status_record
+        start = status.get("started") or self.info["created"]
+        end = status.get("finished") or (status.get("heartbeat") if status.get("state") == "failed" else None)
+        return max(0.0, (end or time.time()) - start)
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return (self.run_dir / CHECKPOINT_FILE).is_file()
+
+    def owned_by(self, secret: str) -> bool:
+        return bool(secret) and self.info.get("owner") == owner_key(secret)
+
+    def stop(self) -> None:
+        """Ask the run (and its folds) to stop: the worker ends within an epoch and keeps the best weights."""
+        for folder in [self.run_dir, *sorted((self.run_dir / FOLDS_DIR).glob("*"))]:
+            write_text(folder / STOP_FILE, "")
+
+    def wait(self, timeout: float | None = None, poll: float = 0.2) -> bool:
+        """Block until the run is done (True) or ``timeout`` seconds pass (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done:
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(poll)
+        return True
+
+    def prepared(self) -> PreparedData:
+        """The prepared data this run trained on."""
+        return PreparedData.load(self.run_dir / PREPARED_DIR)
+
+    def test_rows(self) -> pd.DataFrame | None:
+        """The raw rows of the test split, or None if the folder has none."""
+        try:
+            return pd.read_parquet(self.run_dir / PREPARED_DIR / "test.parquet")
+        except (OSError, ValueError):
+            return None
+
+
+def find_run(run_id: str, root: Path | None = None) -> Run | None:
+    """The run called ``run_id``, or None if the id is malformed or no readable run has it."""
     if not RUN_ID.match(run_id or ""):
         return None
-    if run_id in _ACTIVE:
-        return _ACTIVE[run_id]
-    folder = (root or runs_root()) / run_id
-    return RunRecord(folder) if (folder / RUN_FILE).is_file() else None
+    folder = Path(root or runs_root()) / run_id
+    try:
+        return Run(folder)
+    except ValueError:
+        return None
 
 
-def list_runs(owner: str, root: Path | None = None) -> list[TrainingJob | RunRecord]:
-    """Every run of one browser session (its ``owner`` token), newest first."""
-    root = root or runs_root()
+def list_runs(owner: str, root: Path | None = None) -> list[Run]:
+    """Every run of one browser session (its secret ``owner``), newest first. A folder that cannot be read as a
+    run is skipped, with one warning in the log."""
+    root = Path(root or runs_root())
     if not owner or not root.is_dir():
         return []
-    # read only run.json to pick this session's runs; metrics and histories are loaded for those alone
-    ids = [path.parent.name for path in root.glob(f"*/{RUN_FILE}")
-           if json.loads(path.read_text()).get("owner") == owner]
-    mine = [run for run_id in ids if (run := find_run(run_id, root)) is not None]
+    key, mine = owner_key(owner), []
+    for folder in root.iterdir():
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            run = Run(folder)
+        except ValueError as exc:
+            if str(folder) not in _warned:
+                _warned.add(str(folder))
+                log.warning("skipping %s: not a readable run folder (%s)", folder, exc)
+            continue
+        if run.info.get("owner") == key:
+            mine.append(run)
     return sorted(mine, key=lambda run: run.info["created"], reverse=True)
 
 
-def leaderboard(runs: list[TrainingJob | RunRecord]) -> pd.DataFrame:
+def leaderboard(runs: list[Run]) -> pd.DataFrame:
     """One row per run: architecture, epochs, best validation loss, test score, time, status."""
     rows = []
     for run in runs:
@@ -263,3 +284,111 @@ def leaderboard(runs: list[TrainingJob | RunRecord]) -> pd.DataFrame:
             "seconds": round(run.elapsed, 1),
         })
     return pd.DataFrame(rows)
+
+
+# -- what a worker does ----------------------------------------------------------------------------------------------
+def _job(job_dir: Path) -> tuple[dict, PreparedData, Architecture, TrainConfig]:
+    spec = read_json(Path(job_dir) / JOB_FILE)
+    data = PreparedData.load(Path(job_dir) / PREPARED_DIR)
+    return spec, data, Architecture.from_config(spec["architecture"]), TrainConfig.from_config(spec["config"])
+
+
+def test_scores(model, data: PreparedData) -> tuple[dict[str, float], object]:
+    """The task's metrics of ``model`` on the test part of ``data``, and its predicted labels/values."""
+    prep = data.preparation
+    labels, proba = prep.decode_outputs(model.predict(data.x_test, verbose=0))
+    return score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None), labels
+
+
+def _history_writer(job_dir: Path, on_epoch: EpochCallback | None) -> EpochCallback:
+    """An epoch callback that rewrites ``history.csv`` with every epoch so far, then calls ``on_epoch``."""
+    rows: list[dict] = []
+
+    def write(epoch: int, row: dict) -> None:
+        rows.append(row)
+        write_text(Path(job_dir) / HISTORY_FILE, pd.DataFrame(rows).to_csv(index=False))
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+
+    return write
+
+
+def execute_fold(job_dir: Path, on_epoch: EpochCallback | None = None, should_stop=None) -> dict:
+    """Train one K-fold fold and write its score on the fold it held out to ``metrics.json``."""
+    _, data, arch, config = _job(job_dir)
+    result = train(data, arch, config, on_epoch=_history_writer(job_dir, on_epoch), should_stop=should_stop)
+    metric = primary_metric(data.task, data.split.train[data.preparation.target])
+    metrics = {"metric": metric, "score": test_scores(result.model, data)[0][metric],
+               "epochs_run": result.epochs_run, "stopped_by_user": result.stopped}
+    write_json(Path(job_dir) / "metrics.json", metrics)
+    return metrics
+
+
+def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=None, on_phase=None) -> dict:
+    """Train the run in ``run_dir``, score it on the test split next to the baselines, judge, write its files.
+
+    With K-fold folds, their scores (each trained by its own worker) go into ``metrics["cross_validation"]``.
+    """
+    run_dir = Path(run_dir)
+    spec, data, arch, config = _job(run_dir)
+    result = train(data, arch, config, on_epoch=_history_writer(run_dir, on_epoch), should_stop=should_stop,
+                   checkpoint=run_dir / CHECKPOINT_FILE)
+    return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
+                   result.best_epoch, result.stopped, result.seconds, on_phase)
+
+
+def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
+    """Score and deliver the best checkpoint of a run whose training process died: the run becomes ``recovered``."""
+    import keras
+
+    run_dir = Path(run_dir)
+    spec, data, arch, config = _job(run_dir)
+    model = keras.saving.load_model(run_dir / CHECKPOINT_FILE, safe_mode=True)
+    history = pd.DataFrame(read_history(run_dir))
+    best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
+    return _finish(run_dir, spec, data, arch, config, model, history, len(history), best, False, None, on_phase,
+                   recovered=True)
+
+
+def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_epoch, stopped, seconds,
+            on_phase=None, recovered=False) -> dict:
+    prep = data.preparation
+    if on_phase is not None:
+        on_phase("scoring the network and the baselines")
+    test, labels = test_scores(model, data)
+    primary = primary_metric(prep.task, data.split.train[prep.target])
+    reference = baselines(data, seed=config.seed)
+    judged = verdict(test, reference, primary, prep.task, labels)
+    metrics = {
+        "task": prep.task, "target": prep.target, "primary_metric": primary, "metric_names": list(test),
+        "test": test, "baselines": reference, "verdict": judged, "collapsed": judged["collapsed"],
+        "epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_user": stopped,
+        "seconds": None if seconds is None else round(seconds, 3), "rows": {"train": len(data.x_train), "validation": len(data.x_val),
+                                               "test": len(data.x_test)},
+        "architecture": arch.get_config(), "config": config.get_config(),
+    }
+    if recovered:
+        metrics["recovered_from_checkpoint"] = True
+    if spec.get("folds"):
+        if on_phase is not None:
+            on_phase("waiting for the cross-validation folds")
+        metrics["cross_validation"] = _cross_validation([run_dir / name for name in spec["folds"]])
+    write_run(run_dir, model, prep, metrics, history)
+    return metrics
+
+
+def _cross_validation(fold_dirs: list[Path], poll: float = 0.5) -> dict:
+    """Chollet's K-fold: the folds' scores on the rows each held out, their mean and spread (waits for the folds;
+    a fold that failed or was stopped before it scored is left out and counted)."""
+    while not all(read_status(folder).get("state") in FINAL_STATES for folder in fold_dirs):
+        time.sleep(poll)
+    results = []
+    for folder in fold_dirs:
+        try:
+            results.append(read_json(folder / "metrics.json"))
+        except ValueError:
+            continue
+    scores = [float(result["score"]) for result in results]
+    return {"k": len(fold_dirs), "metric": results[0]["metric"] if results else None, "scores": scores,
+            "missing": len(fold_dirs) - len(scores),
+            "mean": float(np.mean(scores)) if scores else None, "std": float(np.std(scores)) if scores else None}

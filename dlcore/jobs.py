@@ -1,0 +1,371 @@
+"""Jobs: every training runs in a worker process, out of the web server, through one FIFO queue with limits.
+
+A job is a folder that :func:`dlcore.runs.write_job` filled with everything the worker needs. :func:`start_run`
+writes a run (and one job per K-fold fold), queues its jobs and calls :func:`dispatch`, which starts waiting jobs
+while fewer than the limit are running. The queue is files in the runs folder, so any process can advance it: the
+server when a run is submitted or a live view refreshes, and every worker when it ends (the queue moves on while
+the server restarts)::
+
+    <runs>/.queue/lock                       held (flock) while the queue changes
+    <runs>/.queue/waiting/<ticket>.json      {"job", "run", "owner", "backend", "mode"}; tickets sort by submit time
+    <runs>/.queue/running/<ticket>.json      moved here when started; removed once the job has ended
+
+A worker (:func:`work`, ``python -m dlcore worker JOB_DIR``) keeps the job's ``status.json`` current (state, epoch,
+phase, pid, host and a heartbeat every :data:`HEARTBEAT_SECONDS`) and stops within an epoch once a ``stop`` file
+appears. Backends: ``local`` (default) starts a new OS process per job, in its own session so a server restart
+leaves it running; ``ray`` (``RAY_ADDRESS`` set, or ``DLCORE_BACKEND=ray``) runs the same :func:`work` in a
+detached Ray actor on the cluster, which then needs the runs folder on storage every node shares.
+
+Settings (environment variables): ``DLCORE_MAX_JOBS`` (jobs training at once; default one per two CPU cores, or the
+Ray cluster's CPUs), ``DLCORE_MAX_RUNS_PER_SESSION`` (runs one browser session may have waiting or training;
+default 3), ``DLCORE_BACKEND`` and ``DLCORE_HEARTBEAT_TIMEOUT`` (:func:`dlcore.runs.heartbeat_timeout`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from dlcore.errors import DataError
+from dlcore.files import read_json, write_json
+from dlcore.runs import (HOST, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint,
+                         execute, execute_fold, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
+
+QUEUE_DIR = ".queue"
+HEARTBEAT_SECONDS = 2.0
+MAX_JOBS_ENV, MAX_RUNS_ENV, BACKEND_ENV = "DLCORE_MAX_JOBS", "DLCORE_MAX_RUNS_PER_SESSION", "DLCORE_BACKEND"
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
+
+
+class LimitError(DataError):
+    """A configured limit was reached; the message names it and what to do."""
+
+
+class JobFailed(RuntimeError):
+    """A job ended as failed; the message is the error its status gives."""
+
+
+# -- submitting --------------------------------------------------------------------------------------------------
+def default_backend() -> str:
+    """``ray`` when ``$DLCORE_BACKEND`` says so or ``$RAY_ADDRESS`` is set, else ``local``."""
+    chosen = os.environ.get(BACKEND_ENV) or ("ray" if os.environ.get("RAY_ADDRESS") else "local")
+    if chosen not in BACKENDS:
+        raise DataError(f"Unknown backend {chosen!r} in {BACKEND_ENV}; choose one of {', '.join(BACKENDS)}.")
+    return chosen
+
+
+def max_runs_per_session() -> int:
+    return int(os.environ.get(MAX_RUNS_ENV, 3))
+
+
+def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = "", root: Path | None = None,
+              backend: str | None = None) -> Run:
+    """Write a run folder for ``data`` (and its K-fold ``folds``), queue its jobs and start what the limits allow.
+
+    ``owner`` is the browser session's secret; a session over its limit gets a :class:`LimitError`."""
+    root = Path(root or runs_root()).absolute()
+    backend = backend or default_backend()
+    if owner and (busy := _session_runs(root, owner_key(owner))) >= max_runs_per_session():
+        raise LimitError(f"You already have {busy} run(s) training or waiting, the most one session may have "
+                         f"({MAX_RUNS_ENV}={max_runs_per_session()}). Wait for one to finish or stop one.")
+    run_dir = new_run_dir(root)
+    write_job(run_dir, data, arch, config, run_info(data, arch, config, dataset, owner), folds)
+    return submit(run_dir, owner, root, backend)
+
+
+def train_here(data, arch, config, run_dir: Path, info: dict | None = None, on_epoch=None) -> dict:
+    """Write the job into ``run_dir`` and run it in this process (the command line's local backend); its metrics,
+    or :class:`JobFailed`. The folder is the same as a queued job's."""
+    write_job(run_dir, data, arch, config, info)
+    metrics = work(run_dir, on_epoch=on_epoch)
+    if metrics is None:
+        raise JobFailed(Run(run_dir).error)
+    return metrics
+
+
+def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: str | None = None,
+           mode: str = "train") -> Run:
+    """Queue a written run folder's jobs (its folds first) and dispatch; ``mode`` ``evaluate`` scores its best
+    checkpoint instead of training (a run whose worker died)."""
+    root, run_dir = Path(root or runs_root()).absolute(), Path(run_dir).absolute()
+    backend = backend or default_backend()
+    folds = read_json(run_dir / JOB_FILE).get("folds", []) if mode == "train" else []
+    for job in [*(f"{run_dir.name}/{fold}" for fold in folds), run_dir.name]:
+        write_json(root / QUEUE_DIR / "waiting" / f"{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json",
+                   {"job": job, "run": run_dir.name, "owner": owner_key(owner), "backend": backend, "mode": mode,
+                    "fold": job != run_dir.name})
+    dispatch(root)
+    return Run(run_dir)
+
+
+def recover(run: Run, owner: str = "", backend: str | None = None) -> Run:
+    """Queue the evaluation of a failed run's best checkpoint: scores, baselines and the bundle, as for a finished
+    run; the run then shows as ``recovered``."""
+    if not run.has_checkpoint:
+        raise DataError("This run has no saved checkpoint to evaluate.")
+    write_json(run.run_dir / STATUS_FILE, {**run.status_record, "state": "queued", "queued": time.time(),
+                                           "phase": "waiting to evaluate the best checkpoint", "error": None})
+    return submit(run.run_dir, owner, run.run_dir.parent, backend, mode="evaluate")
+
+
+# -- the queue -----------------------------------------------------------------------------------------------------
+@contextmanager
+def _locked(queue: Path):
+    for folder in ("waiting", "running"):
+        (queue / folder).mkdir(parents=True, exist_ok=True)
+    with open(queue / "lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _tickets(queue: Path, folder: str) -> list[tuple[Path, dict]]:
+    tickets = []
+    for path in sorted((queue / folder).glob("*.json")):
+        try:
+            tickets.append((path, read_json(path)))
+        except ValueError:  # removed meanwhile, or damaged: a damaged ticket cannot run
+            path.unlink(missing_ok=True)
+    return tickets
+
+
+def dispatch(root: Path | None = None) -> None:
+    """Forget ended jobs, mark dead ones failed, and start waiting jobs in submission order up to the limit."""
+    root = Path(root or runs_root()).absolute()
+    queue = root / QUEUE_DIR
+    if not (queue / "waiting").is_dir():
+        return
+    with _locked(queue):
+        running = []
+        for path, ticket in _tickets(queue, "running"):
+            job_dir = root / ticket["job"]
+            if _settle(job_dir) != "running":  # ended, or queued again (a recovery): this ticket is spent
+                path.unlink(missing_ok=True)
+            else:
+                running.append(ticket)
+        for path, ticket in _tickets(queue, "waiting"):
+            job_dir = root / ticket["job"]
+            if (job_dir / STOP_FILE).exists() or not job_dir.is_dir():
+                _end(job_dir, "stopped", "Stopped before it started.")
+                path.unlink(missing_ok=True)
+                continue
+            if len(running) >= max_jobs(ticket["backend"]):
+                break  # first in, first out: nobody overtakes the job at the head
+            _update_status(job_dir, state="running", phase="starting", heartbeat=time.time(), pid=None,
+                           started=time.time(), error=None)
+            path.rename(queue / "running" / path.name)
+            try:
+                BACKENDS[ticket["backend"]].launch(root, ticket)
+            except Exception as exc:  # e.g. a Ray cluster out of reach: the job fails with the reason
+                _end(job_dir, "failed", f"Could not start the job on the {ticket['backend']} backend: {exc}")
+                (queue / "running" / path.name).unlink(missing_ok=True)
+                continue
+            running.append(ticket)
+
+
+def queue_position(run: Run, root: Path | None = None) -> dict:
+    """Where a waiting run stands: ``position`` (1-based, among waiting runs), ``waiting``, ``running``, ``limit``."""
+    queue = Path(root or run.run_dir.parent) / QUEUE_DIR
+    waiting = [ticket for _, ticket in _tickets(queue, "waiting")] if (queue / "waiting").is_dir() else []
+    runs = list(dict.fromkeys(ticket["run"] for ticket in waiting))
+    running = len(list((queue / "running").glob("*.json"))) if (queue / "running").is_dir() else 0
+    backend = waiting[0]["backend"] if waiting else default_backend()
+    return {"position": runs.index(run.run_id) + 1 if run.run_id in runs else None, "waiting": len(runs),
+            "running": running, "limit": max_jobs(backend)}
+
+
+def _session_runs(root: Path, key: str) -> int:
+    """Runs of one session waiting or training."""
+    queue = root / QUEUE_DIR
+    if not (queue / "waiting").is_dir():
+        return 0
+    dispatch(root)  # forget ended jobs first
+    tickets = [ticket for folder in ("waiting", "running") for _, ticket in _tickets(queue, folder)]
+    return len({ticket["run"] for ticket in tickets if ticket.get("owner") == key})
+
+
+def _settle(job_dir: Path) -> str:
+    """The job's state, after writing down a death that only its silence shows."""
+    judged = read_status(job_dir)
+    if _status(job_dir).get("state") == "running" and judged.get("error") == LOST:
+        _end(job_dir, "failed", LOST)
+    return judged.get("state", "failed")
+
+
+def _status(job_dir: Path) -> dict:
+    try:
+        return read_json(job_dir / STATUS_FILE)
+    except ValueError:
+        return {}
+
+
+def _update_status(job_dir: Path, **fields) -> None:
+    write_json(job_dir / STATUS_FILE, {**_status(job_dir), **fields})
+
+
+def _end(job_dir: Path, state: str, error: str | None = None) -> None:
+    if job_dir.is_dir():
+        _update_status(job_dir, state=state, error=error, finished=time.time())
+
+
+# -- limits and backends -------------------------------------------------------------------------------------------
+def max_jobs(backend: str = "local") -> int:
+    """Jobs training at once: ``$DLCORE_MAX_JOBS``, else the backend's own default."""
+    if os.environ.get(MAX_JOBS_ENV):
+        return max(1, int(os.environ[MAX_JOBS_ENV]))
+    return BACKENDS[backend].default_slots()
+
+
+class LocalBackend:
+    """Each job in a new OS process (``python -m dlcore worker``), in a session of its own."""
+
+    @staticmethod
+    def default_slots() -> int:
+        return max(1, (os.cpu_count() or 2) // 2)
+
+    @staticmethod
+    def launch(root: Path, ticket: dict) -> None:
+        job_dir = root / ticket["job"]
+        command = [sys.executable, "-m", "dlcore", "worker", str(job_dir), "--root", str(root)]
+        if ticket["mode"] == "evaluate":
+            command.append("--evaluate")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))}
+        with open(job_dir / "worker.log", "ab") as log:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                       env=env, cwd=job_dir, start_new_session=True)
+        threading.Thread(target=process.wait, daemon=True).start()  # reap it, so an ended worker is seen as gone
+
+
+class RayBackend:
+    """Each job in a detached Ray actor (one CPU) running :func:`work`; the runs folder must be shared storage."""
+
+    _actor = None
+
+    @staticmethod
+    def connect():
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=os.environ.get("RAY_ADDRESS") or "auto", namespace="dlcore", log_to_driver=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": PACKAGE_PARENT}})
+        return ray
+
+    @classmethod
+    def default_slots(cls) -> int:
+        return max(1, int(cls.connect().cluster_resources().get("CPU", 1)))
+
+    @classmethod
+    def launch(cls, root: Path, ticket: dict) -> None:
+        ray = cls.connect()
+        if cls._actor is None:
+            cls._actor = ray.remote(num_cpus=1)(_RayWorker)
+        actor = cls._actor.options(name=f"dlcore-{uuid.uuid4().hex}", namespace="dlcore", lifetime="detached").remote()
+        actor.work.remote(str(root / ticket["job"]), str(root), ticket["mode"] == "evaluate")
+
+
+class _RayWorker:
+    """A Ray actor that runs one job, then exits to free its CPU."""
+
+    def work(self, job_dir: str, root: str, evaluate: bool) -> None:
+        import ray
+
+        try:
+            work(Path(job_dir), Path(root), evaluate)
+        finally:
+            ray.actor.exit_actor()
+
+
+BACKENDS = {"local": LocalBackend, "ray": RayBackend}
+
+
+# -- the worker ----------------------------------------------------------------------------------------------------
+class _StatusKeeper:
+    """The worker's side of ``status.json``: its state, epoch and phase, with a heartbeat from a thread."""
+
+    def __init__(self, job_dir: Path):
+        self.job_dir = job_dir
+        self.record = {**_status(job_dir), "state": "running", "phase": "starting", "pid": os.getpid(), "host": HOST,
+                       "started": time.time(), "epoch": 0, "error": None}
+        self._lock = threading.Lock()
+        self._stopping = False
+        self.update()
+
+    def update(self, **fields) -> None:
+        with self._lock:
+            self.record.update(fields, heartbeat=time.time())
+            write_json(self.job_dir / STATUS_FILE, self.record)
+
+    def on_epoch(self, epoch: int, row: dict) -> None:
+        self.update(epoch=epoch, phase="training")
+
+    def on_phase(self, phase: str) -> None:
+        self.update(phase=phase)
+
+    def stop_requested(self) -> bool:
+        """True once a ``stop`` file appeared (a file check: cheap enough for every batch)."""
+        self._stopping = self._stopping or (self.job_dir / STOP_FILE).exists()
+        return self._stopping
+
+    @contextmanager
+    def beating(self):
+        done = threading.Event()
+
+        def beat():
+            while not done.wait(HEARTBEAT_SECONDS):
+                self.update()
+
+        thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            done.set()
+            thread.join()
+
+
+def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epoch=None) -> dict | None:
+    """Run the job in ``job_dir`` in this process, keeping its status; then, with ``root``, start the next queued
+    jobs. Returns the metrics, or None if the job failed (the status says why)."""
+    job_dir = Path(job_dir).absolute()
+    status = _StatusKeeper(job_dir)
+
+    def epoch(number: int, row: dict) -> None:
+        status.on_epoch(number, row)
+        if on_epoch is not None:
+            on_epoch(number, row)
+
+    metrics = None
+    try:
+        with status.beating():
+            kind = read_json(job_dir / JOB_FILE).get("kind")
+            if evaluate:
+                metrics = evaluate_checkpoint(job_dir, on_phase=status.on_phase)
+            elif kind == "fold":
+                metrics = execute_fold(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
+            else:
+                metrics = execute(job_dir, on_epoch=epoch, should_stop=status.stop_requested,
+                                  on_phase=status.on_phase)
+        state = "recovered" if evaluate else "stopped" if metrics.get("stopped_by_user") else "finished"
+        status.update(state=state, phase="", finished=time.time())
+    except DataError as exc:
+        status.update(state="failed", error=str(exc), finished=time.time())
+    except Exception as exc:  # the job fails with the reason; the traceback goes to worker.log
+        traceback.print_exc()
+        status.update(state="failed", error=f"{type(exc).__name__}: {exc}", finished=time.time())
+    except BaseException:  # Ctrl-C or a termination signal: the folder says so before the process ends
+        status.update(state="failed", error="Training was interrupted.", finished=time.time())
+        raise
+    finally:
+        if root is not None:
+            dispatch(root)
+    return metrics
