@@ -50,6 +50,8 @@ st.dataframe(highlight_best(score_table(scores, task)), alt="Baseline metrics on
 st.markdown("\n".join(f"- **{names[name]}**: {text}" for name, text in explanations.items()))
 
 job = state.job
-if job is not None and job.metrics is not None and job.data is data:
+same_data = job is not None and not state.shared and job.info.get("dataset") == state.dataset.name \
+    and job.info.get("target") == state.target and job.info.get("rows", {}).get("test") == len(data.x_test)
+if same_data and job.metrics is not None:
     st.markdown(f"**Your trained network:** {job.metrics['verdict']['text']}")
 st.page_link("pages/model.py", label="Next: design the network", icon=":material/arrow_forward:")

@@ -13,6 +13,7 @@ from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.export import BUNDLE_NAME, Predictor
 from dlcore.loading import read_table
+from dlcore.runs import RESULT_STATES
 
 SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
 VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
@@ -22,12 +23,11 @@ MAX_LEVELS = 1000  # levels listed in a select box of the manual form
 
 
 def shown_run():
-    """The run this page shows, as (run folder, its test rows): the session's finished run, or (None, None).
-    A run read back from its folder has no test rows (they stay in the session that trained it)."""
+    """The run this page shows, as (run folder, its test rows): the run on show if it has results, or (None, None)."""
     job = st.session_state.job
-    if job is None or job.status not in ("finished", "stopped"):
+    if job is None or job.status not in RESULT_STATES:
         return None, None
-    return job.run_dir, job.data.split.test if job.data is not None else None
+    return job.run_dir, job.test_rows()
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
@@ -127,10 +127,13 @@ def show_evaluation(predictor: Predictor, predictions: pd.DataFrame, actual: pd.
                                                    threshold, positive), alt="Metrics across probability thresholds")
 
 
-def show_actual_vs_predicted(predictor: Predictor, predictions: pd.DataFrame, test_rows: pd.DataFrame) -> None:
+def show_actual_vs_predicted(predictor: Predictor, predictions: pd.DataFrame, test_rows: pd.DataFrame,
+                             inputs: bool = True) -> None:
+    """Actual against predicted per test row; with ``inputs``, the row's input columns too."""
     prep = predictor.preparation
     compared = evaluation.compare(test_rows[prep.target], predictions, prep.task)
-    table = pd.concat([compared, predictions[predictor.output_columns[1:]], test_rows[prep.input_columns]], axis=1)
+    parts = [compared, predictions[predictor.output_columns[1:]]] + ([test_rows[prep.input_columns]] if inputs else [])
+    table = pd.concat(parts, axis=1)
     if prep.task == "regression":
         if st.toggle("Largest errors first", key="results_worst"):
             table = table.iloc[np.argsort(-compared["error"].abs().to_numpy(), kind="stable")]
@@ -225,11 +228,17 @@ else:
     source = st.segmented_control("Model", list(SOURCES), format_func=SOURCES.get, default="run", required=True,
                                   key="results_source")
 
+shared = st.session_state.shared and source == "run"
 if source == "run":
     predictor, model_key = load_run(str(run_dir)), str(run_dir)
+    if shared:
+        st.caption("A shared run, read-only: its scores, charts and model; predictions on its test split come "
+                   "without the rows' input columns.")
+    if predictor.metrics.get("recovered_from_checkpoint"):
+        st.caption("The training process of this run ended unexpectedly; these are the scores of its best "
+                   "checkpoint.")
     if test_rows is None:
-        st.caption("This run was read back from its folder: its scores are shown, but its test rows stay in the "
-                   "session that trained it, so the charts are not.")
+        st.caption("This run's folder has no test rows, so the charts are not shown.")
 else:
     bundle_upload = st.file_uploader("Model bundle", type=["zip"], key="bundle_upload",
                                      help=f"The {BUNDLE_NAME} from Download model. Only its JSON files and the Keras "
@@ -251,11 +260,13 @@ show_scores(predictor.metrics)
 test_predictions = None
 if test_rows is not None:
     test_predictions = predicted(predictor, f"{model_key}:test", test_rows)
+    if shared:  # the owner's input rows stay private: only the target and the predictions
+        test_predictions = test_predictions[[predictor.preparation.target, *predictor.output_columns]]
     show_evaluation(predictor, test_predictions, test_rows[predictor.preparation.target])
 
 st.subheader("Test the model manually")
 if test_rows is not None:
-    show_actual_vs_predicted(predictor, test_predictions, test_rows)
+    show_actual_vs_predicted(predictor, test_predictions, test_rows, inputs=not shared)
 show_manual_form(predictor, model_key)
 
 st.subheader("Predictions")

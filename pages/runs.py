@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dlcore.runs import leaderboard, list_runs
+from dlcore.runs import RESULT_STATES, leaderboard, list_runs
 from pages.shared import show_run
 
 state = st.session_state
@@ -24,7 +24,7 @@ labels = {run_id: f"{row['run']} · {row['architecture']} · {row['status']}"
 current = state.job.run_id if state.job is not None and state.job.run_id in by_id else next(iter(by_id))
 chosen = st.selectbox("Run", list(by_id), index=list(by_id).index(current), format_func=labels.get, key="runs_pick")
 with st.container(horizontal=True):
-    if st.button("Show in Results", icon=":material/download:", disabled=by_id[chosen].status not in ("finished", "stopped")):
+    if st.button("Show in Results", icon=":material/download:", disabled=by_id[chosen].status not in RESULT_STATES):
         show_run(by_id[chosen])
         st.switch_page("pages/results.py")
     if st.button("Show in Train", icon=":material/model_training:"):

@@ -11,7 +11,7 @@ from dlcore.errors import DataError
 from dlcore.loading import drop_missing_target
 from dlcore.preparation import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
-from dlcore.runs import find_run
+from dlcore.runs import RESULT_STATES, SECRET, find_run
 from dlcore.training import TrainConfig
 
 DEFAULTS = {
@@ -28,8 +28,9 @@ DEFAULTS = {
     "arch_name": "auto",
     "custom_arch": None,  # dlcore.architectures.Architecture saved on the Model page (arch_name "custom")
     "train_config": None,  # dlcore.training.TrainConfig
-    "job": None,  # the run on show: dlcore.runs.TrainingJob (live) or RunRecord (read back from its folder)
-    "owner": None,  # this browser session's token; its runs carry it in run.json
+    "job": None,  # the run on show: a dlcore.runs.Run, read from its folder on every refresh
+    "shared": False,  # True when the run on show came from a share link: read-only, not this session's
+    "owner": None,  # this browser session's secret; run.json keeps its hash (dlcore.runs.owner_key)
 }
 
 
@@ -43,22 +44,33 @@ def init_state() -> None:
         if st.session_state[key] is None:
             st.session_state[key] = {}
     if st.session_state.owner is None:
-        st.session_state.owner = uuid.uuid4().hex
+        secret = st.query_params.get("session", "")
+        st.session_state.owner = secret if SECRET.match(secret) else uuid.uuid4().hex
         restore_run()
 
 
 def restore_run() -> None:
-    """After a refresh or a return later, the run named in the URL (``?run=<id>``) comes back, with its session's runs."""
+    """After a refresh, the run named in the URL (``?run=<id>``) comes back: with full control when the URL also
+    holds the secret of the session that started it (``&session=``), else read-only, as a shared link."""
     run = find_run(st.query_params.get("run", ""))
     if run is not None:
         st.session_state.job = run
-        st.session_state.owner = run.info.get("owner") or st.session_state.owner
+        st.session_state.shared = not run.owned_by(st.session_state.owner)
 
 
 def show_run(run) -> None:
-    """Make ``run`` the one on show, and name it in the URL so a refresh finds it again."""
+    """Make this session's ``run`` the one on show, and name it and the session's secret in the URL, so a refresh
+    finds it again with full control (a share link leaves the secret out: :func:`share_link`)."""
     st.session_state.job = run
+    st.session_state.shared = False
     st.query_params["run"] = run.run_id
+    st.query_params["session"] = st.session_state.owner
+
+
+def share_link(run) -> str:
+    """The address that shows ``run`` read-only to anyone who opens it: the run's id, not the session's secret."""
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}?run={run.run_id}"
 
 
 def reset_from(key: str) -> None:
@@ -86,7 +98,8 @@ def sidebar_status() -> None:
                     st.markdown(f":material/target: Target **{state.target}** ({state.task})")
             job = state.job
             if job is not None:
-                st.markdown(f":material/model_training: Training: **{job.status}**")
+                whose = "Shared run" if state.shared else "Training"
+                st.markdown(f":material/model_training: {whose}: **{job.status}**")
 
 
 def require(*needs: str) -> None:
@@ -100,7 +113,7 @@ def require(*needs: str) -> None:
         st.info("Choose the target column first.", icon=":material/info:")
         st.page_link("pages/upload.py", label="Choose it on Upload", icon=":material/upload_file:")
         st.stop()
-    if "job" in needs and (state.job is None or state.job.status not in ("finished", "stopped")):
+    if "job" in needs and (state.job is None or state.job.status not in RESULT_STATES):
         st.info("Train a model first; results appear here when training has finished.", icon=":material/info:")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
         st.stop()

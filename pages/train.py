@@ -1,4 +1,5 @@
-"""Train: a background job with live curves, a progress bar, and a Stop that keeps the best weights."""
+"""Train: a job in a worker process, with live curves read from its run folder, a queue position, and a Stop that
+keeps the best weights."""
 
 import dataclasses
 
@@ -6,52 +7,92 @@ import pandas as pd
 import streamlit as st
 
 from dlcore import plots
-from dlcore.runs import TrainingJob, new_run_dir
+from dlcore.errors import DataError
+from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover, start_run
 from dlcore.training import overfitting_hints
-from pages.shared import architecture, folds, prepared, require, show_run
+from pages.shared import architecture, folds, prepared, require, share_link, show_run
 
 state = st.session_state
 job = state.job
+owned = job is not None and not state.shared
 running = job is not None and not job.done
 
 if state.dataset is None or not state.target:
     if job is None:
         require("dataset", "target")
-    st.info("This run's data is not loaded in this browser session: load it on Upload to train again.",
-            icon=":material/info:")
-    st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop if running else None)
+    if owned:
+        st.info("This run's data is not loaded in this browser session: load it on Upload to train again.",
+                icon=":material/info:")
+        st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop)
 else:
     data = prepared()
     arch = architecture()
     config = dataclasses.replace(state.train_config, seed=state.seed)
     st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs} epochs, early stopping after "
                f"{config.patience} epochs without improvement. Reproducible: the same data, settings and seed "
-               f"({config.seed}) give the same model and scores.")
+               f"({config.seed}) give the same model and scores. Training runs in a separate worker process, so "
+               f"you can leave this page, or close the browser, while it trains.")
 
     def start_training() -> None:
-        show_run(TrainingJob(data, arch, config, new_run_dir(), folds=folds(), dataset=state.dataset.name,
-                             owner=state.owner).start())
+        try:
+            with st.spinner("Writing the job…"):
+                show_run(start_run(data, arch, config, folds=folds(), dataset=state.dataset.name, owner=state.owner))
+        except DataError as exc:
+            state.train_error = str(exc)
 
     with st.container(horizontal=True):
-        st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running, on_click=start_training)
-        st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop if running else None)
+        st.button("Train", type="primary", icon=":material/play_arrow:", disabled=running and owned,
+                  on_click=start_training, help=f"Each session may have {max_runs_per_session()} runs training or "
+                                                 "waiting at once.")
+        st.button("Stop", icon=":material/stop:", disabled=not (running and owned),
+                  on_click=job.stop if running and owned else None)
+    if error := state.pop("train_error", None):
+        st.error(error, icon=":material/error:")
+
+
+def show_share(run) -> None:
+    with st.popover("Copy share link", icon=":material/share:"):
+        st.caption("Anyone with this link sees this run's results read-only: scores, charts, predictions on the test "
+                   "split without its input rows, and the model. Not your other runs, and no Stop. The address in "
+                   "your browser's bar also holds your session's secret: share this one instead.")
+        st.code(share_link(run), language=None)
+
+
+def show_status(run) -> None:
+    """What the run is doing now: waiting in the queue, training (progress and time left), or how it ended."""
+    status = run.status_record
+    history = pd.DataFrame(run.history)
+    epochs, max_epochs = len(history), run.info["max_epochs"]
+    if run.status == "queued":
+        where = queue_position(run)
+        ahead = f"position {where['position']} of {where['waiting']}" if where["position"] else "next"
+        st.info(f"Waiting in the queue ({ahead}): {where['running']} job(s) training, at most {where['limit']} at "
+                "once. It starts by itself.", icon=":material/hourglass_top:")
+        return
+    timing = f"{run.elapsed:.0f} s"
+    if not run.done and epochs:
+        timing += f", at most {run.elapsed / epochs * (max_epochs - epochs):.0f} s left"
+    phase = status.get("phase") or run.status
+    st.progress(min(epochs / max_epochs, 1.0), text=f"Epoch {epochs} of at most {max_epochs} · {timing} · {phase}")
 
 
 @st.fragment(run_every=1.0 if running else None)
 def live_view() -> None:
-    job = st.session_state.job
-    if job is None:
+    run = st.session_state.job
+    if run is None:
         st.info("Press **Train** to start. You can visit other pages while it trains; the run's address stays "
                 "in the URL, so a refresh finds it again.", icon=":material/info:")
         return
-    history = pd.DataFrame(list(job.history))
-    epochs, max_epochs = len(history), job.info["max_epochs"]
-    timing = f"{job.elapsed:.0f} s"
-    if not job.done and epochs:
-        timing += f", at most {job.elapsed / epochs * (max_epochs - epochs):.0f} s left"
-    st.progress(min(epochs / max_epochs, 1.0),
-                text=f"Epoch {epochs} of at most {max_epochs} · {timing} · {job.phase or job.status}")
-    if epochs:
+    if not run.done:
+        dispatch()  # starts the next queued job, and notices a worker that died
+    if st.session_state.shared:
+        st.caption(f"A shared run ({run.info.get('dataset') or 'no name'}, target {run.info.get('target')}): "
+                   "read-only.")
+    else:
+        show_share(run)
+    show_status(run)
+    history = pd.DataFrame(run.history)
+    if len(history):
         best = int(history["val_loss"].idxmin()) + 1
         st.caption(f"Best epoch so far: {best} (validation loss {history['val_loss'].min():.4g}).")
         smoothing = st.slider("Smoothing", 0.0, 0.9, 0.0, 0.1, key="train_smoothing",
@@ -63,21 +104,31 @@ def live_view() -> None:
                           alt="Training and validation loss per epoch")
         right.plotly_chart(plots.training_curves(history, metric, smoothing, best), key="metric_curve",
                            alt=f"Training and validation {metric} per epoch")
-        if job.done and job.config is not None:
-            for hint in overfitting_hints(history, job.config.patience):
+        if run.done and run.config is not None:
+            for hint in overfitting_hints(history, run.config.patience):
                 st.info(hint, icon=":material/lightbulb:")
         if "learning_rate" in history:
             st.plotly_chart(plots.training_curves(history, "learning_rate"), key="lr_curve",
                             alt="Learning rate per epoch")
-    if job.status in ("failed", "interrupted"):
-        st.error(f"Training {job.status}: {job.error}", icon=":material/error:")
-    elif job.done:
-        verb = "stopped" if job.status == "stopped" else "finished"
-        st.success(f"Training {verb} after {job.metrics['epochs_run']} epochs; best weights from epoch "
-                   f"{job.metrics['best_epoch']} kept.", icon=":material/check_circle:")
+    metrics = run.metrics
+    if run.status == "failed":
+        st.error(f"Training failed: {run.error}", icon=":material/error:")
+        if run.has_checkpoint and not st.session_state.shared:
+            if st.button("Evaluate the best checkpoint", icon=":material/restore:",
+                         help="Score the best weights saved before the failure, next to the baselines, and make "
+                              "them downloadable like a finished run."):
+                recover(run)
+                st.rerun(scope="app")
+    elif run.done and metrics:
+        verb = {"stopped": "stopped", "recovered": "ended unexpectedly"}.get(run.status, "finished")
+        kept = "the best checkpoint, from epoch" if run.status == "recovered" else "best weights from epoch"
+        st.success(f"Training {verb} after {metrics['epochs_run']} epochs; {kept} {metrics['best_epoch']} kept.",
+                   icon=":material/check_circle:")
         st.page_link("pages/results.py", label="See results and download", icon=":material/arrow_forward:")
-        if running:
-            st.rerun()
+    elif run.done:
+        st.warning(f"Training {run.status}: {run.error or 'no model was kept.'}", icon=":material/warning:")
+    if running and run.done:
+        st.rerun()
 
 
 live_view()

@@ -15,7 +15,7 @@ from dlcore.architectures import (
 from dlcore.errors import DataError
 from dlcore.export import Predictor
 from dlcore.preparation import prepare
-from dlcore.runs import execute
+from dlcore.jobs import train_here
 from dlcore.training import (
     OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share, overfitting_hints, train,
 )
@@ -249,7 +249,7 @@ def test_regression_losses(regression_data, loss):
 
 def test_saved_run_with_batch_norm_prelu_and_cosine_predicts_the_same(tmp_path, binary_data):
     run = tmp_path / "run"
-    metrics = execute(binary_data, RESIDUAL, TrainConfig(epochs=3, schedule="cosine", optimizer="adamw"), run)
+    metrics = train_here(binary_data, RESIDUAL, TrainConfig(epochs=3, schedule="cosine", optimizer="adamw"), run)
     assert metrics["architecture"] == json.loads(json.dumps(RESIDUAL.get_config()))
     assert metrics["config"]["schedule"] == "cosine"
     test = binary_data.split.test

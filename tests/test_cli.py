@@ -212,3 +212,20 @@ def test_profile_of_garbage_exits_2(workspace, tmp_path):
     source.write_bytes(bytes(range(256)) * 16)
     proc = run_cli(["profile", source, "--out", tmp_path / "p.json"], env)
     assert_one_error_line(proc, "not a text table")
+
+
+def test_a_terminated_train_leaves_its_folder_marked_failed(workspace, tmp_path):
+    base, env = workspace
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "dlcore", "train", base / "train.csv", "--target",
+                                "label", "--out", out, "--epochs", "100000"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # wait until it trains
+        if line.startswith("epoch 2/"):
+            break
+    process.terminate()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in stderr, stderr
+    status = json.loads((out / "status.json").read_text())
+    assert status["state"] == "failed" and "interrupted" in status["error"]
+    assert len(pd.read_csv(out / "history.csv")) >= 2, "its curves so far are kept"

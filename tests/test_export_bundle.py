@@ -22,7 +22,7 @@ from dlcore.errors import DataError
 from dlcore.export import BUNDLE_FILES, RUNTIME_MODULES, Predictor, predict_file, read_bundle
 from dlcore.loading import read_table
 from dlcore.preparation import prepare
-from dlcore.runs import execute
+from dlcore.jobs import train_here
 from dlcore.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def run(tmp_path_factory):
     data = prepare(mixed_frame(400, 0), "label", "binary", options=OPTIONS)
     arch = resolve("auto", data.x_train.shape[1], len(data.x_train))
     run_dir = tmp_path_factory.mktemp("bundle") / "run"
-    execute(data, arch, TrainConfig(epochs=4), run_dir)
+    train_here(data, arch, TrainConfig(epochs=4), run_dir)
     return run_dir
 
 
@@ -298,7 +298,7 @@ def test_a_keras_archive_with_extra_members_is_refused(run):
 
 def test_a_model_that_does_not_match_its_preparation_is_refused(run, tmp_path):
     other = prepare(mixed_frame(100, 5)[["x", "label"]], "label", "binary")
-    execute(other, resolve("auto", other.x_train.shape[1], 100), TrainConfig(epochs=1), tmp_path / "other")
+    train_here(other, resolve("auto", other.x_train.shape[1], 100), TrainConfig(epochs=1), tmp_path / "other")
     bundle = rezip((run / "model.zip").read_bytes(), {"model.keras": (tmp_path / "other" / "model.keras").read_bytes()})
     with pytest.raises(DataError, match="could not be loaded"):
         Predictor.from_bundle(bundle).model

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from dlcore.architectures import resolve
 from dlcore.export import Predictor
 from dlcore.preparation import prepare
-from dlcore.runs import RunRecord, TrainingJob
+from dlcore.jobs import start_run
+from dlcore.runs import Run
 from dlcore.training import TrainConfig
 
 
@@ -33,22 +34,22 @@ def price_frame(rows: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"size": size, "area": area, "price": 1000 * size + 20_000 * (area == "north")})
 
 
-def finished_job(frame: pd.DataFrame, target: str, task: str, run_dir) -> TrainingJob:
+def finished_job(frame: pd.DataFrame, target: str, task: str, root) -> Run:
     data = prepare(frame, target, task)
     arch = resolve("auto", data.x_train.shape[1], len(data.x_train))
-    job = TrainingJob(data, arch, TrainConfig(epochs=5, learning_rate=0.01), run_dir).start()
-    assert job.wait(180) and job.status == "finished", job.error
-    return job
+    run = start_run(data, arch, TrainConfig(epochs=5, learning_rate=0.01), owner="c" * 32, root=root)
+    assert run.wait(180) and run.status == "finished", run.error
+    return run
 
 
 @pytest.fixture(scope="module")
 def churn_job(tmp_path_factory):
-    return finished_job(churn_frame(300, 0), "churn", "binary", tmp_path_factory.mktemp("runs") / "churn")
+    return finished_job(churn_frame(300, 0), "churn", "binary", tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture(scope="module")
 def price_job(tmp_path_factory):
-    return finished_job(price_frame(300, 1), "price", "regression", tmp_path_factory.mktemp("runs") / "price")
+    return finished_job(price_frame(300, 1), "price", "regression", tmp_path_factory.mktemp("runs"))
 
 
 def results(tmp_path, monkeypatch, job=None) -> AppTest:
@@ -95,7 +96,7 @@ def test_threshold_changes_the_metrics(churn_job, tmp_path, monkeypatch):
 def test_actual_against_predicted_and_only_mistakes(churn_job, tmp_path, monkeypatch):
     app = results(tmp_path, monkeypatch, churn_job)
     table = table_with(app, "correct")
-    test_rows = churn_job.data.split.test
+    test_rows = churn_job.test_rows()
     assert len(table) == len(test_rows)
     assert table["actual"].tolist() == test_rows["churn"].tolist()
     assert {"predicted", "probability_no", "probability_yes", "minutes", "plan"} <= set(table.columns)
@@ -108,7 +109,7 @@ def test_a_row_entered_by_hand_is_predicted(churn_job, tmp_path, monkeypatch):
     app = results(tmp_path, monkeypatch, churn_job)
     minutes = next(box for box in app.number_input if box.label == "minutes")
     plan = next(box for box in app.selectbox if box.label == "plan")
-    seen = churn_job.data.preparation.seen
+    seen = churn_job.prepared().preparation.seen
     assert minutes.value == pytest.approx(seen["minutes"]["median"])
     assert plan.value == seen["plan"]["levels"][0] and sorted(plan.options) == ["basic", "plus", "pro"]
     minutes.set_value(1000.0)
@@ -205,12 +206,9 @@ def test_a_bundle_can_replace_the_session_model(churn_job, price_job, tmp_path, 
     assert any(box.label == "size" for box in app.number_input)
 
 
-def test_a_run_read_back_from_its_folder(churn_job, tmp_path, monkeypatch):
-    app = results(tmp_path, monkeypatch, RunRecord(churn_job.run_dir))
-    assert any("read back from its folder" in c.value for c in app.caption)
+def test_a_run_read_back_from_its_folder_shows_its_charts(churn_job, tmp_path, monkeypatch):
+    app = results(tmp_path, monkeypatch, Run(churn_job.run_dir))  # as after a refresh: everything from the folder
     assert app.metric[0].value == f"{churn_job.metrics['test']['accuracy']:.4g}"
-    assert len(app.get("plotly_chart")) == 1, "the scores chart only: the test rows stay with the session"
-    assert [b.label for b in app.get("download_button")] == ["Download model"]
-    app.button(key="FormSubmitter:manual_row-Predict").click().run()
-    assert not app.exception
-    assert any(m.label == "Predicted churn" for m in app.metric)
+    assert len(app.get("plotly_chart")) == 7, "the test rows are in the run folder, so every chart is drawn"
+    assert [b.label for b in app.get("download_button")] == ["Download predictions (CSV)", "Download model"]
+    assert {"minutes", "plan"} <= set(table_with(app, "correct").columns)

@@ -29,7 +29,7 @@ def test_kfold_cross_validation_scores_every_fold(tmp_path):
     import json
 
     from dlcore.preparation import prepare_folds
-    from dlcore.runs import TrainingJob
+    from dlcore.jobs import start_run
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 3))
@@ -37,8 +37,8 @@ def test_kfold_cross_validation_scores_every_fold(tmp_path):
     data = prepare(frame, "y", "binary")
     folds = prepare_folds(frame, "y", "binary", k=3)
     arch = resolve("chollet_small", data.x_train.shape[1], len(data.x_train))
-    job = TrainingJob(data, arch, TrainConfig(epochs=4), tmp_path / "run", folds=folds).start()
-    assert job.wait(120) and job.status == "finished", job.error
-    cv = json.loads((tmp_path / "run" / "metrics.json").read_text())["cross_validation"]
+    run = start_run(data, arch, TrainConfig(epochs=4), folds=folds, root=tmp_path)
+    assert run.wait(240) and run.status == "finished", run.error
+    cv = json.loads((run.run_dir / "metrics.json").read_text())["cross_validation"]
     assert cv["k"] == 3 and cv["metric"] == "accuracy" and len(cv["scores"]) == 3
     assert cv["mean"] == np.mean(cv["scores"]) and all(0.5 < s <= 1 for s in cv["scores"])

@@ -1,9 +1,12 @@
 """dlcore.training, dlcore.runs and dlcore.export on small synthetic data (a few epochs each)."""
 
 import io
+import os
 import json
 import re
+import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +19,8 @@ from dlcore.errors import DataError
 from dlcore.evaluation import score
 from dlcore.export import BUNDLE_FILES, Predictor, read_bundle
 from dlcore.preparation import Preparation, prepare
-from dlcore.runs import RUNS_ENV, TrainingJob, execute, new_run_dir, runs_root
+from dlcore.jobs import start_run, train_here
+from dlcore.runs import RUNS_ENV, new_run_dir, runs_root
 from dlcore.training import TrainConfig, train
 
 N = 300
@@ -50,7 +54,7 @@ def arch(binary_data):
 @pytest.fixture(scope="module")
 def binary_run(tmp_path_factory, binary_data, arch):
     run_dir = tmp_path_factory.mktemp("runs") / "binary"
-    metrics = execute(binary_data, arch, TrainConfig(epochs=12, learning_rate=0.01), run_dir)
+    metrics = train_here(binary_data, arch, TrainConfig(epochs=12, learning_rate=0.01), run_dir)
     return run_dir, metrics
 
 
@@ -59,7 +63,7 @@ def regression_run(tmp_path_factory):
     data = prepare(regression_frame(), "y", "regression", seed=0)
     arch = resolve("auto", data.x_train.shape[1], len(data.x_train))
     run_dir = tmp_path_factory.mktemp("runs") / "regression"
-    metrics = execute(data, arch, TrainConfig(epochs=6, learning_rate=0.01), run_dir)
+    metrics = train_here(data, arch, TrainConfig(epochs=6, learning_rate=0.01), run_dir)
     return run_dir, metrics, data
 
 
@@ -214,47 +218,45 @@ def test_regression_run_reports_original_units(regression_run):
 
 # -- background jobs ------------------------------------------------------------------------------------------------
 
-def test_training_job_runs_in_the_background(tmp_path, binary_data, arch):
-    job = TrainingJob(binary_data, arch, TrainConfig(epochs=3), tmp_path / "job")
-    assert job.status == "queued"
+def test_a_run_trains_in_a_worker_process_while_the_caller_goes_on(tmp_path, binary_data, arch):
+    run = start_run(binary_data, arch, TrainConfig(epochs=3), root=tmp_path)
+    assert run.status in ("queued", "running")
+    assert not run.done
+    assert run.wait(0) is False  # still training when start_run has returned
 
-    job.start()
-    assert job.status == "running"
-    assert not job.done
-    assert job.wait(0) is False  # still training when start() has returned
-
-    assert job.wait(timeout=180)
-    assert job.status == "finished", job.error
-    assert job.done and job.error is None
-    assert len(job.history) == 3
-    assert [row["epoch"] for row in job.history] == [1, 2, 3]
-    assert job.metrics["epochs_run"] == 3
-    assert job.run_id == "job"
-    assert (tmp_path / "job" / "model.zip").is_file()
-    assert job.elapsed > 0
+    assert run.wait(timeout=180)
+    assert run.status == "finished", run.error
+    assert run.done and run.error is None
+    assert [row["epoch"] for row in run.history] == [1, 2, 3]
+    assert run.metrics["epochs_run"] == 3
+    assert run.status_record["pid"] != os.getpid()  # trained by another process
+    assert (run.run_dir / "model.zip").is_file()
+    assert run.elapsed > 0
 
 
-def test_training_job_can_be_stopped(tmp_path, binary_data, arch):
-    job = TrainingJob(binary_data, arch, TrainConfig(epochs=500), tmp_path / "job").start()
-    job.stop()
+def test_a_stopped_run_keeps_its_best_weights(tmp_path, binary_data, arch):
+    run = start_run(binary_data, arch, TrainConfig(epochs=500, patience=500), root=tmp_path)
+    deadline = time.monotonic() + 120
+    while not run.history and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run.stop()
 
-    assert job.wait(timeout=180)
-    assert job.status == "stopped", job.error
-    assert job.metrics["stopped_by_user"] is True
-    assert job.metrics["epochs_run"] < 500
-    assert len(job.history) == job.metrics["epochs_run"]
-    assert (tmp_path / "job" / "model.zip").is_file()  # the best weights so far are kept
+    assert run.wait(timeout=180)
+    assert run.status == "stopped", run.error
+    metrics = run.metrics
+    assert metrics["stopped_by_user"] is True and metrics["epochs_run"] < 500
+    assert len(run.history) == metrics["epochs_run"]
+    assert (run.run_dir / "model.zip").is_file()
 
 
-def test_failed_job_reports_the_error(tmp_path, binary_data):
+def test_a_failed_run_reports_the_error(tmp_path, binary_data):
     broken = Architecture("broken", "broken", "test", stack((4,), activation="no_such_activation"))
-    job = TrainingJob(binary_data, broken, TrainConfig(epochs=2), tmp_path / "job").start()
+    run = start_run(binary_data, broken, TrainConfig(epochs=2), root=tmp_path)
 
-    assert job.wait(timeout=180)
-    assert job.status == "failed"
-    assert job.error and "no_such_activation" in job.error
-    assert job.done
-    assert not (tmp_path / "job" / "model.zip").exists()
+    assert run.wait(timeout=180)
+    assert run.status == "failed"
+    assert run.error and "no_such_activation" in run.error
+    assert not (run.run_dir / "model.zip").exists()
 
 
 def test_new_run_dir_honours_the_environment(monkeypatch, tmp_path):
@@ -273,7 +275,7 @@ def test_new_run_dir_honours_the_environment(monkeypatch, tmp_path):
 
 def test_new_run_dir_default_and_explicit_root(monkeypatch, tmp_path):
     monkeypatch.delenv(RUNS_ENV, raising=False)
-    assert runs_root().as_posix() == "runs"
+    assert runs_root() == Path("runs").absolute()
     path = new_run_dir(tmp_path)
     assert path.parent == tmp_path and path.is_dir()
 
