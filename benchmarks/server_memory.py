@@ -1,0 +1,147 @@
+"""Memory of a real ``streamlit run`` server driven through sequential trainings in headless Chromium.
+
+    python benchmarks/server_memory.py [--runs 10] [--epochs 30] [--app-dir PATH]
+
+Loads the sample "Breast cancer (binary)", sets the epochs on the Model page, then presses Train on the Train page
+and waits for "Training finished", ``--runs`` times in one browser session. After each run (and a few seconds of
+settling) it reads the server's resident memory (VmRSS from /proc); while training it samples every process whose
+command line runs ``dlcore worker`` (the training workers) and keeps the largest. The growth after the first run
+is what the server keeps of finished runs. ``--app-dir`` measures another checkout (e.g. an older commit from
+``git worktree add``) with the same driver; the browser is the system Chromium (``$CHROMIUM`` or on the PATH).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = "Breast cancer (binary)"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB, 0 if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def worker_rss_mb() -> float:
+    """Resident memory of the largest running ``dlcore worker`` process, in MB."""
+    largest = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if b"dlcore worker" in command:
+                largest = max(largest, rss_mb(int(proc.name)))
+    return largest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(app_dir: Path, runs: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=app_dir, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=log.open("w"),
+        stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    sys.exit(f"streamlit did not start; see {log}")
+
+
+def nav(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=60_000)
+
+
+def drive(url: str, server_pid: int, runs: int, epochs: int, chromium: str) -> list[dict]:
+    rows = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.get_by_text("Try a sample dataset").click()
+        page.get_by_role("button", name="Load sample").click()
+        expect(page.get_by_text("Ready: predict")).to_be_visible()
+        rows.append({"after": "sample loaded", "server_mb": rss_mb(server_pid), "worker_mb": 0.0, "seconds": 0.0})
+        nav(page, "Model")
+        page.get_by_label("Max epochs").fill(str(epochs))
+        page.get_by_role("spinbutton", name="Early-stopping patience").fill(str(epochs))
+        page.get_by_role("button", name="Save settings").click()
+        expect(page.get_by_text("Saved.")).to_be_visible()
+        nav(page, "Train")
+        for number in range(1, runs + 1):
+            started, peak_worker = time.time(), 0.0
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.wait_for_timeout(1500)
+            while not page.get_by_text("Training finished after").is_visible():
+                peak_worker = max(peak_worker, worker_rss_mb())
+                if time.time() - started > 600:
+                    sys.exit(f"run {number} did not finish in 10 minutes")
+                page.wait_for_timeout(250)
+            seconds = time.time() - started
+            expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
+            page.wait_for_timeout(3000)  # let the server settle (garbage, fragment reruns)
+            rows.append({"after": f"run {number}", "server_mb": rss_mb(server_pid), "worker_mb": peak_worker,
+                         "seconds": seconds})
+        browser.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="checkout whose app.py to serve")
+    args = parser.parse_args()
+    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    with tempfile.TemporaryDirectory() as tmp:
+        server, url = start_server(args.app_dir.resolve(), Path(tmp) / "runs", Path(tmp) / "server.log")
+        try:
+            rows = drive(url, server.pid, args.runs, args.epochs, chromium)
+        finally:
+            server.terminate()
+            server.wait(30)
+    print(f"app: {args.app_dir.resolve()}  sample: {SAMPLE}  epochs per run: {args.epochs}\n")
+    print(f"{'after':<15}{'server RSS MB':>15}{'worker peak MB':>16}{'seconds':>9}")
+    for row in rows:
+        print(f"{row['after']:<15}{row['server_mb']:>15.0f}{row['worker_mb']:>16.0f}{row['seconds']:>9.1f}")
+    first, last = rows[1]["server_mb"], rows[-1]["server_mb"]
+    print(f"\nserver growth from run 1 to run {args.runs}: {last - first:+.0f} MB "
+          f"({(last - first) / max(args.runs - 1, 1):+.1f} MB per run); target under +50 MB")
+
+
+if __name__ == "__main__":
+    main()
