@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from dlcore.evaluation import is_better  # noqa: E402
 from dlcore.loading import drop_missing_target, read_table  # noqa: E402
-from dlcore.preparation import prepare  # noqa: E402
+from dlcore.prepared import prepare  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 

@@ -1,7 +1,8 @@
 """dlcore: the UI-free engine behind the no-code deep learning app.
 
-One module per stage of the workflow: ``loading`` → ``profiling`` → ``preparation``
-→ ``baselines`` → ``architectures`` → ``training`` → ``evaluation`` → ``export``,
+One module per stage of the workflow: ``loading`` → ``profiling`` (+ ``alerts``) →
+``encoders``, ``preparation``, ``splitting``, ``prepared`` → ``baselines`` → ``architectures``
+→ ``training`` → ``evaluation`` → ``export``, and ``inference`` (the model bundle's runtime),
 plus ``plots`` (plotly figures), ``samples`` (bundled data sets), ``runs`` (the run
 folder), ``jobs`` (the queue, the worker and its local and Ray backends), ``files``
 (atomic writes) and ``cli`` (``python -m dlcore``). Importing ``dlcore`` never imports

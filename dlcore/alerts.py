@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dlcore.encoders import MAX_ONEHOT_LEVELS, SKEWED, log_helps
+from dlcore.profiling import IMBALANCED
+
 HIGH_MISSING = 0.30
-HIGH_CARDINALITY = 50
-SKEWED = 2.0
-IMBALANCED = 0.20
 CORRELATED = 0.95
 MIXED_TYPES = 0.5
 LEAKAGE_R2 = 0.95
@@ -44,14 +44,14 @@ def find_alerts(frame: pd.DataFrame, profile: dict, kinds: dict[str, str]) -> li
         if col["null_fraction"] > HIGH_MISSING:
             add(name, "high_missing", f"{name} is {col['null_fraction']:.0%} missing (over 30%: consider dropping it).",
                 {"action": "exclude"}, "Exclude it")
-        if kind == "categorical" and col["unique"] > HIGH_CARDINALITY:
+        if kind == "categorical" and col["unique"] > MAX_ONEHOT_LEVELS:
             add(name, "high_cardinality", f"{name} has {col['unique']:,} levels: one-hot encoding would add that many "
                 "inputs.", {"action": "option", "value": {"encoding": "frequency"}}, "Encode by frequency")
         if kind == "numeric" and abs(col.get("skew") or 0) > SKEWED:
-            positive = (col.get("stats") or {}).get("min", -1) >= 0
+            helps = log_helps(col["skew"], (col.get("stats") or {}).get("min", -1))
             add(name, "skewed", f"{name} is skewed (skewness {col['skew']:.1f})"
-                + ("; a log transform evens it out." if positive else "."),
-                {"action": "option", "value": {"log": True}} if positive else None, "Log-transform it")
+                + ("; a log transform evens it out." if helps else "."),
+                {"action": "option", "value": {"log": True}} if helps else None, "Log-transform it")
         if kind in ("categorical", "text") and MIXED_TYPES <= col.get("numeric_share", 0) < 1:
             add(name, "mixed_types", f"{name} mixes numbers ({col['numeric_share']:.0%} of values) with text.",
                 {"action": "kind", "value": "numeric"}, "Treat as numeric (text becomes missing)")

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from threadpoolctl import threadpool_limits
 
 from dlcore.evaluation import LOWER_IS_BETTER, METRIC_TITLES, is_better, score
-from dlcore.preparation import PreparedData
+from dlcore.prepared import PreparedData
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -47,8 +47,8 @@ def titles(task: str) -> dict[str, str]:
 def naive_baseline(data: PreparedData, statistic: str = "mean") -> dict[str, float]:
     """Majority class with class-prior probabilities (classification), or the training ``statistic``
     (``"mean"`` or ``"median"``) for every row (regression)."""
-    prep, target = data.preparation, data.preparation.target
-    y_train, y_test = data.split.train[target], data.split.test[target]
+    prep = data.preparation
+    y_train, y_test = data.train_targets, data.test_targets
     n = len(y_test)
     if prep.task == "regression":
         return score("regression", y_test, np.full(n, float(y_train.agg(statistic))))
@@ -106,7 +106,7 @@ def _scored(data: PreparedData, predicted: np.ndarray) -> dict[str, float]:
     original labels/units as the network's outputs are."""
     prep = data.preparation
     labels, proba = prep.decode_outputs(predicted[:, 1] if prep.task == "binary" else predicted)
-    return score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None)
+    return score(prep.task, data.test_targets, labels, proba, prep.classes or None)
 
 
 def baselines(data: PreparedData, seed: int = 42) -> dict[str, dict[str, float]]:

@@ -74,20 +74,21 @@ def _train(args) -> int:
     from dlcore.export import BUNDLE_NAME
     from dlcore.jobs import JobFailed, default_backend, submit, train_here
     from dlcore.loading import drop_missing_target, read_table
-    from dlcore.preparation import prepare
-    from dlcore.profiling import check_task, infer_task
+    from dlcore.prepared import prepare
+    from dlcore.profiling import check_task, decide_kinds, infer_task
     from dlcore.runs import run_info, write_job
     from dlcore.training import TrainConfig
 
     if args.epochs < 1:
         raise DataError("--epochs must be at least 1.")
     dataset = read_table(args.data)
+    kinds = decide_kinds(dataset.frame)  # on the whole table, as the app's Explore step
     frame, dropped = drop_missing_target(dataset.frame, args.target)
     if dropped:
         print(f"dropped {dropped} rows with a missing {args.target!r}")
     task = args.task or infer_task(frame[args.target])
     check_task(frame[args.target], task)
-    data = prepare(frame, args.target, task, seed=args.seed)
+    data = prepare(frame, args.target, task, seed=args.seed, kinds=kinds)
     arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train))
     config = TrainConfig(epochs=args.epochs, seed=args.seed)
     print(f"{task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, {arch.title}")
@@ -146,7 +147,7 @@ def _worker(args) -> int:
 
 
 def _predict(args) -> int:
-    from dlcore.export import predict_file
+    from dlcore.inference import predict_file
 
     predict_file(args.model, args.data, args.out)
     return 0

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from dlcore.profiling import IMBALANCED, minority_share
+
 PRIMARY_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "mae"}
-IMBALANCED_SHARE = 0.2
 LOWER_IS_BETTER = {"mae", "rmse", "mape", "log_loss"}
 METRIC_TITLES = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "f1_macro": "F1 (macro)",
@@ -59,10 +60,8 @@ def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: l
 def primary_metric(task: str, y_train) -> str:
     """The headline metric: accuracy, or ROC AUC for a binary target whose rarer class is under 20% of
     the training rows (there, always answering the majority class already scores a high accuracy)."""
-    if task == "binary":
-        shares = np.unique(np.asarray(y_train).astype(str), return_counts=True)[1] / len(y_train)
-        if shares.min() < IMBALANCED_SHARE:
-            return "roc_auc"
+    if task == "binary" and minority_share(y_train) < IMBALANCED:
+        return "roc_auc"
     return PRIMARY_METRIC[task]
 
 

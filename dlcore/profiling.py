@@ -7,16 +7,13 @@ import re
 import numpy as np
 import pandas as pd
 
+from dlcore.encoders import BOOLEAN_WORDS
+from dlcore.encoders import KINDS as ENCODED_KINDS
 from dlcore.errors import DataError
 
-KINDS = ("numeric", "boolean", "categorical", "datetime", "text", "identifier", "constant")
+KINDS = tuple(kind for kind in ENCODED_KINDS if kind != "excluded")  # the kinds inference gives
 TASKS = ("binary", "multiclass", "regression")
-BOOLEAN_WORDS = {
-    frozenset({"yes", "no"}): "yes",
-    frozenset({"true", "false"}): "true",
-    frozenset({"y", "n"}): "y",
-    frozenset({"t", "f"}): "t",
-}
+IMBALANCED = 0.20  # a rarest class under this share of the rows makes a classification target imbalanced
 ID_NAME = re.compile(r"(^|[_\s])(id|uuid|guid|key)$|^id[_\s]", re.IGNORECASE)
 DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 MAX_CLASSES = 20
@@ -54,8 +51,19 @@ def column_kind(series: pd.Series, unique: int | None = None) -> str:
     return "categorical"
 
 
-def column_kinds(frame: pd.DataFrame) -> dict[str, str]:
-    return {str(name): column_kind(frame[name]) for name in frame.columns}
+def decide_kinds(frame: pd.DataFrame, chosen: dict[str, str] | None = None,
+                 uniques: dict[str, int] | None = None) -> dict[str, str]:
+    """Every column's kind, decided once on the whole loaded table: the user's ``chosen`` kind where there is one,
+    else the inferred one. Explore shows these, and the app and the command line pass them to preparation."""
+    chosen, uniques = chosen or {}, uniques or {}
+    return {str(name): chosen.get(str(name)) or column_kind(frame[name], uniques.get(str(name)))
+            for name in frame.columns}
+
+
+def minority_share(labels) -> float:
+    """The rarest class's share of ``labels``."""
+    counts = pd.Series(np.asarray(labels).astype(str)).value_counts()
+    return float(counts.min() / counts.sum())
 
 
 def infer_task(target: pd.Series) -> str:
@@ -88,13 +96,15 @@ def check_task(target: pd.Series, task: str) -> None:
         raise DataError(f"Target column {target.name!r} has {values.nunique()} values: too many classes; choose regression.")
 
 
-def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str] | None = None) -> dict:
+def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str] | None = None,
+            task: str | None = None) -> dict:
     """The Explore step's numbers, ready to plot and to write as JSON.
 
     ``overview`` (rows, columns, memory, duplicate rows, kinds), per column its dtype, kind, null
     fraction, unique count and statistics (histogram, quantiles, skew, zeros, outliers; top levels;
     date range and counts over time), the numeric correlation matrix, and with a ``target`` its
-    distribution, each column against it, the task, and ``alerts``. Work is vectorised over all rows;
+    distribution, each column against it, the task (``task`` if the user chose one, else inferred), and
+    ``alerts``. ``kinds`` are the user's choices; the other columns' kinds are inferred. Work is vectorised over all rows;
     the only sampled parts (kind guesses, leakage checks) say so in ``sampled``.
     """
     from dlcore.alerts import find_alerts
@@ -102,7 +112,7 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
     if target is not None and target not in frame.columns:
         raise DataError(f"Target column {target!r} is not in the data.")
     uniques = {str(name): int(frame[name].nunique()) for name in frame.columns}
-    inferred = {name: column_kind(frame[name], uniques[name]) for name in uniques}
+    inferred = decide_kinds(frame, uniques=uniques)
     kinds = {**inferred, **(kinds or {})}
     row_hashes = pd.util.hash_pandas_object(frame, index=False)
     sample = frame.sample(SAMPLE_ROWS, random_state=0) if len(frame) > SAMPLE_ROWS else frame
@@ -120,7 +130,9 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
                     "what": "correlations and the charts against the target" if len(sample) < len(frame) else ""},
     }
     if target is not None:
-        task = infer_task(frame[target])
+        if task is None:
+            task = infer_task(frame[target])
+        check_task(frame[target], task)
         result["target"], result["task"] = target, task
         result["target_profile"] = _target_profile(frame[target], task)
         result["against_target"] = {
@@ -214,7 +226,7 @@ def _target_profile(target: pd.Series, task: str) -> dict:
     if task == "regression":
         return _numeric_stats(target.to_numpy(dtype=float, na_value=np.nan))
     counts = target.value_counts()
-    return {"classes": {str(k): int(v) for k, v in counts.items()}, "minority_share": float(counts.min() / counts.sum())}
+    return {"classes": {str(k): int(v) for k, v in counts.items()}, "minority_share": minority_share(target.dropna())}
 
 
 def _target_numbers(target: pd.Series, task: str) -> tuple[np.ndarray, str]:

@@ -33,10 +33,10 @@ import pandas as pd
 
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
-from dlcore.evaluation import METRIC_TITLES, primary_metric, score
+from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
 from dlcore.files import read_json, write_json, write_text
-from dlcore.preparation import PreparedData
+from dlcore.prepared import PreparedData
 from dlcore.training import EpochCallback, TrainConfig, train
 
 RUNS_ENV = "DLCORE_RUNS_DIR"
@@ -297,7 +297,7 @@ def test_scores(model, data: PreparedData) -> tuple[dict[str, float], object]:
     """The task's metrics of ``model`` on the test part of ``data``, and its predicted labels/values."""
     prep = data.preparation
     labels, proba = prep.decode_outputs(model.predict(data.x_test, verbose=0))
-    return score(prep.task, data.split.test[prep.target], labels, proba, prep.classes or None), labels
+    return score(prep.task, data.test_targets, labels, proba, prep.classes or None), labels
 
 
 def _history_writer(job_dir: Path, on_epoch: EpochCallback | None) -> EpochCallback:
@@ -317,7 +317,7 @@ def execute_fold(job_dir: Path, on_epoch: EpochCallback | None = None, should_st
     """Train one K-fold fold and write its score on the fold it held out to ``metrics.json``."""
     _, data, arch, config = _job(job_dir)
     result = train(data, arch, config, on_epoch=_history_writer(job_dir, on_epoch), should_stop=should_stop)
-    metric = primary_metric(data.task, data.split.train[data.preparation.target])
+    metric = data.primary_metric
     metrics = {"metric": metric, "score": test_scores(result.model, data)[0][metric],
                "epochs_run": result.epochs_run, "stopped_by_user": result.stopped}
     write_json(Path(job_dir) / "metrics.json", metrics)
@@ -356,7 +356,7 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
     if on_phase is not None:
         on_phase("scoring the network and the baselines")
     test, labels = test_scores(model, data)
-    primary = primary_metric(prep.task, data.split.train[prep.target])
+    primary = data.primary_metric
     reference = baselines(data, seed=config.seed)
     judged = verdict(test, reference, primary, prep.task, labels)
     metrics = {

@@ -11,10 +11,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from dlcore.alerts import IMBALANCED
 from dlcore.architectures import Architecture, build_model, output_head, validate
 from dlcore.files import save_model
-from dlcore.preparation import PreparedData
+from dlcore.prepared import PreparedData
+from dlcore.profiling import IMBALANCED, minority_share as share_of_rarest
 
 EpochCallback = Callable[[int, dict], None]
 CHECKPOINT_SECONDS = 2.0  # the best weights reach the disk at most this long after they were reached
@@ -77,10 +77,7 @@ class TrainConfig:
 
 def minority_share(data: PreparedData) -> float | None:
     """The rarest class's share of the training rows (None for regression)."""
-    if data.preparation.task == "regression":
-        return None
-    counts = np.bincount(data.y_train, minlength=len(data.preparation.classes))
-    return float(counts.min() / counts.sum())
+    return None if data.task == "regression" else share_of_rarest(data.train_targets)
 
 
 def class_weights(data: PreparedData, config: TrainConfig) -> dict[int, float] | None:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dlcore.baselines import NAIVE_TITLES, baselines, highlight_best, score_table, titles
-from dlcore.evaluation import METRIC_TITLES, primary_metric
+from dlcore.evaluation import METRIC_TITLES
 from pages.shared import prepared, require
 
 require("dataset", "target")
@@ -11,7 +11,7 @@ state = st.session_state
 data = prepared()
 task = data.task
 names = titles(task)
-primary = primary_metric(task, data.split.train[data.preparation.target])
+primary = data.primary_metric
 
 cached = state.get("baselines")
 if cached is None or cached[0] != state.prepared[0]:  # recomputed with the prepared data, as prepared() is

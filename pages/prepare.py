@@ -3,7 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dlcore.preparation import CHOICES, KFOLD_ROWS, KINDS, MAX_CATEGORIES, SCALE_TITLES, column_options, suggest_kfold
+from dlcore.encoders import AUTO, ENCODERS, KINDS, OPTION_LABELS, choice_title, encodings
+from dlcore.splitting import KFOLD_ROWS, suggest_kfold
 from pages.shared import column_kinds, current_profile, prepared, require
 
 require("dataset", "target")
@@ -24,9 +25,20 @@ def choose(name: str, setting: str) -> None:
     state.column_options = {**state.column_options, name: chosen}
 
 
-def option(widget, label: str, name: str, setting: str, **kwargs) -> None:
-    """A widget for one option of column ``name``; changing it stores the choice in ``column_options``."""
-    widget(label, key=f"prepare_{setting}_{name}", on_change=choose, args=(name, setting), **kwargs)
+def option(name: str, setting: str, value, choices: tuple = ()) -> None:
+    """A widget for one option of column ``name`` (a choice, a switch or a number, by its value); changing it
+    stores the choice in ``column_options``."""
+    label, help_text = OPTION_LABELS.get(setting, (setting, None))
+    common = {"key": f"prepare_{setting}_{name}", "on_change": choose, "args": (name, setting), "help": help_text}
+    if choices:
+        st.selectbox(label, choices, index=choices.index(value), format_func=choice_title,
+                     **common)
+    elif isinstance(value, bool):
+        st.toggle(label, value=value, **common)
+    elif isinstance(value, int):
+        st.number_input(label, value=value, step=1, **common)
+    else:
+        st.number_input(label, value=float(value), step=0.005, format="%.3f", **common)
 
 
 st.caption("Every statistic (medians, scales, category lists, quantiles) is learned from the training rows "
@@ -59,47 +71,26 @@ else:
     state.kfold = 0
 
 summary = st.container()
+data = prepared()
+prep = data.preparation
 
 st.subheader("Change how a column is prepared")
 column = st.selectbox("Column", list(kinds), key="prepare_column")
-
-
 if column:
-    kind = kinds[column]
-    opts = column_options(kind, state.column_options.get(column))
+    encoder = prep.encoders[column]
+    names = encodings(kinds[column])
     with st.container(horizontal=True, vertical_alignment="bottom", border=True):
-        st.selectbox("Kind", KINDS, index=KINDS.index(kind), key=f"prepare_kind_{column}",
+        st.selectbox("Kind", KINDS, index=KINDS.index(kinds[column]), key=f"prepare_kind_{column}",
                      on_change=choose_kind, args=(column,), help="'excluded' leaves the column out of the model.")
-        if "extract_number" in opts:
-            option(st.toggle, "Extract the number", column, "extract_number", value=opts["extract_number"],
-                   help="Use the first number in each value ('ppl_100' → 100) as a numeric input.")
-        if "impute" in opts:
-            option(st.selectbox, "Fill missing with", column, "impute", options=CHOICES["impute"],
-                   index=CHOICES["impute"].index(opts["impute"]))
-            if opts["impute"] == "constant":
-                option(st.number_input, "Constant", column, "fill_value", value=opts["fill_value"])
-            option(st.selectbox, "Scale", column, "scale", options=CHOICES["scale"],
-                   index=CHOICES["scale"].index(opts["scale"]), format_func=SCALE_TITLES.get)
-            option(st.toggle, "Log transform", column, "log", value=opts["log"],
-                   help="sign(x)·log(1+|x|), for skewed values.")
-            option(st.toggle, "Missing indicator", column, "missing_indicator", value=opts["missing_indicator"],
-                   help="A 0/1 column marking rows where the value was missing (when training rows had gaps).")
-        elif "encoding" in opts:
-            option(st.selectbox, "Encoding", column, "encoding", options=CHOICES["encoding"],
-                   index=CHOICES["encoding"].index(opts["encoding"]),
-                   format_func=lambda e: f"auto (one-hot up to {MAX_CATEGORIES} levels)" if e == "auto" else e)
-            option(st.number_input, "Group levels rarer than (share of rows)", column, "min_frequency",
-                   min_value=0.0, max_value=0.5, value=opts["min_frequency"], step=0.005, format="%.3f")
-        if "cyclical" in opts:
-            option(st.toggle, "Cyclical sin/cos", column, "cyclical", value=opts["cyclical"],
-                   help="Month, day, weekday (and hour) as points on a circle, so December sits next to January.")
-    if "encoding" in opts and not opts["extract_number"]:
+        if len(names) > 1:
+            option(column, "encoding", state.column_options.get(column, {}).get("encoding", AUTO), (AUTO, *names))
+        for setting in encoder.visible_options():
+            option(column, setting, encoder.options[setting], encoder.choices.get(setting, ()))
+    st.caption(f"{ENCODERS[encoder.name].title.capitalize()}: {encoder.describe()}.")
+    if encoder.name in ("onehot", "frequency"):
         levels = current_profile()["columns"][column]["unique"]
         st.caption(f"Before building: one-hot would add up to {levels + 1:,} columns ({size((levels + 1) * 4 * rows)} "
                    f"for {rows:,} rows of float32); frequency encoding adds 1 ({size(4 * rows)}).")
-
-data = prepared()
-prep = data.preparation
 total_rows = len(data.x_train) + len(data.x_val) + len(data.x_test)
 footprint = prep.footprint(total_rows)
 with summary:

@@ -11,7 +11,8 @@ from dlcore import evaluation, plots
 from dlcore.baselines import NETWORK, highlight_best, score_table, titles
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
-from dlcore.export import BUNDLE_NAME, Predictor
+from dlcore.export import BUNDLE_NAME
+from dlcore.inference import Predictor
 from dlcore.loading import read_table
 from dlcore.runs import RESULT_STATES
 

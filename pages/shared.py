@@ -9,7 +9,7 @@ import streamlit as st
 from dlcore.architectures import CUSTOM, Architecture, resolve
 from dlcore.errors import DataError
 from dlcore.loading import drop_missing_target
-from dlcore.preparation import PreparedData, prepare, prepare_folds
+from dlcore.prepared import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
 from dlcore.runs import RESULT_STATES, SECRET, find_run
 from dlcore.training import TrainConfig
@@ -120,18 +120,21 @@ def require(*needs: str) -> None:
 
 
 @st.cache_data(show_spinner="Profiling the data…", max_entries=8)
-def _profile(digest: str, _frame, target: str | None, kinds: tuple) -> dict:
-    return profile(_frame, target, dict(kinds))
+def _profile(digest: str, _frame, target: str | None, kinds: tuple, task: str | None) -> dict:
+    return profile(_frame, target, dict(kinds), task)
 
 
 def current_profile() -> dict:
-    """The profile of the current table with the user's kinds, cached per file content, target and kinds."""
+    """The profile of the current table with the user's kinds and task, cached per file content, target, kinds and
+    task."""
     state = st.session_state
-    return _profile(state.dataset.digest, state.dataset.frame, state.target, tuple(sorted(state.kinds.items())))
+    return _profile(state.dataset.digest, state.dataset.frame, state.target, tuple(sorted(state.kinds.items())),
+                    state.task if state.target else None)
 
 
 def column_kinds() -> dict[str, str]:
-    """Every column's kind: the inferred one unless the user chose another."""
+    """Every column's kind, decided once on the whole table (:func:`dlcore.profiling.decide_kinds`): the inferred
+    one unless the user chose another. Preparation gets these, as the command line's preparation does."""
     return {name: col["kind"] for name, col in current_profile()["columns"].items()}
 
 

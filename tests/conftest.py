@@ -1,9 +1,58 @@
-"""Shared fixtures: a fresh app session in AppTest, with its runs written under the test's temporary folder."""
+"""Shared fixtures and data factories: small generated tables that tests of every layer train, prepare and upload.
+
+Factories are plain functions (``from conftest import churn_frame``), so module-scoped fixtures can call them.
+"""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+
+
+def churn_frame(rows: int = 240, seed: int = 0, *, calls: bool = False, signed: bool = False,
+                gaps: bool = True) -> pd.DataFrame:
+    """Phone customers: minutes, plan, international (yes/no), optionally calls (0-8) and a signing date; churn is
+    'yes' for the heavy users and the basic plan. With ``gaps`` every 17th minutes value is missing."""
+    rng = np.random.default_rng(seed)
+    minutes = rng.normal(200, 50, rows).round(1)
+    plan = rng.choice(["basic", "plus", "pro"], rows)
+    frame = pd.DataFrame({"minutes": minutes, "plan": plan, "international": rng.choice(["yes", "no"], rows)})
+    if calls:
+        frame["calls"] = rng.integers(0, 9, rows)
+    if signed:
+        frame["signed"] = rng.permutation(pd.date_range("2021-01-01", periods=rows, freq="D").strftime("%Y-%m-%d"))
+    frame["churn"] = np.where((minutes > 220) | (plan == "basic"), "yes", "no")
+    if gaps:
+        frame.loc[::17, "minutes"] = np.nan
+    return frame
+
+
+def mixed_frame(n: int, seed: int) -> pd.DataFrame:
+    """One column for every encoding: numbers with gaps (x), skewed numbers (income), a one-hot category (colour),
+    a 30-level category (city), a yes/no boolean (member), dates (day), codes with a number inside (code), and a
+    binary label decided by x and colour."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], n)
+    frame = pd.DataFrame({
+        "x": x.round(4),
+        "income": rng.lognormal(10, 1, n).round(2),
+        "colour": colour,
+        "city": rng.choice([f"city{i}" for i in range(30)], n),
+        "member": rng.choice(["yes", "no"], n),
+        "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+        "code": [f"ppl_{v}" for v in rng.integers(0, 9, n)],
+        "label": np.where(x + (colour == "red") > 0.3, "high", "low"),
+    })
+    frame["day"] = frame["day"].dt.strftime("%Y-%m-%d")
+    frame.loc[::13, "x"] = np.nan
+    return frame
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
 
 
 @pytest.fixture

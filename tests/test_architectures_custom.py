@@ -13,8 +13,8 @@ from dlcore.architectures import (
     stack, validate,
 )
 from dlcore.errors import DataError
-from dlcore.export import Predictor
-from dlcore.preparation import prepare
+from dlcore.inference import Predictor
+from dlcore.prepared import prepare
 from dlcore.jobs import train_here
 from dlcore.training import (
     OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share, overfitting_hints, train,

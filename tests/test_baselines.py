@@ -18,7 +18,7 @@ from dlcore.baselines import (
     score_table, titles, verdict,
 )
 from dlcore.evaluation import score
-from dlcore.preparation import prepare
+from dlcore.prepared import prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFICATION_METRICS = {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc"}

@@ -8,7 +8,7 @@ import pytest
 
 from dlcore.baselines import NAIVE_TITLES, baselines, naive_baseline
 from dlcore.evaluation import LOWER_IS_BETTER, PRIMARY_METRIC, is_better, score
-from dlcore.preparation import prepare
+from dlcore.prepared import prepare
 
 
 def test_regression_scores_by_hand():

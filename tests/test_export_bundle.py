@@ -16,38 +16,32 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import dlcore.export as export
+import dlcore.inference as inference
+from conftest import mixed_frame
 from dlcore.architectures import resolve
 from dlcore.errors import DataError
-from dlcore.export import BUNDLE_FILES, RUNTIME_MODULES, Predictor, predict_file, read_bundle
+from dlcore.inference import RUN_FILES, RUNTIME_FILES, RUNTIME_MODULES, Predictor, predict_file, read_bundle
 from dlcore.loading import read_table
-from dlcore.preparation import prepare
+from dlcore.prepared import prepare
 from dlcore.jobs import train_here
 from dlcore.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-OPTIONS = {"income": {"log": True, "scale": "quantile"}, "code": {"extract_number": True},
+OPTIONS = {"income": {"log": True, "scale": "quantile"}, "code": {"encoding": "number_in_text"},
            "day": {"cyclical": True}, "city": {"encoding": "frequency"}}
 
 
-def mixed_frame(n: int, seed: int) -> pd.DataFrame:
-    """Numbers (one log + quantile), a one-hot category, a frequency-encoded one, a boolean, dates, and codes."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n)
-    colour = rng.choice(["red", "green", "blue"], n)
-    frame = pd.DataFrame({
-        "x": x.round(4),
-        "income": rng.lognormal(10, 1, n).round(2),
-        "colour": colour,
-        "city": rng.choice([f"city{i}" for i in range(30)], n),
-        "member": rng.choice(["yes", "no"], n),
-        "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
-        "code": [f"ppl_{v}" for v in rng.integers(0, 9, n)],
-        "label": np.where(x + (colour == "red") > 0.3, "high", "low"),
-    })
-    frame["day"] = frame["day"].dt.strftime("%Y-%m-%d")
-    frame.loc[::13, "x"] = np.nan
-    return frame
+# Runs a script (argv[1]) with every package the bundle's requirements.txt does not name made unimportable.
+WITHOUT_EXTRAS = """
+import runpy, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("sklearn", "streamlit", "plotly", "shap", "ray", "optuna"):
+            raise ImportError(name + " is not in the bundle's requirements")
+sys.meta_path.insert(0, Block())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def run_python(args, cwd, timeout=300):
@@ -92,14 +86,13 @@ def bundle_dir(run, tmp_path_factory):
 
 def test_bundle_holds_every_file_and_the_real_code(run):
     with zipfile.ZipFile(run / "model.zip") as archive:
-        assert sorted(archive.namelist()) == sorted(BUNDLE_FILES)
+        assert sorted(archive.namelist()) == sorted(RUN_FILES + RUNTIME_FILES)
         for module in RUNTIME_MODULES:
             assert archive.read(f"dlcore/{module}.py") == (ROOT / "dlcore" / f"{module}.py").read_bytes()
         requirements = archive.read("requirements.txt").decode().split()
         readme = archive.read("README.md").decode()
         assert not any(name.endswith((".pkl", ".pickle")) for name in archive.namelist())
-    assert {line.split("~=")[0] for line in requirements} == {"keras", "tensorflow", "numpy", "pandas", "scipy",
-                                                             "scikit-learn"}
+    assert {line.split("~=")[0] for line in requirements} == {"keras", "tensorflow", "numpy", "pandas", "scipy"}
     assert "python predict.py new_rows.csv" in readme and "schema.json" in readme
     assert (run / "model.zip").stat().st_size < 1_000_000  # compact
 
@@ -125,7 +118,8 @@ def test_schema_describes_columns_ranges_categories_and_labels(run):
 def test_predict_py_in_a_clean_folder_equals_the_app_and_the_command_line(run, bundle_dir, new_csv, tmp_path):
     assert run_python(["-c", "import dlcore"], cwd=tmp_path).returncode != 0, "the repository must not be importable"
 
-    script = run_python([bundle_dir / "predict.py", new_csv, "--out", tmp_path / "script.csv"], cwd=tmp_path)
+    script = run_python(["-c", WITHOUT_EXTRAS, bundle_dir / "predict.py", new_csv, "--out", tmp_path / "script.csv"],
+                        cwd=tmp_path)
     assert script.returncode == 0, script.stderr[-3000:]
     assert "wrote 40 predictions" in script.stdout
     assert "colour: 1 row(s) with a category not seen in training" in script.stdout
@@ -221,7 +215,7 @@ def test_batches_give_the_same_predictions_with_progress(run, monkeypatch):
     frame = mixed_frame(50, 3).drop(columns="label")
     predictor = Predictor.load(run)
     whole = predictor.predict(frame)
-    monkeypatch.setattr(export, "PREDICT_BATCH", 16)
+    monkeypatch.setattr(inference, "PREDICT_BATCH", 16)
     seen = []
     batched = predictor.predict(frame, on_batch=lambda done, total: seen.append((done, total)))
     assert seen == [(16, 50), (32, 50), (48, 50), (50, 50)]
@@ -308,7 +302,7 @@ def test_code_in_an_uploaded_bundle_is_never_run(run, tmp_path):
     marker = tmp_path / "ran"
     code = f"open({str(marker)!r}, 'w').close()\n".encode()
     bundle = rezip((run / "model.zip").read_bytes(),
-                   {name: code for name in BUNDLE_FILES if name.endswith(".py")})
+                   {name: code for name in RUNTIME_FILES if name.endswith(".py")})
     result = Predictor.from_bundle(bundle).predict(mixed_frame(5, 6))
     assert len(result) == 5
     assert not marker.exists()
@@ -320,7 +314,7 @@ def test_not_a_zip_and_oversized_bundles_are_refused(run, monkeypatch):
     with pytest.raises(DataError, match="not a zip file"):
         Predictor.from_bundle(pickle.dumps({"model": 1}))
     bundle = (run / "model.zip").read_bytes()
-    monkeypatch.setattr(export, "MAX_BUNDLE_BYTES", len(bundle) - 1)
+    monkeypatch.setattr(inference, "MAX_BUNDLE_BYTES", len(bundle) - 1)
     with pytest.raises(DataError, match="larger than"):
         Predictor.from_bundle(bundle)
 
@@ -341,3 +335,21 @@ def test_metrics_of_another_model_are_refused(run):
     metrics = json.loads(read_bundle(bundle)["metrics.json"])
     with pytest.raises(DataError, match="not valid"):
         Predictor.from_bundle(rezip(bundle, {"metrics.json": json.dumps({**metrics, "task": "regression"}).encode()}))
+
+
+def test_a_bundle_from_before_the_encoder_classes_predicts_as_it_did():
+    """tests/fixtures/format1_model.zip was written by the release before encoder classes (preparation format 1,
+    every encoding and excluded kinds), with its predictions of format1_rows.csv saved beside it."""
+    fixtures = ROOT / "tests" / "fixtures"
+    predictor = Predictor.load(fixtures / "format1_model.zip")
+    rows = pd.read_csv(fixtures / "format1_rows.csv")
+    expected = pd.read_csv(fixtures / "format1_predictions.csv")
+    pd.testing.assert_frame_equal(predictor.predict(rows), expected, check_dtype=False, atol=1e-6)
+    assert predictor.preparation.get_config()["format"] == 2
+    encodings = predictor.preparation.plan().set_index("column")["encoding"]
+    assert encodings.to_dict() == {"x": "number: fill, scale", "income": "number: fill, scale", "colour": "one-hot",
+                                   "city": "frequency", "member": "0/1", "day": "date parts",
+                                   "code": "the number in the text", "row_id": "leave out", "note": "leave out",
+                                   "flag": "0/1"}
+    report = predictor.check_schema(rows)
+    assert "colour: 1 row(s) with a category not seen in training; unknown: counted as (other)" in report.summary()

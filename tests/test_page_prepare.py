@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import churn_frame, to_csv
 from dlcore.loading import read_table
 
 
 def churn_csv(rows: int = 240, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    minutes = rng.normal(200, 50, rows).round(1)
-    plan = rng.choice(["basic", "plus", "pro"], rows)
-    frame = pd.DataFrame({
-        "minutes": minutes,
-        "plan": plan,
-        "international": rng.choice(["yes", "no"], rows),
-        "signed": rng.permutation(pd.date_range("2021-01-01", periods=rows, freq="D").strftime("%Y-%m-%d")),
-        "churn": np.where((minutes > 220) | (plan == "basic"), "yes", "no"),
-    })
-    frame.loc[::17, "minutes"] = np.nan
-    return frame.to_csv(index=False).encode()
+    return to_csv(churn_frame(rows, seed, signed=True))
 
 
 @pytest.fixture

@@ -11,20 +11,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import churn_frame
 from dlcore.architectures import resolve
-from dlcore.export import Predictor
-from dlcore.preparation import prepare
+from dlcore.inference import Predictor
+from dlcore.prepared import prepare
 from dlcore.jobs import start_run
 from dlcore.runs import Run
 from dlcore.training import TrainConfig
-
-
-def churn_frame(rows: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    minutes = rng.normal(200, 50, rows).round(1)
-    plan = rng.choice(["basic", "plus", "pro"], rows)
-    return pd.DataFrame({"minutes": minutes, "plan": plan, "international": rng.choice(["yes", "no"], rows),
-                         "churn": np.where((minutes > 220) | (plan == "basic"), "yes", "no")})
 
 
 def price_frame(rows: int, seed: int) -> pd.DataFrame:
@@ -44,7 +37,7 @@ def finished_job(frame: pd.DataFrame, target: str, task: str, root) -> Run:
 
 @pytest.fixture(scope="module")
 def churn_job(tmp_path_factory):
-    return finished_job(churn_frame(300, 0), "churn", "binary", tmp_path_factory.mktemp("runs"))
+    return finished_job(churn_frame(300, 0, gaps=False), "churn", "binary", tmp_path_factory.mktemp("runs"))
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +119,7 @@ def test_a_row_entered_by_hand_is_predicted(churn_job, tmp_path, monkeypatch):
 
 def test_new_file_is_checked_then_every_row_predicted(churn_job, tmp_path, monkeypatch):
     app = results(tmp_path, monkeypatch, churn_job)
-    new = churn_frame(23, 9).drop(columns="churn")
+    new = churn_frame(23, 9, gaps=False).drop(columns="churn")
     new.loc[[0, 5], "plan"] = "enterprise"
     new.insert(0, "customer", range(23))
     app.file_uploader(key="predict_upload").upload("new.csv", csv(new), "text/csv").run()
@@ -168,7 +161,7 @@ def test_bundle_uploaded_without_a_trained_model(churn_job, tmp_path, monkeypatc
     assert not app.get("plotly_chart")[1:], "no test rows in a bundle: only the scores chart"
     assert "Download model" not in [b.label for b in app.get("download_button")]
 
-    new = churn_frame(11, 4).drop(columns="churn")
+    new = churn_frame(11, 4, gaps=False).drop(columns="churn")
     app.file_uploader(key="predict_upload").upload("new.csv", csv(new), "text/csv").run()
     assert not app.exception
     predictions = table_with(app, "prediction")

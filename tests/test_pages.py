@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import churn_frame, to_csv
 from dlcore.baselines import naive_baseline
 
 PAGES = ["pages/explore.py", "pages/prepare.py", "pages/baseline.py", "pages/model.py", "pages/train.py",
@@ -16,18 +17,7 @@ PAGES = ["pages/explore.py", "pages/prepare.py", "pages/baseline.py", "pages/mod
 
 
 def churn_csv(rows: int = 240, seed: int = 0) -> bytes:
-    rng = np.random.default_rng(seed)
-    minutes = rng.normal(200, 50, rows).round(1)
-    plan = rng.choice(["basic", "plus", "pro"], rows)
-    frame = pd.DataFrame({
-        "minutes": minutes,
-        "plan": plan,
-        "international": rng.choice(["yes", "no"], rows),
-        "calls": rng.integers(0, 9, rows),
-        "churn": np.where((minutes > 220) | (plan == "basic"), "yes", "no"),
-    })
-    frame.loc[::17, "minutes"] = np.nan
-    return frame.to_csv(index=False).encode()
+    return to_csv(churn_frame(rows, seed, calls=True))
 
 
 @pytest.fixture

@@ -6,8 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dlcore.encoders import MAX_ONEHOT_LEVELS, OTHER
 from dlcore.errors import DataError
-from dlcore.preparation import OTHER, Preparation, prepare, split_frame
+from dlcore.preparation import Preparation
+from dlcore.prepared import prepare
+from dlcore.profiling import decide_kinds
+from dlcore.splitting import split_frame
+
+
+def fitted(train, task="binary", kinds=None, options=None, target="y", **fit_kwargs):
+    """A Preparation fitted on ``train``: the kinds decided on ``train`` as the app decides them (``kinds`` are the
+    user's choices that override the inferred ones)."""
+    return Preparation(target, task, decide_kinds(train, kinds), options).fit(train, **fit_kwargs)
 
 
 @pytest.fixture
@@ -49,13 +59,13 @@ def test_numeric_statistics_come_from_the_training_rows_only():
     full = pd.DataFrame({"x": [1.0, 2.0, 3.0, 6.0, 100.0, 200.0], "z": [0, 1, 0, 1, 0, 1], "y": list("ababab")})
     train, test = full.iloc[:4], full.iloc[4:]
 
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
 
-    spec = prep.columns["x"]
-    assert spec["fill"] == pytest.approx(2.5)
-    assert spec["scaler"]["mean"] == pytest.approx(3.0)
-    assert spec["scaler"]["std"] == pytest.approx(np.std([1.0, 2.0, 3.0, 6.0]))
-    assert spec["scaler"]["mean"] != pytest.approx(full["x"].mean())
+    encoder = prep.encoders["x"]
+    assert encoder.fill_ == pytest.approx(2.5)
+    assert encoder.scaler_["mean"] == pytest.approx(3.0)
+    assert encoder.scaler_["std"] == pytest.approx(np.std([1.0, 2.0, 3.0, 6.0]))
+    assert encoder.scaler_["mean"] != pytest.approx(full["x"].mean())
     # a test row is standardized with the training mean and std
     x_test = prep.transform(test)
     col = prep.feature_names.index("x")
@@ -70,12 +80,12 @@ def test_prepare_fits_on_the_training_split_only():
 
     data = prepare(frame, "y", "regression", seed=7)
 
-    spec = data.preparation.columns["x"]
+    encoder = data.preparation.encoders["x"]
     train = data.split.train
-    assert spec["scaler"]["mean"] == pytest.approx(train["x"].mean())
-    assert spec["scaler"]["std"] == pytest.approx(train["x"].std(ddof=0))
-    assert spec["fill"] == pytest.approx(train["x"].median())
-    assert spec["scaler"]["mean"] != pytest.approx(frame["x"].mean())
+    assert encoder.scaler_["mean"] == pytest.approx(train["x"].mean())
+    assert encoder.scaler_["std"] == pytest.approx(train["x"].std(ddof=0))
+    assert encoder.fill_ == pytest.approx(train["x"].median())
+    assert encoder.scaler_["mean"] != pytest.approx(frame["x"].mean())
     enc = data.preparation.target_encoding
     assert enc["mean"] == pytest.approx(train["y"].mean())
     assert enc["std"] == pytest.approx(train["y"].std(ddof=0))
@@ -86,13 +96,13 @@ def test_prepare_fits_on_the_training_split_only():
 
 def test_missing_numeric_is_imputed_with_the_training_median():
     train = pd.DataFrame({"x": [1.0, 2.0, 3.0, 10.0, np.nan], "y": [0, 1, 0, 1, 1]})
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
 
-    spec = prep.columns["x"]
-    assert spec["fill"] == pytest.approx(2.5)
+    encoder = prep.encoders["x"]
+    assert encoder.fill_ == pytest.approx(2.5)
     filled = np.array([1.0, 2.0, 3.0, 10.0, 2.5])
-    assert spec["scaler"]["mean"] == pytest.approx(filled.mean())
-    assert spec["scaler"]["std"] == pytest.approx(filled.std())
+    assert encoder.scaler_["mean"] == pytest.approx(filled.mean())
+    assert encoder.scaler_["std"] == pytest.approx(filled.std())
     assert prep.feature_names == ["x", "x_missing"]  # the training rows had a gap: a missing-indicator column
 
     x = prep.transform(pd.DataFrame({"x": [np.nan, 2.5, "n/a"]}))
@@ -107,12 +117,12 @@ def test_missing_numeric_is_imputed_with_the_training_median():
 # -- categorical --------------------------------------------------------------------------------------------------
 
 def test_one_hot_columns_are_the_training_categories(train_frame, new_rows):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
 
     assert prep.kinds["colour"] == "categorical"
     names = [n for n in prep.feature_names if n.startswith("colour")]
     assert sorted(names) == ["colour=blue", "colour=green", "colour=red"]
-    assert sorted(prep.columns["colour"]["categories"]) == ["blue", "green", "red"]
+    assert sorted(prep.encoders["colour"].categories_) == ["blue", "green", "red"]
 
     x = prep.transform(new_rows)
     onehot, names = block(prep, x, "colour")
@@ -125,7 +135,7 @@ def test_one_hot_columns_are_the_training_categories(train_frame, new_rows):
 
 
 def test_training_rows_one_hot_exactly(train_frame):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
     onehot, names = block(prep, prep.transform(train_frame), "colour")
     for row, colour in zip(onehot, train_frame["colour"]):
         assert row.tolist() == [1.0 if n == f"colour={colour}" else 0.0 for n in names]
@@ -138,14 +148,23 @@ def city_frame():
     })
 
 
-def test_more_levels_than_max_categories_are_frequency_encoded():
-    train = city_frame()
-    prep = Preparation("y", "binary", max_categories=2).fit(train)
+def test_more_levels_than_the_one_hot_limit_are_frequency_encoded():
+    levels = [f"c{i}" for i in range(MAX_ONEHOT_LEVELS)]
+    at_limit = pd.DataFrame({"city": levels * 2, "y": [0, 1] * MAX_ONEHOT_LEVELS})
+    over_limit = pd.DataFrame({"city": [*levels, "extra"] * 2, "y": [0, 1] * (MAX_ONEHOT_LEVELS + 1)})
+    assert len(fitted(at_limit).feature_names) == MAX_ONEHOT_LEVELS  # up to the limit: one-hot
+    over = fitted(over_limit)
+    assert over.feature_names == ["city_frequency"]  # one level more: frequency
+    assert over.plan().loc[0, "encoding"] == "frequency"
 
-    spec = prep.columns["city"]
-    assert spec["encoding"] == "frequency"
-    assert spec["frequencies"] == pytest.approx({"oslo": 5 / 15, "rome": 4 / 15, "lima": 3 / 15, "kiev": 2 / 15,
-                                                 "nuuk": 1 / 15})
+
+def test_frequency_encoding_uses_training_shares():
+    train = city_frame()
+    prep = fitted(train, options={"city": {"encoding": "frequency"}})
+
+    encoder = prep.encoders["city"]
+    assert encoder.frequencies_ == pytest.approx({"oslo": 5 / 15, "rome": 4 / 15, "lima": 3 / 15, "kiev": 2 / 15,
+                                                  "nuuk": 1 / 15})
     assert prep.feature_names == ["city_frequency"]
     shares = train["city"].map(train["city"].value_counts(normalize=True))
     mean, std = shares.mean(), shares.std(ddof=0)
@@ -157,10 +176,9 @@ def test_more_levels_than_max_categories_are_frequency_encoded():
 
 
 def test_one_hot_groups_rare_levels_as_other():
-    prep = Preparation("y", "binary", options={"city": {"encoding": "onehot", "min_frequency": 0.15}}).fit(city_frame())
+    prep = fitted(city_frame(), options={"city": {"encoding": "onehot", "min_frequency": 0.15}})
 
-    spec = prep.columns["city"]
-    assert spec["categories"] == ["oslo", "rome", "lima"]  # kiev (2/15) and nuuk (1/15) are under 15%
+    assert prep.encoders["city"].categories_ == ["oslo", "rome", "lima"]  # kiev (2/15), nuuk (1/15): under 15%
     assert prep.feature_names == ["city=oslo", "city=rome", "city=lima", f"city={OTHER}"]
 
     x = prep.transform(pd.DataFrame({"city": ["rome", "kiev", "atlantis", None]}))
@@ -169,7 +187,7 @@ def test_one_hot_groups_rare_levels_as_other():
 
 def test_numeric_codes_as_categories_match_across_dtypes():
     train = pd.DataFrame({"code": [1, 2, 3, 1, 2, 3], "y": [0, 1, 0, 1, 0, 1]})
-    prep = Preparation("y", "binary", kinds={"code": "categorical"}).fit(train)
+    prep = fitted(train, kinds={"code": "categorical"})
     assert sorted(prep.feature_names) == ["code=1", "code=2", "code=3"]
     # the same codes read as floats (a column with a gap) or as strings land in the same columns
     as_float = prep.transform(pd.DataFrame({"code": [2.0, np.nan]}))
@@ -183,10 +201,10 @@ def test_numeric_codes_as_categories_match_across_dtypes():
 # -- boolean and datetime ---------------------------------------------------------------------------------------------
 
 def test_boolean_yes_no_becomes_0_1(train_frame, new_rows):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
 
     assert prep.kinds["smoker"] == "boolean"
-    assert prep.columns["smoker"]["true"] == "yes"
+    assert prep.encoders["smoker"].true_ == "yes"
     x = prep.transform(new_rows)
     col = prep.feature_names.index("smoker")
     assert x[0, col] == 0.0  # no
@@ -199,14 +217,14 @@ def test_boolean_yes_no_becomes_0_1(train_frame, new_rows):
 
 def test_boolean_dtype_column():
     train = pd.DataFrame({"member": [True, False, True, True], "x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
     assert prep.kinds["member"] == "boolean"
     col = prep.feature_names.index("member")
     assert prep.transform(train)[:, col].tolist() == [1.0, 0.0, 1.0, 1.0]
 
 
 def test_datetime_expands_into_date_parts(train_frame, new_rows):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
 
     assert prep.kinds["when"] == "datetime"
     assert [n for n in prep.feature_names if n.startswith("when")] == [
@@ -231,10 +249,10 @@ def test_datetime_expands_into_date_parts(train_frame, new_rows):
 # -- exclusions, plan, config -------------------------------------------------------------------------------------------
 
 def test_identifier_and_constant_columns_are_excluded(train_frame):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
 
     plan = prep.plan()
-    assert list(plan.columns) == ["column", "kind", "transformation", "outputs", "output columns"]
+    assert list(plan.columns) == ["column", "kind", "encoding", "transformation", "outputs", "output columns"]
     assert plan["column"].tolist() == ["x", "colour", "smoker", "when", "id", "c"]
     rows = plan.set_index("column")
     assert rows.loc["id", "kind"] == "identifier"
@@ -244,6 +262,8 @@ def test_identifier_and_constant_columns_are_excluded(train_frame):
     assert rows.loc["c", "outputs"] == 0
     assert "constant" in rows.loc["c", "transformation"]
     assert rows.loc["colour", "outputs"] == 3
+    assert rows.loc["colour", "encoding"] == "one-hot"
+    assert rows.loc["id", "encoding"] == rows.loc["c", "encoding"] == "leave out"
     assert rows.loc["when", "outputs"] == 7
     assert int(plan["outputs"].sum()) == len(prep.feature_names)
     assert "id" not in prep.input_columns and "c" not in prep.input_columns
@@ -255,7 +275,7 @@ def test_identifier_and_constant_columns_are_excluded(train_frame):
 
 
 def test_excluded_and_target_columns_are_not_needed_at_transform(train_frame, new_rows):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
     full = prep.transform(new_rows)
     without = prep.transform(new_rows.drop(columns=["id", "c"]))
     np.testing.assert_array_equal(full, without)
@@ -264,16 +284,29 @@ def test_excluded_and_target_columns_are_not_needed_at_transform(train_frame, ne
 def test_no_usable_column_is_refused():
     train = pd.DataFrame({"id": range(1, 31), "c": [1] * 30, "y": [0, 1] * 15})
     with pytest.raises(DataError, match="No usable input column"):
-        Preparation("y", "binary").fit(train)
+        fitted(train)
+
+
+def test_every_input_column_needs_a_decided_kind(train_frame):
+    kinds = decide_kinds(train_frame)
+    del kinds["colour"]
+    with pytest.raises(ValueError, match="colour"):
+        Preparation("y", "binary", kinds).fit(train_frame)
+    # the target needs no kind
+    del kinds["y"]
+    assert Preparation("y", "binary", {**kinds, "colour": "categorical"}).fit(train_frame).input_columns == [
+        "x", "colour", "smoker", "when"]
 
 
 def test_config_json_round_trip_transforms_identically(train_frame, new_rows):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
 
     config = json.loads(json.dumps(prep.get_config()))
+    assert config["format"] == 2
     restored = Preparation.from_config(config)
 
     assert restored.feature_names == prep.feature_names
+    assert restored.seen == prep.seen and set(prep.seen) == set(prep.input_columns)
     assert restored.input_columns == prep.input_columns
     assert restored.classes == prep.classes == [0, 1]
     assert restored.task == "binary" and restored.target == "y"
@@ -283,7 +316,7 @@ def test_config_json_round_trip_transforms_identically(train_frame, new_rows):
 
 
 def test_missing_input_column_is_named(train_frame, new_rows):
-    prep = Preparation("y", "binary").fit(train_frame)
+    prep = fitted(train_frame)
     with pytest.raises(DataError, match="colour"):
         prep.transform(new_rows.drop(columns=["colour"]))
     with pytest.raises(DataError) as info:
@@ -296,7 +329,7 @@ def test_missing_input_column_is_named(train_frame, new_rows):
 def test_regression_target_round_trip():
     y = pd.Series([10.0, 20.0, 30.0, 40.0], name="y")
     train = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": y})
-    prep = Preparation("y", "regression").fit(train)
+    prep = fitted(train, "regression")
 
     assert prep.target_encoding == pytest.approx({"mean": 25.0, "std": y.std(ddof=0)})
     encoded = prep.encode_target(y)
@@ -311,7 +344,7 @@ def test_regression_target_round_trip():
 
 def test_binary_target_round_trip():
     train = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": ["yes", "no", "no", "yes"]})
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
 
     assert prep.classes == ["no", "yes"]
     codes = prep.encode_target(train["y"])
@@ -325,7 +358,7 @@ def test_binary_target_round_trip():
 
 def test_multiclass_target_round_trip():
     train = pd.DataFrame({"x": range(6), "y": ["cat", "dog", "emu", "dog", "cat", "emu"]})
-    prep = Preparation("y", "multiclass").fit(train)
+    prep = fitted(train, "multiclass")
 
     codes = prep.encode_target(train["y"])
     assert codes.dtype == np.int32
@@ -337,7 +370,7 @@ def test_multiclass_target_round_trip():
 
 def test_fixed_classes_and_unknown_target_values():
     train = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]})
-    prep = Preparation("y", "multiclass").fit(train, classes=["a", "b", "c"])
+    prep = fitted(train, "multiclass", classes=["a", "b", "c"])
     assert prep.classes == ["a", "b", "c"]
     assert prep.encode_target(pd.Series(["c", "a"])).tolist() == [2, 0]
     with pytest.raises(DataError, match="zebra"):

@@ -8,11 +8,13 @@ import pytest
 from scipy.special import ndtri
 from sklearn.preprocessing import QuantileTransformer
 
-from dlcore import preparation
+from dlcore import prepared
+from dlcore.encoders import MAX_ONEHOT_LEVELS, OTHER, fit_encoder
 from dlcore.errors import DataError
-from dlcore.preparation import (
-    KFOLD_ROWS, OTHER, Preparation, column_options, prepare, prepare_folds, split_frame, suggest_kfold,
-)
+from dlcore.preparation import Preparation
+from dlcore.prepared import prepare, prepare_folds
+from dlcore.profiling import decide_kinds
+from dlcore.splitting import KFOLD_ROWS, split_frame, suggest_kfold
 
 # Training rows x = 1, 2, 2, 4, 7 and a gap; the test rows are far larger, so any leak shows.
 FULL = pd.DataFrame({"x": [1.0, 2.0, 2.0, 4.0, 7.0, np.nan, 300.0, 300.0, 300.0, np.nan], "y": [0, 1] * 5})
@@ -20,8 +22,14 @@ TRAIN, TEST = FULL.iloc[:6], FULL.iloc[6:]
 TRAIN_VALUES = np.array([1.0, 2.0, 2.0, 4.0, 7.0])
 
 
-def fit(options: dict, train: pd.DataFrame = TRAIN, task: str = "binary", **kwargs) -> Preparation:
-    return Preparation("y", task, options={"x": options}, **kwargs).fit(train)
+def fitted(train: pd.DataFrame, task: str = "binary", kinds: dict | None = None,
+           options: dict | None = None) -> Preparation:
+    """A Preparation fitted on ``train``, with the kinds decided on ``train`` (``kinds``: the user's choices)."""
+    return Preparation("y", task, decide_kinds(train, kinds), options).fit(train)
+
+
+def fit(options: dict, train: pd.DataFrame = TRAIN, task: str = "binary") -> Preparation:
+    return fitted(train, task, options={"x": options})
 
 
 def round_trip(prep: Preparation) -> Preparation:
@@ -38,11 +46,11 @@ def round_trip(prep: Preparation) -> Preparation:
 def test_imputers_use_training_statistics_only(method, train_value, full_value):
     prep = fit({"impute": method})
 
-    spec = prep.columns["x"]
-    assert spec["fill"] == pytest.approx(train_value)
-    assert spec["fill"] != pytest.approx(full_value)
+    encoder = prep.encoders["x"]
+    assert encoder.fill_ == pytest.approx(train_value)
+    assert encoder.fill_ != pytest.approx(full_value)
     filled = np.append(TRAIN_VALUES, train_value)
-    assert spec["scaler"]["mean"] == pytest.approx(filled.mean())
+    assert encoder.scaler_["mean"] == pytest.approx(filled.mean())
     # a missing test value becomes the training fill, standardized with the training mean and std
     x = prep.transform(TEST)
     assert x[3, 0] == pytest.approx((train_value - filled.mean()) / filled.std(), rel=1e-6)
@@ -51,7 +59,7 @@ def test_imputers_use_training_statistics_only(method, train_value, full_value):
 
 def test_constant_imputation_uses_the_chosen_value():
     prep = fit({"impute": "constant", "fill_value": -1})
-    assert prep.columns["x"]["fill"] == -1.0
+    assert prep.encoders["x"].fill_ == -1.0
     filled = np.append(TRAIN_VALUES, -1.0)
     assert prep.transform(TEST)[3, 0] == pytest.approx((-1.0 - filled.mean()) / filled.std(), rel=1e-6)
 
@@ -71,7 +79,7 @@ FILLED = np.append(TRAIN_VALUES, 2.0)  # the gap filled with the training median
 def test_scalers_use_training_statistics_only(scale, stats, full_stats, expected_300):
     prep = fit({"scale": scale})
 
-    stored = prep.columns["x"]["scaler"]
+    stored = prep.encoders["x"].scaler_
     assert stored == pytest.approx(stats)
     for key, value in full_stats.items():
         assert stored[key] != pytest.approx(value)
@@ -82,7 +90,7 @@ def test_scalers_use_training_statistics_only(scale, stats, full_stats, expected
 def test_quantile_transform_uses_training_quantiles_only():
     prep = fit({"scale": "quantile"})
 
-    quantiles = prep.columns["x"]["scaler"]["quantiles"]
+    quantiles = prep.encoders["x"].scaler_["quantiles"]
     assert quantiles == pytest.approx([1.0, 2.0, 2.0, 2.0, 4.0, 7.0])  # six training rows: every value a quantile
     x = prep.transform(pd.DataFrame({"x": [3.0, 300.0, 0.0]}))
     # 3 lies between the quantiles 2 (rank 0.6) and 4 (rank 0.8): rank 0.7; beyond the training range: clipped
@@ -96,7 +104,7 @@ def test_quantile_transform_matches_scikit_learn_and_survives_json():
 
     prep = fit({"scale": "quantile"}, train)
 
-    assert len(prep.columns["x"]["scaler"]["quantiles"]) == 1000
+    assert len(prep.encoders["x"].scaler_["quantiles"]) == 1000
     reference = QuantileTransformer(n_quantiles=1000, output_distribution="normal").fit(train[["x"]])
     inside = new["x"].between(train["x"].min(), train["x"].max()).to_numpy()
     np.testing.assert_allclose(prep.transform(new)[inside, 0], reference.transform(new[["x"]])[inside, 0],
@@ -124,7 +132,7 @@ def test_log_transform():
     prep = fit({"log": True})
 
     logged = np.log1p(FILLED)
-    assert prep.columns["x"]["scaler"] == pytest.approx({"mean": logged.mean(), "std": logged.std()})
+    assert prep.encoders["x"].scaler_ == pytest.approx({"mean": logged.mean(), "std": logged.std()})
     x = prep.transform(pd.DataFrame({"x": [300.0, -3.0]}))
     assert x[0, 0] == pytest.approx((np.log1p(300.0) - logged.mean()) / logged.std(), rel=1e-6)
     # defined for any number: sign(x)·log(1 + |x|)
@@ -149,16 +157,16 @@ def many_levels(n_rows: int = 400, n_levels: int = 80, seed: int = 0) -> pd.Data
 
 def test_high_cardinality_defaults_to_frequency_encoding_with_unseen_levels():
     train = many_levels()
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
 
-    spec = prep.columns["shop"]
-    assert spec["encoding"] == "frequency" and spec["levels"] == train["shop"].nunique() > 60
+    encoder = prep.encoders["shop"]
+    assert encoder.name == "frequency" and encoder.levels_ == train["shop"].nunique() > MAX_ONEHOT_LEVELS
     assert prep.feature_names == ["shop_frequency"]
     shares = train["shop"].value_counts(normalize=True)
-    assert spec["frequencies"] == pytest.approx(shares.to_dict())
+    assert encoder.frequencies_ == pytest.approx(shares.to_dict())
     encoded = train["shop"].map(shares)
     mean, std = encoded.mean(), encoded.std(ddof=0)
-    assert (spec["mean"], spec["std"]) == pytest.approx((mean, std))
+    assert (encoder.mean_, encoder.std_) == pytest.approx((mean, std))
 
     new = pd.DataFrame({"shop": ["s3", "never-seen", None]})
     x = prep.transform(new)
@@ -169,18 +177,18 @@ def test_high_cardinality_defaults_to_frequency_encoding_with_unseen_levels():
 
 def test_one_hot_can_be_chosen_and_frequency_can_be_forced():
     train = many_levels()
-    onehot = Preparation("y", "binary", options={"shop": {"encoding": "onehot", "min_frequency": 0}}).fit(train)
-    assert len(onehot.feature_names) == train["shop"].nunique()
+    onehot = fitted(train, options={"shop": {"encoding": "onehot", "min_frequency": 0}})
+    assert len(onehot.feature_names) == train["shop"].nunique() > MAX_ONEHOT_LEVELS
     small = pd.DataFrame({"c": list("aabbc") * 4, "y": [0, 1] * 10})
-    assert Preparation("y", "binary", options={"c": {"encoding": "frequency"}}).fit(small).feature_names == [
-        "c_frequency"]
+    assert fitted(small).feature_names == ["c=a", "c=b", "c=c"]  # few levels: one-hot by default
+    assert fitted(small, options={"c": {"encoding": "frequency"}}).feature_names == ["c_frequency"]
 
 
 def test_rare_levels_are_grouped_by_default():
     train = pd.DataFrame({"c": ["a"] * 120 + ["b"] * 79 + ["rare"], "y": [0, 1] * 100})
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
 
-    assert prep.columns["c"]["categories"] == ["a", "b"]  # 'rare' is 0.5% of the rows, under the 1% default
+    assert prep.encoders["c"].categories_ == ["a", "b"]  # 'rare' is 0.5% of the rows, under the 1% default
     assert prep.feature_names == ["c=a", "c=b", f"c={OTHER}"]
     x = prep.transform(pd.DataFrame({"c": ["rare", "b", "unseen"]}))
     assert x.tolist() == [[0, 0, 1], [0, 1, 0], [0, 0, 1]]
@@ -195,17 +203,17 @@ def dates_frame(when: list[str]) -> pd.DataFrame:
 
 def parts(prep: Preparation, x: np.ndarray) -> dict[str, np.ndarray]:
     """The date parts back in their own units (undoing the training standardization), and the raw sin/cos."""
-    spec = prep.columns["when"]
+    stats = {part: (mean, std) for part, mean, std in prep.encoders["when"].parts_}  # the training mean and std
     out = {}
     for i, name in enumerate(prep.feature_names):
         part = name.removeprefix("when_")
-        out[part] = x[:, i] * spec["parts"][part][1] + spec["parts"][part][0] if part in spec["parts"] else x[:, i]
+        out[part] = x[:, i] * stats[part][1] + stats[part][0] if part in stats else x[:, i]
     return out
 
 
 def test_date_expansion_quarter_week_season():
     train = dates_frame(["2024-12-30", "2024-07-15", "2023-04-02", "2022-10-10"])
-    prep = Preparation("y", "binary").fit(train)
+    prep = fitted(train)
 
     got = parts(prep, prep.transform(train))
     # 2024-12-30 is the Monday of ISO week 1 of 2025; seasons: 0 winter, 1 spring, 2 summer, 3 autumn
@@ -219,7 +227,8 @@ def test_date_expansion_quarter_week_season():
 
 def test_cyclical_encoding_and_hours():
     train = dates_frame(["2024-12-30 06:00", "2024-07-15 18:00", "2023-04-02 00:00", "2022-10-10 12:00"])
-    prep = Preparation("y", "binary", options={"when": {"cyclical": True}}).fit(train)
+    prep = fitted(train, options={"when": {"cyclical": True}})
+    assert prep.encoders["when"].cycles_ == ["month", "day", "dayofweek", "hour"]
 
     assert prep.feature_names[-8:] == ["when_month_sin", "when_month_cos", "when_day_sin", "when_day_cos",
                                        "when_dayofweek_sin", "when_dayofweek_cos", "when_hour_sin", "when_hour_cos"]
@@ -244,19 +253,19 @@ def people(n: int = 30) -> pd.DataFrame:
 
 
 def test_identifier_is_excluded_with_a_hint_to_extract_its_number():
-    prep = Preparation("y", "binary").fit(people())
+    prep = fitted(people())
     assert prep.kinds["person"] == "identifier"
     assert prep.feature_names == ["x"]
-    assert "extract" in prep.plan().set_index("column").loc["person", "transformation"]
+    assert "the number in the text" in prep.plan().set_index("column").loc["person", "transformation"]
 
 
 def test_number_extraction_from_ppl_100_strings():
     train = people()
-    prep = Preparation("y", "binary", options={"person": {"extract_number": True}}).fit(train)
+    prep = fitted(train, options={"person": {"encoding": "number_in_text"}})
 
     assert prep.feature_names[0] == "person_number"
     numbers = np.arange(30) * 10.0
-    assert prep.columns["person"]["scaler"] == pytest.approx({"mean": numbers.mean(), "std": numbers.std()})
+    assert prep.encoders["person"].scaler_ == pytest.approx({"mean": numbers.mean(), "std": numbers.std()})
     x = prep.transform(pd.DataFrame({"person": ["ppl_100", "ppl_7", "nobody"], "x": [0.0, 0.0, 0.0]}))
     median = np.median(numbers)
     assert x[:, 0] == pytest.approx([(100 - numbers.mean()) / numbers.std(), (7 - numbers.mean()) / numbers.std(),
@@ -265,9 +274,9 @@ def test_number_extraction_from_ppl_100_strings():
 
 
 def test_excluded_kind():
-    options = {"person": {"extract_number": True}}
-    prep = Preparation("y", "binary", kinds={"x": "excluded"}, options=options).fit(people())
-    assert prep.kinds == {"person": "identifier", "x": "excluded"}  # columns not in ``kinds`` keep their inferred kind
+    options = {"person": {"encoding": "number_in_text"}}
+    prep = fitted(people(), kinds={"x": "excluded"}, options=options)
+    assert prep.kinds == {"person": "identifier", "x": "excluded"}  # columns the user did not choose: inferred
     plan = prep.plan().set_index("column")
     assert plan.loc["x", "transformation"] == "excluded by you"
     assert plan.loc["x", "outputs"] == 0
@@ -290,8 +299,9 @@ def test_every_kind_with_options_round_trips_through_json():
         "y": rng.normal(size=n),
     })
     options = {"amount": {"impute": "mean", "scale": "quantile", "log": True}, "colour": {"encoding": "frequency"},
-               "day": {"cyclical": True}, "ref": {"extract_number": True}}
-    prep = Preparation("y", "regression", kinds={"dropped": "excluded"}, options=options).fit(frame.iloc[:150])
+               "day": {"cyclical": True}, "ref": {"encoding": "number_in_text"}}
+    kinds = decide_kinds(frame, {"dropped": "excluded"})  # decided on the whole table, as the app does
+    prep = Preparation("y", "regression", kinds, options).fit(frame.iloc[:150])
 
     assert prep.kinds == {"amount": "numeric", "colour": "categorical", "member": "boolean", "day": "datetime",
                           "ref": "identifier", "note": "text", "c": "constant", "dropped": "excluded"}
@@ -300,18 +310,37 @@ def test_every_kind_with_options_round_trips_through_json():
     for rows in (frame, new):
         np.testing.assert_array_equal(restored.transform(rows), prep.transform(rows))
     pd.testing.assert_frame_equal(restored.plan(), prep.plan())
+    assert restored.seen == prep.seen
     assert np.isfinite(prep.transform(new)).all()  # unseen levels and garbage never crash
 
 
 def test_bad_kinds_and_options_are_refused():
-    with pytest.raises(DataError, match="Unknown column kind"):
+    with pytest.raises(DataError, match="Unknown column kind 'fancy'"):
         Preparation("y", "binary", kinds={"x": "fancy"}).fit(TRAIN)
-    with pytest.raises(DataError, match="scale"):
+    with pytest.raises(DataError, match="Unknown scale 'zscore'; choose one of standardize, minmax"):
         fit({"scale": "zscore"})
+    with pytest.raises(DataError, match="Unknown scale 'cubic'"):
+        fit_encoder(TRAIN["x"], "numeric", {"scale": "cubic"})
+    with pytest.raises(DataError, match="Unknown impute 'max'"):
+        fit_encoder(TRAIN["x"], "numeric", {"impute": "max"})
+    levels = pd.Series(list("aabbc") * 4, name="c")
+    with pytest.raises(DataError, match="min_frequency is a share of the training rows"):
+        fit_encoder(levels, "categorical", {"min_frequency": 1.5})
     with pytest.raises(DataError, match="min_frequency"):
-        column_options("categorical", {"min_frequency": 1.5})
-    # options that belong to another kind are ignored (a column whose kind changed keeps working)
-    assert column_options("datetime", {"log": True}) == {"cyclical": False}
+        fitted(pd.DataFrame({"c": levels, "y": [0, 1] * 10}), options={"c": {"min_frequency": 1.5}})
+    with pytest.raises(DataError, match="Unknown encoding 'onehot' for a numeric column"):
+        fit({"encoding": "onehot"})
+
+
+def test_options_of_another_kind_are_ignored():
+    # a column whose kind changed keeps working: options that belong to another encoding change nothing
+    train = dates_frame(["2024-12-30", "2024-07-15", "2023-04-02", "2022-10-10"])
+    plain = fitted(train)
+    with_log = fitted(train, options={"when": {"log": True, "scale": "cubic", "min_frequency": 1.5}})
+    assert with_log.feature_names == plain.feature_names
+    np.testing.assert_array_equal(with_log.transform(train), plain.transform(train))
+    pd.testing.assert_frame_equal(with_log.plan(), plain.plan())
+    assert fit_encoder(train["when"], "datetime", {"log": True}).options == {"cyclical": False}
 
 
 # -- splits ------------------------------------------------------------------------------------------------------------
@@ -347,10 +376,10 @@ def test_kfold_fits_each_fold_on_its_own_training_part():
     for fold in folds:
         assert fold.split.test is fold.split.validation
         assert set(fold.split.train.index).isdisjoint(fold.split.validation.index)
-        assert fold.preparation.columns["x"]["scaler"]["mean"] == pytest.approx(fold.split.train["x"].mean())
+        assert fold.preparation.encoders["x"].scaler_["mean"] == pytest.approx(fold.split.train["x"].mean())
         assert fold.split.validation["y"].mean() == pytest.approx(frame["y"].mean(), abs=0.03)  # stratified
         assert fold.x_val.shape == (60, len(fold.preparation.feature_names))
-    assert len({fold.preparation.columns["x"]["scaler"]["mean"] for fold in folds}) == 5
+    assert len({fold.preparation.encoders["x"].scaler_["mean"] for fold in folds}) == 5
     with pytest.raises(DataError, match="K-fold"):
         prepare_folds(frame, "y", "binary", k=1)
 
@@ -384,7 +413,7 @@ def test_footprint_and_memory_guard(monkeypatch):
     assert footprint["outputs"].to_dict() == {"when": 7, "x": 1, "colour": 2}
     assert footprint.loc["when", "bytes per row"] == 28
     assert footprint.loc["colour", "bytes"] == 8000
-    monkeypatch.setattr(preparation, "MAX_MATRIX_BYTES", 1000)
+    monkeypatch.setattr(prepared, "MAX_MATRIX_BYTES", 1000)
     with pytest.raises(DataError, match="would take"):
         prepare(frame, "y", "binary")
 
@@ -399,9 +428,6 @@ def test_regression_predictions_come_back_in_original_units():
 
 
 def test_text_numbers_with_thousands_separators_read_as_numbers():
-    from dlcore.preparation import Preparation
-
     train = pd.DataFrame({"n": ["1,200", "3,449", "oops", "500"], "y": [1.0, 2.0, 3.0, 4.0]})
-    prep = Preparation("y", "regression", kinds={"n": "numeric"}).fit(train)
-    spec = prep.columns["n"]
-    assert spec["fill"] == 1200.0  # the median of 500, 1200 and 3449; "oops" is missing
+    prep = fitted(train, "regression", kinds={"n": "numeric"})
+    assert prep.encoders["n"].fill_ == 1200.0  # the median of 500, 1200 and 3449; "oops" is missing

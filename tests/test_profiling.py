@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dlcore.errors import DataError
-from dlcore.profiling import KINDS, check_task, column_kind, column_kinds, infer_task, profile
+from dlcore.profiling import KINDS, check_task, column_kind, decide_kinds, infer_task, profile
 
 SENTENCES = [
     f"Customer {i} wrote that the delivery was slow but the product itself works well enough" for i in range(30)
@@ -61,9 +61,10 @@ def test_non_unique_integers_named_id_are_numeric():
     assert column_kind(pd.Series([1, 2, 2, 3, 4, 5], name="id")) == "numeric"
 
 
-def test_column_kinds_maps_every_column():
+def test_kinds_are_decided_for_every_column_and_the_users_choice_wins():
     frame = pd.DataFrame({"a": [1.5, 2.5, 3.5], "b": ["x", "y", "x"], "c": [1, 1, 1]})
-    assert column_kinds(frame) == {"a": "numeric", "b": "categorical", "c": "constant"}
+    assert decide_kinds(frame) == {"a": "numeric", "b": "categorical", "c": "constant"}
+    assert decide_kinds(frame, {"a": "categorical"}) == {"a": "categorical", "b": "categorical", "c": "constant"}
 
 
 # -- tasks ------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dlcore.architectures import resolve
 from dlcore.jobs import LimitError, queue_position, recover, start_run
-from dlcore.preparation import prepare
+from dlcore.prepared import prepare
 from dlcore.runs import RUN_FILE, Run, find_run, leaderboard, list_runs
 from dlcore.training import TrainConfig
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.architectures import resolve
-from dlcore.preparation import prepare
+from dlcore.prepared import prepare
 from dlcore.training import TrainConfig, train
 
 
@@ -28,7 +28,7 @@ def test_class_weights_make_the_network_predict_the_rare_class_more_often():
 def test_kfold_cross_validation_scores_every_fold(tmp_path):
     import json
 
-    from dlcore.preparation import prepare_folds
+    from dlcore.prepared import prepare_folds
     from dlcore.jobs import start_run
 
     rng = np.random.default_rng(1)

@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import dlcore.export as export
+import dlcore.inference as inference
 from dlcore.architectures import Architecture, resolve, stack
 from dlcore.baselines import naive_baseline
 from dlcore.errors import DataError
 from dlcore.evaluation import score
-from dlcore.export import BUNDLE_FILES, Predictor, read_bundle
-from dlcore.preparation import Preparation, prepare
+from dlcore.inference import RUN_FILES, RUNTIME_FILES, Predictor, read_bundle
+from dlcore.preparation import Preparation
+from dlcore.prepared import prepare
 from dlcore.jobs import start_run, train_here
 from dlcore.runs import RUNS_ENV, new_run_dir, runs_root
 from dlcore.training import TrainConfig, train
@@ -178,7 +179,7 @@ def test_execute_writes_the_run_folder(binary_run, binary_data):
     assert prep == json.loads(json.dumps(binary_data.preparation.get_config()))
 
     with zipfile.ZipFile(run_dir / "model.zip") as archive:
-        assert sorted(archive.namelist()) == sorted(BUNDLE_FILES)
+        assert sorted(archive.namelist()) == sorted(RUN_FILES + RUNTIME_FILES)
         assert json.loads(archive.read("metrics.json")) == saved
 
 
@@ -377,7 +378,7 @@ def test_read_bundle_refuses_missing_members(absent):
 
 def test_read_bundle_refuses_oversized_data(monkeypatch):
     bundle = make_zip(GOOD)
-    monkeypatch.setattr(export, "MAX_BUNDLE_BYTES", len(bundle) - 1)
+    monkeypatch.setattr(inference, "MAX_BUNDLE_BYTES", len(bundle) - 1)
     with pytest.raises(DataError, match="larger than"):
         read_bundle(bundle)
 
@@ -385,7 +386,7 @@ def test_read_bundle_refuses_oversized_data(monkeypatch):
 def test_read_bundle_refuses_what_unpacks_too_large(monkeypatch):
     bundle = make_zip({**GOOD, "model.keras": b"\0" * 100_000})  # compresses to a few hundred bytes
     assert len(bundle) < 5_000
-    monkeypatch.setattr(export, "MAX_BUNDLE_BYTES", 50_000)
+    monkeypatch.setattr(inference, "MAX_BUNDLE_BYTES", 50_000)
     with pytest.raises(DataError, match="unpacks to more than"):
         read_bundle(bundle)
 

@@ -1,0 +1,521 @@
+"""One class per encoding: how one raw column becomes some of the network's input columns.
+
+Every encoder has scikit-learn's shape: options go to the constructor, :meth:`Encoder.fit` learns its state from
+the training rows only (attributes ending in ``_``), :meth:`Encoder.transform` turns any rows into a float matrix
+with one column per name in ``features_``; and Keras' ``get_config``/:func:`from_config`, to and from plain JSON,
+so a fitted encoder travels with the model without pickle. :meth:`Encoder.read` gives the column as the encoder
+reads it (numbers, dates or levels), ``seen_`` what the training rows held, ``unseen`` how a value never seen in
+training is handled, and :meth:`Encoder.describe` a line for the Prepare page.
+
+:data:`ENCODERS` is the registry, encoding name → class, in order of preference; :func:`fit_encoder` is the only
+place that chooses an encoder for a column's kind ("auto": the first registered for the kind whose ``suits``
+accepts the training values). A new encoding is a new class here, registered with :func:`register`.
+
+Hand-written, and why: each transform is a few lines of arithmetic on statistics stored as numbers (medians,
+scales, level lists, quantiles), because scikit-learn's fitted transformers can only be saved by pickling them,
+which a bundle must never need. The quantile-to-normal mapping follows scikit-learn's ``QuantileTransformer``.
+This module imports nothing of dlcore but its errors: it is part of the model bundle's runtime.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtri
+
+from dlcore.errors import DataError
+
+KINDS = ("numeric", "boolean", "categorical", "datetime", "text", "identifier", "constant", "excluded")
+AUTO = "auto"
+MAX_ONEHOT_LEVELS = 50  # more levels than this: frequency encoding by default (and Explore's alert)
+MIN_FREQUENCY = 0.01
+SKEWED = 2.0  # |skewness| above this: a skewed column (a log transform helps the positive, right-skewed ones)
+N_QUANTILES = 1000
+OTHER = "(other)"
+MISSING = "(missing)"
+NUMBER = r"(\d+(?:\.\d+)?)"  # the first number in a text: digits, optional decimals
+BOOLEAN_WORDS = {
+    frozenset({"yes", "no"}): "yes",
+    frozenset({"true", "false"}): "true",
+    frozenset({"y", "n"}): "y",
+    frozenset({"t", "f"}): "t",
+}
+DATE_PARTS = ("year", "month", "quarter", "week", "day", "dayofweek", "season")
+CYCLES = {"month": (1, 12), "day": (1, None), "dayofweek": (0, 7), "hour": (0, 24)}  # (first value, period)
+SCALE_TITLES = {"standardize": "standardize", "minmax": "scale to 0–1", "robust": "robust-scale (median, IQR)",
+                "quantile": "quantile-transform to a normal"}
+OPTION_LABELS = {  # option → (label, help) for the Prepare page
+    "encoding": ("Encoding", "auto: the first of the column kind's encodings that suits its training values "
+                             f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then frequency)."),
+    "impute": ("Fill missing with", None),
+    "fill_value": ("Constant", "The value that fills a missing one when 'Fill missing with' is constant."),
+    "scale": ("Scale", None),
+    "log": ("Log transform", "sign(x)·log(1+|x|), for skewed values."),
+    "missing_indicator": ("Missing indicator", "A 0/1 column marking rows where the value was missing "
+                                               "(when training rows had gaps)."),
+    "min_frequency": ("Group levels rarer than (share of rows)", "Rarer levels share one (other) column."),
+    "cyclical": ("Cyclical sin/cos", "Month, day, weekday (and hour) as points on a circle, so December sits "
+                                     "next to January."),
+    "bins": ("Bins", "Quantile bins of the training values; each value becomes how far it fills each bin."),
+}
+ENCODERS: dict[str, type[Encoder]] = {}
+
+
+def register(cls: type[Encoder]) -> type[Encoder]:
+    """Add an encoder class to :data:`ENCODERS` under its ``name``."""
+    ENCODERS[cls.name] = cls
+    return cls
+
+
+def encodings(kind: str) -> list[str]:
+    """The encodings of a column kind, the default first."""
+    return [name for name, cls in ENCODERS.items() if kind in cls.kinds]
+
+
+def fit_encoder(values: pd.Series, kind: str, options: dict | None = None) -> Encoder:
+    """The encoder for a column of ``kind`` with its ``options`` (``encoding`` names one of :func:`encodings`, or
+    "auto"; the other options are the encoder's own, and options of other encodings are ignored), fitted on the
+    training ``values``."""
+    if kind not in KINDS:
+        raise DataError(f"Unknown column kind {kind!r}; choose from {', '.join(KINDS)}.")
+    options = dict(options or {})
+    name = options.pop("encoding", AUTO)
+    allowed = encodings(kind)
+    if name == AUTO:
+        cls = next(ENCODERS[n] for n in allowed if ENCODERS[n].suits(values))
+    elif name in allowed:
+        cls = ENCODERS[name]
+    else:
+        raise DataError(f"Unknown encoding {name!r} for a {kind} column; choose one of {', '.join([AUTO, *allowed])}.")
+    chosen = {key: value for key, value in options.items() if key in cls.defaults}
+    return cls(str(values.name), kind, **chosen).fit(values)
+
+
+def from_config(config: dict) -> Encoder:
+    """A fitted encoder from :meth:`Encoder.get_config`'s JSON."""
+    try:
+        cls = ENCODERS[config["encoding"]]
+    except KeyError as exc:
+        raise DataError(f"Unknown encoding {config.get('encoding')!r} in the preparation.") from exc
+    encoder = cls(config["column"], config.get("kind", ""), **config["options"])
+    for key, value in config["fitted"].items():
+        if not key.endswith("_") or key.startswith("_"):
+            raise DataError(f"Unexpected fitted value {key!r} in the preparation of {config['column']!r}.")
+        setattr(encoder, key, value)
+    return encoder
+
+
+def choice_title(value: str) -> str:
+    """How the Prepare page shows an option's value: an encoding's or a scaling's title."""
+    if value in ENCODERS:
+        return ENCODERS[value].title
+    return {AUTO: "auto", **SCALE_TITLES}.get(value, str(value))
+
+
+def log_helps(skew: float, minimum: float) -> bool:
+    """A log transform evens out a right-skewed column of values that are not negative."""
+    return minimum >= 0 and skew > SKEWED
+
+
+class Encoder:
+    """The base of every encoding; subclasses set the class attributes and the four methods."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]  # what the Prepare page calls it
+    kinds: ClassVar[tuple[str, ...]]  # the column kinds it encodes
+    defaults: ClassVar[dict] = {}  # option → default
+    choices: ClassVar[dict[str, tuple]] = {}  # option → allowed values
+    unseen: ClassVar[str] = "unknown"  # how a value never seen in training is handled
+
+    def __init__(self, column: str, kind: str = "", **options):
+        self.column, self.kind = column, kind
+        self.options = {key: type(default)(options.get(key, default)) for key, default in self.defaults.items()}
+        for key, allowed in self.choices.items():
+            if self.options[key] not in allowed:
+                raise DataError(f"Unknown {key} {self.options[key]!r}; choose one of {', '.join(map(str, allowed))}.")
+
+    @classmethod
+    def suits(cls, values: pd.Series) -> bool:
+        """Whether "auto" may choose this encoding for these training values."""
+        return True
+
+    def visible_options(self) -> list[str]:
+        """The options that matter with the current choices (the Prepare page offers these)."""
+        return list(self.defaults)
+
+    def fit(self, values: pd.Series) -> Encoder:
+        """Learn the state from training ``values``; sets ``features_`` and ``seen_``."""
+        raise NotImplementedError
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        """A float matrix: one row per value, one column per name in ``features_``."""
+        raise NotImplementedError
+
+    def read(self, values: pd.Series) -> pd.Series:
+        """The column as this encoder reads it; missing where a value is absent or not of the expected type."""
+        return _as_text(values).where(values.notna())
+
+    def describe(self) -> str:
+        """What is done to the column, in a line."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        fitted = {key: value for key, value in vars(self).items() if key.endswith("_")}
+        return {"encoding": self.name, "column": self.column, "kind": self.kind, "options": self.options,
+                "fitted": fitted}
+
+    def _seen(self, values: pd.Series) -> dict:
+        """What the training rows held, as :meth:`read` gives it: range and median of numbers or dates, or the
+        levels, most frequent first."""
+        read = self.read(values)
+        present = read.dropna()
+        if pd.api.types.is_datetime64_any_dtype(read):
+            return {"type": "date", **{stat: present.agg(stat).isoformat() if len(present) else None
+                                       for stat in ("min", "median", "max")}}
+        if pd.api.types.is_numeric_dtype(read):
+            return {"type": "number", **{stat: float(present.agg(stat)) if len(present) else None
+                                         for stat in ("min", "median", "max")}}
+        return {"type": "level", "levels": present.value_counts().index.tolist()}
+
+
+@register
+class Numeric(Encoder):
+    """Impute, add a missing-indicator column where training values were missing, optionally log, then scale."""
+
+    name, title, kinds = "numeric", "number: fill, scale", ("numeric",)
+    defaults = {"impute": "median", "fill_value": 0.0, "missing_indicator": True, "scale": "standardize",
+                "log": False}
+    choices = {"impute": ("median", "mean", "mode", "constant"), "scale": tuple(SCALE_TITLES)}
+    unseen = "read as missing, then filled as in training"
+
+    def fit(self, values: pd.Series) -> Numeric:
+        numbers = self.read(values)
+        present = numbers.dropna()
+        method = self.options["impute"]
+        if method == "constant" or present.empty:
+            self.fill_ = self.options["fill_value"]
+        else:
+            self.fill_ = float({"median": present.median, "mean": present.mean,
+                                "mode": lambda: present.mode().iloc[0]}[method]())
+        self.scaler_ = _fit_scaler(self._filled(numbers), self.options["scale"])
+        self.indicator_ = bool(self.options["missing_indicator"] and numbers.isna().any())
+        self.skewed_ = bool(not self.options["log"] and len(present) > 2
+                            and log_helps(float(present.skew()), float(present.min())))
+        base = self._base_name()
+        self.features_ = [base] + ([f"{base}_missing"] if self.indicator_ else [])
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        numbers = self.read(values)
+        scaled = _scale_with(self._filled(numbers), self.options["scale"], self.scaler_)
+        if self.indicator_:
+            return np.column_stack([scaled, numbers.isna().to_numpy(dtype=float)])
+        return scaled[:, None]
+
+    def read(self, values: pd.Series) -> pd.Series:
+        return _numbers(values)
+
+    def describe(self) -> str:
+        steps = [f"impute {self.options['impute']} ({self.fill_:.4g})"] + (["log"] if self.options["log"] else [])
+        steps.append(SCALE_TITLES[self.options["scale"]])
+        if self.indicator_:
+            steps.append("missing-indicator column")
+        return ", ".join(steps) + (" (skewed: a log transform may help)" if self.skewed_ else "")
+
+    def visible_options(self) -> list[str]:
+        return [key for key in self.defaults if key != "fill_value" or self.options["impute"] == "constant"]
+
+    def _base_name(self) -> str:
+        return self.column
+
+    def _filled(self, numbers: pd.Series) -> np.ndarray:
+        filled = numbers.fillna(self.fill_).to_numpy(dtype=float)
+        return _log(filled) if self.options["log"] else filled
+
+
+@register
+class OneHot(Encoder):
+    """One 0/1 column per level; levels rarer than ``min_frequency`` (and unseen ones) share an (other) column."""
+
+    name, title, kinds = "onehot", "one-hot", ("categorical",)
+    defaults = {"min_frequency": MIN_FREQUENCY}
+
+    def __init__(self, column: str, kind: str = "", **options):
+        super().__init__(column, kind, **options)
+        if not 0 <= self.options["min_frequency"] < 1:
+            raise DataError("min_frequency is a share of the training rows, from 0 up to (not including) 1.")
+
+    @classmethod
+    def suits(cls, values: pd.Series) -> bool:
+        return values.nunique() <= MAX_ONEHOT_LEVELS
+
+    @property
+    def unseen(self) -> str:
+        return "unknown: counted as (other)" if self.other_ else "unknown: all its one-hot columns 0"
+
+    def fit(self, values: pd.Series) -> OneHot:
+        shares = _as_text(values).value_counts(normalize=True)
+        self.levels_ = len(shares)
+        self.categories_ = [str(level) for level in shares[shares >= self.options["min_frequency"]].index]
+        self.other_ = len(self.categories_) < self.levels_
+        self.features_ = [f"{self.column}={level}" for level in self.categories_] + (
+            [f"{self.column}={OTHER}"] if self.other_ else [])
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        codes = pd.Index(self.categories_).get_indexer(_as_text(values))
+        matrix = np.zeros((len(values), len(self.features_)))
+        known = codes >= 0
+        matrix[np.flatnonzero(known), codes[known]] = 1.0
+        if self.other_:
+            matrix[~known, -1] = 1.0
+        return matrix
+
+    def describe(self) -> str:
+        grouped = self.levels_ - len(self.categories_)
+        return f"one-hot ({self.levels_} levels); " + (
+            f"{grouped} rare level(s) (under {self.options['min_frequency']:.1%} of the rows) and unseen ones as "
+            f"{OTHER}" if grouped else "unseen levels: all zeros")
+
+
+@register
+class Frequency(Encoder):
+    """Each level becomes its share of the training rows (unseen: 0), standardized: one column for any number
+    of levels."""
+
+    name, title, kinds = "frequency", "frequency", ("categorical",)
+    unseen = "unknown: frequency 0"
+
+    def fit(self, values: pd.Series) -> Frequency:
+        text = _as_text(values)
+        shares = text.value_counts(normalize=True)
+        self.levels_ = len(shares)
+        self.frequencies_ = {str(level): float(share) for level, share in shares.items()}
+        encoded = text.map(shares).astype(float)
+        self.mean_, self.std_ = float(encoded.mean()), _std(encoded)
+        self.features_ = [f"{self.column}_frequency"]
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        shares = _as_text(values).map(self.frequencies_).astype(float).fillna(0.0).to_numpy()
+        return ((shares - self.mean_) / self.std_)[:, None]
+
+    def describe(self) -> str:
+        return (f"frequency: {self.levels_:,} levels (one-hot would add {self.levels_:,} columns), each level → its "
+                "share of the training rows (unseen: 0), standardized")
+
+
+@register
+class Boolean(Encoder):
+    """1 for the 'true' level ('yes', 'true', … or the larger of two levels), else 0; missing: the training share."""
+
+    name, title, kinds = "boolean", "0/1", ("boolean",)
+
+    @property
+    def unseen(self) -> str:
+        return f"read as not {self.true_!r} (0)"
+
+    def fit(self, values: pd.Series) -> Boolean:
+        levels = set(self.read(values).dropna())
+        self.true_ = BOOLEAN_WORDS.get(frozenset(levels)) or max(levels, default="")
+        self.fill_ = float((self.read(values) == self.true_).fillna(False).mean())
+        self.missing_ = bool(values.isna().any())
+        self.features_ = [self.column]
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        ones = (self.read(values) == self.true_).fillna(False).astype(float).to_numpy()
+        return np.where(values.isna().to_numpy(), self.fill_, ones)[:, None]
+
+    def read(self, values: pd.Series) -> pd.Series:
+        return super().read(values).str.lower()
+
+    def describe(self) -> str:
+        return f"1 if {self.true_!r} else 0" + (f"; missing: {self.fill_:.2f}, the training share"
+                                                 if self.missing_ else "")
+
+
+@register
+class DateParts(Encoder):
+    """Year, month, quarter, week, day, weekday and season (hour when times vary), standardized; optionally the
+    cyclical parts as sin/cos pairs."""
+
+    name, title, kinds = "date_parts", "date parts", ("datetime",)
+    defaults = {"cyclical": False}
+    unseen = "read as missing, then filled as in training"
+
+    def fit(self, values: pd.Series) -> DateParts:
+        parts = _date_parts(values)
+        names = list(DATE_PARTS) + (["hour"] if (parts["hour"].fillna(0) != 0).any() else [])
+        self.parts_ = [[part, _mean(parts[part]), _std(parts[part])] for part in names]  # a list: JSON keeps order
+        self.cycles_ = [part for part in CYCLES if part in names] if self.options["cyclical"] else []
+        self.features_ = [f"{self.column}_{part}" for part in names] + [
+            f"{self.column}_{part}_{f}" for part in self.cycles_ for f in ("sin", "cos")]
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        parts = _date_parts(values)
+        blocks = [(parts[part].fillna(mean) - mean).to_numpy(dtype=float)[:, None] / std
+                  for part, mean, std in self.parts_]
+        for part in self.cycles_:
+            first, period = CYCLES[part]
+            angle = 2 * np.pi * (parts[part] - first).to_numpy(dtype=float) / (
+                period or parts["days_in_month"].to_numpy())
+            blocks.append(np.nan_to_num(np.column_stack([np.sin(angle), np.cos(angle)])))  # no date: the centre
+        return np.column_stack(blocks)
+
+    def read(self, values: pd.Series) -> pd.Series:
+        dates = parse_dates(values)
+        return dates.dt.tz_convert(None) if dates.dt.tz is not None else dates
+
+    def describe(self) -> str:
+        text = f"date parts ({', '.join(part for part, _, _ in self.parts_)}), standardized"
+        return text + (f"; sin/cos cycles of {', '.join(self.cycles_)}" if self.cycles_ else "")
+
+
+@register
+class Excluded(Encoder):
+    """Left out of the model, with the reason."""
+
+    name, title, kinds = "exclude", "leave out", ("identifier", "constant", "text", "excluded")
+    REASONS = {
+        "identifier": "identifier: unique per row, carries no pattern to learn",
+        "constant": "constant: a single value carries no information",
+        "text": "free text: not encoded in this version",
+        "excluded": "excluded by you",
+    }
+
+    def fit(self, values: pd.Series) -> Excluded:
+        self.features_, self.seen_ = [], {}
+        self.reason_ = self.REASONS.get(self.kind, self.REASONS["excluded"])
+        if self.kind in NumberInText.kinds and holds_numbers(values):
+            self.reason_ += " (its values hold numbers: the encoding 'the number in the text' uses them)"
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        return np.zeros((len(values), 0))
+
+    def describe(self) -> str:
+        return self.reason_
+
+
+@register
+class NumberInText(Numeric):
+    """The first number in each value's text ('ppl_100' → 100), then as a numeric column."""
+
+    name, title, kinds = "number_in_text", "the number in the text", ("categorical", "text", "identifier")
+
+    def fit(self, values: pd.Series) -> NumberInText:
+        super().fit(values)
+        numbers = self.read(values)
+        found = np.flatnonzero(numbers.notna())
+        self.example_ = f"{values.iloc[found[0]]!r} → {numbers.iloc[found[0]]:g}" if len(found) else "none found"
+        return self
+
+    def read(self, values: pd.Series) -> pd.Series:
+        return pd.to_numeric(_as_text(values).str.extract(NUMBER, expand=False), errors="coerce").astype(float)
+
+    def describe(self) -> str:
+        return f"the number in the text ({self.example_}); {super().describe()}"
+
+    def _base_name(self) -> str:
+        return f"{self.column}_number"
+
+
+def holds_numbers(values: pd.Series) -> bool:
+    """Whether nearly every value's text holds a number (then :class:`NumberInText` can use the column)."""
+    return bool(_as_text(values.dropna()).str.contains(r"\d").mean() > 0.9)
+
+
+# -- numbers ----------------------------------------------------------------------------------------------------
+def _fit_scaler(values: np.ndarray, method: str) -> dict:
+    if method == "standardize":
+        return {"mean": float(values.mean()), "std": _std(pd.Series(values))}
+    if method == "minmax":
+        low, high = float(values.min()), float(values.max())
+        return {"min": low, "range": high - low if high > low else 1.0}
+    if method == "robust":
+        q1, median, q3 = np.percentile(values, [25, 50, 75])
+        return {"median": float(median), "iqr": float(q3 - q1) if q3 > q1 else 1.0}
+    references = np.linspace(0.0, 100.0, min(N_QUANTILES, len(values)))
+    return {"quantiles": np.maximum.accumulate(np.percentile(values, references)).tolist()}
+
+
+def _scale_with(values: np.ndarray, method: str, stats: dict) -> np.ndarray:
+    if method == "standardize":
+        return (values - stats["mean"]) / stats["std"]
+    if method == "minmax":
+        return (values - stats["min"]) / stats["range"]
+    if method == "robust":
+        return (values - stats["median"]) / stats["iqr"]
+    return _quantile_normal(values, np.asarray(stats["quantiles"]))
+
+
+def _quantile_normal(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Rank against the training quantiles, then take the normal's quantile (as scikit-learn's QuantileTransformer)."""
+    if len(quantiles) == 1:
+        return np.zeros_like(values)
+    refs = np.linspace(0.0, 1.0, len(quantiles))
+    ranks = 0.5 * (np.interp(values, quantiles, refs) - np.interp(-values, -quantiles[::-1], -refs[::-1]))
+    bound = -ndtri(1e-7)
+    return np.clip(ndtri(ranks), -bound, bound)
+
+
+def _log(values: np.ndarray) -> np.ndarray:
+    """sign(x)·log(1 + |x|): log1p for the skewed positives it is meant for, and defined for any number."""
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def _numbers(values: pd.Series) -> pd.Series:
+    """A column as floats; text such as ``3,449`` (thousands separators) reads as a number, other text as missing."""
+    if not pd.api.types.is_numeric_dtype(values):
+        values = values.astype("string").str.replace(",", "", regex=False).str.strip()
+    return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+# -- dates ------------------------------------------------------------------------------------------------------
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Datetimes (UTC for text), NaT where a value is not a date; the common format first, then value by value."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype("string")
+    dates = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    failed = dates.isna() & text.notna()
+    if failed.any():
+        dates[failed] = pd.to_datetime(text[failed], errors="coerce", utc=True, format="mixed")
+    return dates
+
+
+def _date_parts(values: pd.Series) -> pd.DataFrame:
+    """Calendar parts as floats; season is meteorological (0 winter: Dec–Feb … 3 autumn, northern hemisphere)."""
+    dates = parse_dates(values).dt
+    parts = {"year": dates.year, "month": dates.month, "quarter": dates.quarter, "week": dates.isocalendar().week,
+             "day": dates.day, "dayofweek": dates.day_of_week, "season": dates.month % 12 // 3, "hour": dates.hour,
+             "days_in_month": dates.days_in_month}
+    return pd.DataFrame({p: v.to_numpy(dtype=float, na_value=np.nan) for p, v in parts.items()}, index=values.index)
+
+
+# -- small helpers ------------------------------------------------------------------------------------------------
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as comparable strings (1, 1.0 and "1" alike), with missing values as their own level."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        values = values.map(lambda v: str(int(v)) if float(v).is_integer() else repr(float(v)), na_action="ignore")
+    return values.astype("string").fillna(MISSING).astype(str)
+
+
+def _mean(values: pd.Series) -> float:
+    mean = float(values.mean())
+    return mean if np.isfinite(mean) else 0.0
+
+
+def _std(values: pd.Series) -> float:
+    """The standard deviation to divide by: 1 where it is zero or undefined, so nothing becomes NaN."""
+    std = float(values.std(ddof=0))
+    return std if np.isfinite(std) and std > 0 else 1.0
