@@ -13,7 +13,8 @@ accepts the training values). A new encoding is a new class here, registered wit
 
 Hand-written, and why: each transform is a few lines of arithmetic on statistics stored as numbers (medians,
 scales, level lists, quantiles), because scikit-learn's fitted transformers can only be saved by pickling them,
-which a bundle must never need. The quantile-to-normal mapping follows scikit-learn's ``QuantileTransformer``.
+which a bundle must never need. The quantile-to-normal mapping follows scikit-learn's ``QuantileTransformer``;
+piecewise-linear encoding has no scikit-learn or Keras counterpart (``KBinsDiscretizer`` only gives bin indicators).
 This module imports nothing of dlcore but its errors: it is part of the model bundle's runtime.
 """
 
@@ -427,6 +428,55 @@ class NumberInText(Numeric):
 
     def _base_name(self) -> str:
         return f"{self.column}_number"
+
+
+@register
+class PiecewiseLinear(Encoder):
+    """Piecewise-linear encoding (Gorishniy et al., 2022): quantile bins of the training values, each value as how
+    far it fills each bin (1 for bins below it, its share of its own bin, 0 above), so a network can bend its
+    response at every bin edge. Missing values take the training median, with an indicator column."""
+
+    name, title, kinds = "piecewise_linear", "piecewise-linear bins", ("numeric",)
+    defaults = {"bins": 8, "missing_indicator": True}
+    unseen = "read as missing, then filled as in training"
+
+    def __init__(self, column: str, kind: str = "", **options):
+        super().__init__(column, kind, **options)
+        if not 2 <= self.options["bins"] <= 64:
+            raise DataError("bins is the number of quantile bins, from 2 to 64.")
+
+    def fit(self, values: pd.Series) -> PiecewiseLinear:
+        numbers = self.read(values)
+        present = numbers.dropna()
+        self.fill_ = float(present.median()) if len(present) else 0.0
+        quantiles = np.quantile(numbers.fillna(self.fill_), np.linspace(0, 1, self.options["bins"] + 1))
+        self.edges_ = np.unique(quantiles).tolist()
+        if len(self.edges_) == 1:  # a single value: one bin around it
+            self.edges_ = [self.edges_[0] - 0.5, self.edges_[0] + 0.5]
+        self.indicator_ = bool(self.options["missing_indicator"] and numbers.isna().any())
+        self.features_ = [f"{self.column}_bin{i + 1}" for i in range(len(self.edges_) - 1)] + (
+            [f"{self.column}_missing"] if self.indicator_ else [])
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        numbers = self.read(values)
+        edges = np.asarray(self.edges_)
+        filled = numbers.fillna(self.fill_).to_numpy(dtype=float)[:, None]
+        fill = (filled - edges[:-1]) / (edges[1:] - edges[:-1])
+        fill[:, 1:] = np.maximum(fill[:, 1:], 0.0)  # the first bin extends below the training range, the last above
+        fill[:, :-1] = np.minimum(fill[:, :-1], 1.0)
+        if self.indicator_:
+            return np.column_stack([fill, numbers.isna().to_numpy(dtype=float)])
+        return fill
+
+    def read(self, values: pd.Series) -> pd.Series:
+        return _numbers(values)
+
+    def describe(self) -> str:
+        return (f"piecewise-linear over {len(self.edges_) - 1} quantile bins of the training values "
+                f"({self.edges_[0]:.4g} to {self.edges_[-1]:.4g}); missing: the median ({self.fill_:.4g})"
+                + (", with a missing-indicator column" if self.indicator_ else ""))
 
 
 def holds_numbers(values: pd.Series) -> bool:

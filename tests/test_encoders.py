@@ -104,3 +104,34 @@ def test_a_foreign_config_is_refused():
         from_config({**config, "encoding": "pickle"})
     with pytest.raises(DataError, match="Unexpected fitted value '__class__'"):
         from_config({**config, "fitted": {"__class__": "x"}})
+
+
+def test_piecewise_linear_fills_the_bins_below_a_value_and_part_of_its_own():
+    values = pd.Series(np.arange(101, dtype=float), name="age")
+    values.iloc[7] = np.nan
+    encoder = fit_encoder(values, "numeric", {"encoding": "piecewise_linear", "bins": 4})
+    assert encoder.features_ == ["age_bin1", "age_bin2", "age_bin3", "age_bin4", "age_missing"]
+    low, q1, median, q3, high = encoder.edges_
+    assert (low, high) == (0.0, 100.0) and low < q1 < median < q3 < high
+    out = encoder.transform(pd.Series([q1, (median + q3) / 2, 150.0, -10.0, None], name="age"))
+    np.testing.assert_allclose(out[0], [1, 0, 0, 0, 0], atol=1e-12)  # exactly the first edge above the minimum
+    np.testing.assert_allclose(out[1], [1, 1, 0.5, 0, 0], atol=1e-12)  # halfway through the third bin
+    assert out[2, :3].tolist() == [1, 1, 1] and out[2, 3] > 1  # above the range: the last bin extrapolates
+    assert out[3, 0] < 0 and out[3, 1:4].tolist() == [0, 0, 0]  # below it: the first bin does
+    median_row = encoder.transform(pd.Series([values.median()], name="age"))[0]
+    assert out[4, -1] == 1 and out[4, :4].tolist() == median_row[:4].tolist()  # missing: the training median
+    with pytest.raises(DataError, match="bins is the number of quantile bins"):
+        fit_encoder(values, "numeric", {"encoding": "piecewise_linear", "bins": 1})
+
+
+def test_piecewise_linear_is_offered_for_numbers_and_chosen_through_the_preparation():
+    from conftest import mixed_frame
+    from dlcore.prepared import prepare
+
+    assert encodings("numeric") == ["numeric", "piecewise_linear"]  # the default stays first
+    data = prepare(mixed_frame(300, 0), "label", "binary", options={"income": {"encoding": "piecewise_linear"}})
+    names = data.preparation.feature_names
+    assert [name for name in names if name.startswith("income")] == [f"income_bin{i}" for i in range(1, 9)]
+    plan = data.preparation.plan().set_index("column")
+    assert plan.loc["income", "encoding"] == "piecewise-linear bins"
+    assert plan.loc["x", "encoding"] == "number: fill, scale"
