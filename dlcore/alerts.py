@@ -14,7 +14,8 @@ import pandas as pd
 from dlcore.encoders import MAX_ONEHOT_LEVELS, SKEWED, log_helps
 from dlcore.profiling import IMBALANCED
 
-HIGH_MISSING = 0.30
+SOME_MISSING = 0.10  # Moolayil: impute under this share of missing values
+HIGH_MISSING = 0.30  # and consider dropping the column above this one
 CORRELATED = 0.95
 MIXED_TYPES = 0.5
 LEAKAGE_R2 = 0.95
@@ -42,7 +43,8 @@ def find_alerts(frame: pd.DataFrame, profile: dict, kinds: dict[str, str]) -> li
             add(name, "identifier", f"{name} looks like an identifier (unique per row or named like an id): "
                 "a model would memorise it.", {"action": "exclude"}, "Exclude it")
         if col["null_fraction"] > HIGH_MISSING:
-            add(name, "high_missing", f"{name} is {col['null_fraction']:.0%} missing (over 30%: consider dropping it).",
+            add(name, "high_missing", f"{name} is {col['null_fraction']:.0%} missing (over {HIGH_MISSING:.0%}: consider "
+                "dropping it).",
                 {"action": "exclude"}, "Exclude it")
         if kind == "categorical" and col["unique"] > MAX_ONEHOT_LEVELS:
             add(name, "high_cardinality", f"{name} has {col['unique']:,} levels: one-hot encoding would add that many "

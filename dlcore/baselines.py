@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from dlcore.evaluation import LOWER_IS_BETTER, METRIC_TITLES, is_better, score
 from dlcore.prepared import PreparedData
+from dlcore.splitting import SEED
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -58,7 +59,7 @@ def naive_baseline(data: PreparedData, statistic: str = "mean") -> dict[str, flo
     return score(prep.task, y_test, np.full(n, majority, dtype=object), np.tile(priors, (n, 1)), prep.classes)
 
 
-def random_baseline(data: PreparedData, seed: int = 42) -> dict[str, float]:
+def random_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
     """Chollet's shuffled-label baseline: the training labels (or values) shuffled with ``seed``, one per test
     row (cycled when the test split is larger), each class guess given with certainty. It has the right class
     shares but no information from the inputs: about the sum of squared class shares in accuracy."""
@@ -77,7 +78,7 @@ def linear_baseline(data: PreparedData) -> dict[str, float]:
         return _fitted(data, LogisticRegression(max_iter=1000))
 
 
-def gradient_boosting_baseline(data: PreparedData, seed: int = 42) -> dict[str, float]:
+def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
     """scikit-learn's HistGradientBoosting with its defaults: the strong classical reference on tables.
 
     Small data is fitted on one thread: there, OpenMP threads slow it down, by 100× when the cores are busy
@@ -109,7 +110,7 @@ def _scored(data: PreparedData, predicted: np.ndarray) -> dict[str, float]:
     return score(prep.task, data.test_targets, labels, proba, prep.classes or None)
 
 
-def baselines(data: PreparedData, seed: int = 42) -> dict[str, dict[str, float]]:
+def baselines(data: PreparedData, seed: int = SEED) -> dict[str, dict[str, float]]:
     """Every baseline by name (see :func:`titles`), each with the task's metrics on the test split."""
     result = {"naive": naive_baseline(data)}
     if data.task == "regression":

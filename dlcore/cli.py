@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
     train.add_argument("--arch", default="auto", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto)")
     train.add_argument("--epochs", type=int, default=100, help="maximum epochs; early stopping may end sooner (default: 100)")
-    train.add_argument("--seed", type=int, default=42, help="random seed for the split and the weights (default: 42)")
+    train.add_argument("--seed", type=int, help="random seed for the split and the weights (default: the app's)")
     train.add_argument("--backend", choices=["local", "ray"],
                        help="local: train in this process; ray: as a job on the Ray cluster at $RAY_ADDRESS, with the "
                             "run folder on storage every node shares (default: ray if $RAY_ADDRESS is set)")
@@ -77,10 +77,12 @@ def _train(args) -> int:
     from dlcore.prepared import prepare
     from dlcore.profiling import check_task, decide_kinds, infer_task
     from dlcore.runs import run_info, write_job
+    from dlcore.splitting import SEED
     from dlcore.training import TrainConfig
 
     if args.epochs < 1:
         raise DataError("--epochs must be at least 1.")
+    seed = SEED if args.seed is None else args.seed
     dataset = read_table(args.data)
     kinds = decide_kinds(dataset.frame)  # on the whole table, as the app's Explore step
     frame, dropped = drop_missing_target(dataset.frame, args.target)
@@ -88,9 +90,9 @@ def _train(args) -> int:
         print(f"dropped {dropped} rows with a missing {args.target!r}")
     task = args.task or infer_task(frame[args.target])
     check_task(frame[args.target], task)
-    data = prepare(frame, args.target, task, seed=args.seed, kinds=kinds)
+    data = prepare(frame, args.target, task, seed=seed, kinds=kinds)
     arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train))
-    config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    config = TrainConfig(epochs=args.epochs, seed=seed)
     print(f"{task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, {arch.title}")
 
     def progress(epoch: int, row: dict) -> None:

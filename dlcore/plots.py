@@ -7,6 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dlcore.alerts import HIGH_MISSING, SOME_MISSING
 from dlcore.evaluation import METRIC_TITLES
 
 def null_fractions(profile: dict) -> go.Figure:
@@ -15,8 +16,8 @@ def null_fractions(profile: dict) -> go.Figure:
     nulls = nulls.sort_values(ascending=False)
     fig = px.bar(x=nulls.index, y=nulls.values, labels={"x": "column", "y": "% missing"}, title="Missing values per column")
     fig.update_yaxes(range=[0, 100])
-    fig.add_hline(y=10, line_dash="dot", annotation_text="10%: impute")
-    fig.add_hline(y=30, line_dash="dash", annotation_text="30%: consider dropping")
+    fig.add_hline(y=100 * SOME_MISSING, line_dash="dot", annotation_text=f"{SOME_MISSING:.0%}: impute")
+    fig.add_hline(y=100 * HIGH_MISSING, line_dash="dash", annotation_text=f"{HIGH_MISSING:.0%}: consider dropping")
     return fig
 
 

@@ -18,7 +18,7 @@ from dlcore.evaluation import primary_metric
 from dlcore.files import read_json, replacing, write_json
 from dlcore.preparation import Preparation
 from dlcore.profiling import decide_kinds
-from dlcore.splitting import Split, kfold_splits, split_frame
+from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE, Split, kfold_splits, split_frame
 
 MAX_MATRIX_BYTES = 2 * 1024**3
 PREPARED_FILES = {"preparation": "preparation.json", "matrices": "matrices.npz"}
@@ -75,8 +75,8 @@ class PreparedData:
 
 
 def prepare(
-    frame: pd.DataFrame, target: str, task: str, seed: int = 42, test_size: float = 0.2,
-    validation_size: float = 0.1, kinds: dict[str, str] | None = None, options: dict[str, dict] | None = None,
+    frame: pd.DataFrame, target: str, task: str, seed: int = SEED, test_size: float = TEST_SIZE,
+    validation_size: float = VALIDATION_SIZE, kinds: dict[str, str] | None = None, options: dict[str, dict] | None = None,
     order_by: str | None = None,
 ) -> PreparedData:
     """Split ``frame`` (time-ordered by ``order_by`` if given) and fit a :class:`Preparation` on its training rows.
@@ -91,7 +91,7 @@ def prepare(
 
 
 def prepare_folds(
-    frame: pd.DataFrame, target: str, task: str, k: int = 5, seed: int = 42,
+    frame: pd.DataFrame, target: str, task: str, k: int = 5, seed: int = SEED,
     kinds: dict[str, str] | None = None, options: dict[str, dict] | None = None,
 ) -> list[PreparedData]:
     """K-fold cross-validation (:func:`~dlcore.splitting.kfold_splits`), each fold with its own Preparation.

@@ -16,6 +16,8 @@ from dlcore.encoders import parse_dates
 from dlcore.errors import DataError
 
 KFOLD_ROWS = 2000  # under this many rows, K-fold cross-validation is suggested
+TEST_SIZE, VALIDATION_SIZE = 0.2, 0.1  # of all rows, then of the rest
+SEED = 42
 
 
 @dataclass
@@ -28,8 +30,8 @@ class Split:
 
 
 def split_frame(
-    frame: pd.DataFrame, target: str, task: str, test_size: float = 0.2, validation_size: float = 0.1, seed: int = 42,
-    order_by: str | None = None,
+    frame: pd.DataFrame, target: str, task: str, test_size: float = TEST_SIZE, validation_size: float = VALIDATION_SIZE,
+    seed: int = SEED, order_by: str | None = None,
 ) -> Split:
     """Hold-out split: ``test_size`` of all rows, then ``validation_size`` of the rest.
 
@@ -65,7 +67,7 @@ def _time_split(frame: pd.DataFrame, target: str, order_by: str, test_size: floa
     return Split(ordered.iloc[:n_train], ordered.iloc[n_train:n_train + n_val], ordered.iloc[n_train + n_val:])
 
 
-def kfold_splits(frame: pd.DataFrame, target: str, task: str, k: int = 5, seed: int = 42) -> Iterator[Split]:
+def kfold_splits(frame: pd.DataFrame, target: str, task: str, k: int = 5, seed: int = SEED) -> Iterator[Split]:
     """``k`` shuffled folds (stratified for classes when every class has k rows): fold i trains on the others and
     holds out fold i as both its validation and its test part, so every row is scored once by a model that never
     trained on it."""

@@ -14,6 +14,7 @@ import pandas as pd
 from dlcore.architectures import Architecture, build_model, output_head, validate
 from dlcore.files import save_model
 from dlcore.prepared import PreparedData
+from dlcore.splitting import SEED
 from dlcore.profiling import IMBALANCED, minority_share as share_of_rarest
 
 EpochCallback = Callable[[int, dict], None]
@@ -40,7 +41,7 @@ class TrainConfig:
     batch_size: int = 0  # 0: chosen from the number of rows
     learning_rate: float = 1e-3
     patience: int = 10
-    seed: int = 42
+    seed: int = SEED
     class_weights: bool | None = None  # weight classes inversely to their frequency; None: when the rarest is under 20%
     optimizer: str = "adam"
     schedule: str = "constant"

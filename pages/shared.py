@@ -12,15 +12,16 @@ from dlcore.loading import drop_missing_target
 from dlcore.prepared import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
 from dlcore.runs import RESULT_STATES, SECRET, find_run
+from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
 from dlcore.training import TrainConfig
 
 DEFAULTS = {
     "dataset": None,  # dlcore.loading.Dataset
     "target": None,
     "task": None,
-    "seed": 42,
-    "test_size": 0.2,
-    "validation_size": 0.1,
+    "seed": SEED,
+    "test_size": TEST_SIZE,
+    "validation_size": VALIDATION_SIZE,
     "kinds": None,  # column -> kind chosen by the user (overrides the inferred kind; "excluded" drops it)
     "column_options": None,  # column -> preparation options (e.g. {"log": True})
     "order_by": None,  # a datetime column for a time-ordered split
