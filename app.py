@@ -24,6 +24,9 @@ PAGES = [
             help="Every run of this browser session side by side: architecture, epochs, scores, time."),
     st.Page("pages/results.py", title="Results & predictions", icon=":material/download:",
             help="Test scores next to the baseline, predictions on the test split or a new file, and the model."),
+    st.Page("pages/explain.py", title="Explain", icon=":material/psychology:",
+            help="Which columns drive the predictions (SHAP and permutation importance), and one prediction taken "
+                 "apart."),
 ]
 page = st.navigation(PAGES)
 sidebar_status()

@@ -1,4 +1,4 @@
-"""``python -m dlcore train|predict|profile|worker``: the app's pipeline with the app's defaults.
+"""``python -m dlcore train|predict|profile|explain|worker``: the app's pipeline with the app's defaults.
 
 Bad input ends with exit status 2 and one line on stderr, never a traceback.
 """
@@ -11,6 +11,8 @@ import signal
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from dlcore.architectures import ARCHITECTURE_NAMES
 from dlcore.errors import DataError
@@ -44,6 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
     predict.add_argument("data", type=Path, help="CSV file with the training columns")
     predict.add_argument("--out", required=True, type=Path, help="predictions CSV to write")
+    predict.add_argument("--explain", action="store_true",
+                         help="add each row's three most influential columns (SHAP): reason_1..3 and their values")
+
+    explain = commands.add_parser("explain", help="SHAP values of rows of DATA in the original columns, as JSON")
+    explain.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
+    explain.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file with the training columns")
+    explain.add_argument("--out", required=True, type=Path, help="JSON file to write")
+    explain.add_argument("--rows", type=int, default=200,
+                         help="explain a random sample of this many rows (all when DATA has fewer; default: 200)")
+    explain.add_argument("--explainer", choices=["permutation", "gradient"], default="permutation",
+                         help="permutation: exact, additive (default); gradient: faster, approximate")
+    explain.add_argument("--values", action="store_true", help="also write every row's SHAP values")
+    explain.add_argument("--seed", type=int, default=0, help="seed of the row sample and the explainer (default: 0)")
 
     profile = commands.add_parser("profile", help="the Explore step's numbers as JSON")
     profile.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
@@ -60,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "profile": _profile, "worker": _worker}[args.command](args)
+        return {"train": _train, "predict": _predict, "profile": _profile, "explain": _explain,
+                "worker": _worker}[args.command](args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT
@@ -151,7 +167,31 @@ def _worker(args) -> int:
 def _predict(args) -> int:
     from dlcore.inference import predict_file
 
-    predict_file(args.model, args.data, args.out)
+    predict_file(args.model, args.data, args.out, explain=args.explain)
+    return 0
+
+
+def _explain(args) -> int:
+    from dlcore.explain import MAX_ROWS, background_for, explain
+    from dlcore.files import write_json
+    from dlcore.inference import Predictor
+    from dlcore.loading import read_table
+
+    if not 1 <= args.rows <= MAX_ROWS:
+        raise DataError(f"--rows must be from 1 to {MAX_ROWS:,}.")
+    predictor = Predictor.load(args.model)
+    frame = read_table(args.data, for_prediction=True).frame
+    rows = frame.sample(args.rows, random_state=args.seed).sort_index() if len(frame) > args.rows else frame
+    background = background_for(args.model, predictor, args.seed)
+    explanation = explain(predictor, rows, background, args.explainer, args.seed,
+                          on_progress=lambda done, total: print(f"explained {done} of {total} rows", flush=True))
+    summary = explanation.summary(values=args.values)
+    if args.values:
+        summary["row_index"] = [int(i) if isinstance(i, (int, np.integer)) else str(i) for i in rows.index]
+    write_json(args.out, summary)
+    top = ", ".join(explanation.importance()["column"].head(3))
+    print(f"explained {len(rows)} rows with {args.explainer} SHAP against {len(background)} background row(s) in "
+          f"{explanation.seconds:.1f} s; most important: {top}; wrote {args.out}")
     return 0
 
 

@@ -23,11 +23,13 @@ from dlcore.preparation import Preparation
 
 BUNDLE_NAME = "model.zip"
 REQUIREMENTS = ("keras", "tensorflow", "numpy", "pandas", "scipy")
+EXPLAIN_REQUIREMENTS = ("shap",)  # predict.py --explain
 
 PREDICT_SCRIPT = '''"""Predict every row of a table with this model: python predict.py new_rows.csv --out predictions.csv
 
-Needs only the packages in requirements.txt. The dlcore/ folder next to this file is a copy of the app's
-code that reads a table and prepares it, so the predictions are the app's.
+Needs only the packages in requirements.txt (--explain also needs those in requirements-explain.txt). The dlcore/
+folder next to this file is a copy of the app's code that reads a table and prepares it, so the predictions are the
+app's.
 """
 
 import argparse
@@ -45,9 +47,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Predict every row of a table with this model bundle.")
     parser.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet, Excel) file with the training columns")
     parser.add_argument("--out", type=Path, default=Path("predictions.csv"), help="CSV file to write")
+    parser.add_argument("--explain", action="store_true",
+                        help="add each row's three most influential columns (SHAP; pip install -r requirements-explain.txt)")
     args = parser.parse_args()
     try:
-        predict_file(HERE, args.data, args.out)
+        predict_file(HERE, args.data, args.out, explain=args.explain)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -95,13 +99,15 @@ def schema(prep: Preparation) -> dict:
 def _runtime_files() -> dict[str, bytes]:
     package = Path(__file__).resolve().parent
     modules = {f"dlcore/{module}.py": (package / f"{module}.py").read_bytes() for module in RUNTIME_MODULES}
-    return {"predict.py": PREDICT_SCRIPT.encode(), "requirements.txt": _requirements().encode(), **modules}
+    return {"predict.py": PREDICT_SCRIPT.encode(), "requirements.txt": _requirements(REQUIREMENTS).encode(),
+            "requirements-explain.txt": ("-r requirements.txt\n" + _requirements(EXPLAIN_REQUIREMENTS)).encode(),
+            **modules}
 
 
-def _requirements() -> str:
+def _requirements(names: tuple[str, ...]) -> str:
     """The packages predict.py needs: from the version this model was trained with, within its major version."""
     lines = []
-    for name in REQUIREMENTS:
+    for name in names:
         try:
             major, minor = metadata.version(name).split(".")[:2]
             lines.append(f"{name}~={major}.{minor}")
@@ -120,6 +126,9 @@ def _readme(prep: Preparation, metrics: dict) -> str:
         "## Predict\n\n"
         "    pip install -r requirements.txt\n"
         "    python predict.py new_rows.csv --out predictions.csv\n\n"
+        "With `--explain` (after `pip install -r requirements-explain.txt`) each row also gets `reason_1` to `reason_3`: "
+        "the three columns that moved its prediction most, with their SHAP values, measured against a typical "
+        "training row (medians and most frequent levels; the bundle holds no training rows).\n\n"
         f"The table needs the input columns {', '.join(prep.input_columns)}; other columns are ignored and kept. "
         f"The output has every column of the table in its order, plus {outputs}, one row per input row. "
         "First the table is checked against `schema.json`: a missing column is refused; unseen categories, "
@@ -133,5 +142,6 @@ def _readme(prep: Preparation, metrics: dict) -> str:
         "- `preparation.json`: how each raw column becomes the network's inputs, with statistics of the training rows.\n"
         "- `schema.json`: the training columns (kinds, ranges, categories) and the target's labels.\n"
         "- `metrics.json`, `history.csv`: test scores next to the baselines, and the loss per epoch.\n"
-        "- `predict.py`, `requirements.txt`, `dlcore/`: a copy of the app's code that reads, prepares and predicts a table.\n"
+        "- `predict.py`, `requirements.txt`, `requirements-explain.txt`, `dlcore/`: a copy of the app's code that reads, "
+        "prepares, predicts and explains a table.\n"
     )

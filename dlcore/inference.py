@@ -24,10 +24,12 @@ from dlcore.errors import DataError
 from dlcore.files import write_text
 from dlcore.preparation import Preparation
 
+PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
 RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
 # copied into every bundle for predict.py: at module level they import only each other
-RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "inference")
-RUNTIME_FILES = ("predict.py", "requirements.txt", *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
+RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "inference", "explain")
+RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt",
+                 *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
 FORMER_RUNTIME_FILES = ("dlcore/profiling.py", "dlcore/export.py")  # in bundles written before this runtime
 BUNDLE_FILES = RUN_FILES + RUNTIME_FILES + FORMER_RUNTIME_FILES
 REQUIRED_FILES = ("model.keras", "preparation.json", "metrics.json")
@@ -184,9 +186,11 @@ def _column_findings(prep: Preparation, raw: pd.Series, seen: dict) -> list[dict
     return found
 
 
-def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=print) -> SchemaReport:
+def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=print, explain: bool = False
+                 ) -> SchemaReport:
     """Check and predict every row of the table at ``data`` with a run folder or bundle, and write the CSV ``out``:
-    ``python -m dlcore predict`` and a bundle's ``predict.py``. ``echo`` gets the report's summary and a last line."""
+    ``python -m dlcore predict`` and a bundle's ``predict.py``. With ``explain``, each row's three most influential
+    columns are added (needs shap). ``echo`` gets the report's summary and a last line."""
     from dlcore.loading import read_table
 
     predictor = Predictor.load(model)
@@ -194,6 +198,14 @@ def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=prin
     report = predictor.check_schema(frame)
     echo(report.summary())
     result = predictor.predict(frame)
+    if explain:
+        try:
+            import shap  # noqa: F401
+        except ImportError as exc:
+            raise DataError(f"Explaining needs shap ({exc.name} is not installed): pip install shap") from exc
+        from dlcore.explain import predict_with_reasons
+
+        result = predict_with_reasons(predictor, model, frame, result, echo)
     out = Path(out)
     write_text(out, result.to_csv(index=False))
     echo(f"wrote {len(result)} predictions to {out}")

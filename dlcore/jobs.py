@@ -1,7 +1,9 @@
-"""Jobs: every training runs in a worker process, out of the web server, through one FIFO queue with limits.
+"""Jobs: every training and every explanation runs in a worker process, out of the web server, through one FIFO
+queue with limits.
 
 A job is a folder that :func:`dlcore.runs.write_job` filled with everything the worker needs. :func:`start_run`
-writes a run (and one job per K-fold fold), queues its jobs and calls :func:`dispatch`, which starts waiting jobs
+writes a run (and one job per K-fold fold), :func:`start_explanation` an explanation job in ``<run>/explain``; each
+queues its jobs and calls :func:`dispatch`, which starts waiting jobs
 while fewer than the limit are running. The queue is files in the runs folder, so any process can advance it: the
 server when a run is submitted or a live view refreshes, and every worker when it ends (the queue moves on while
 the server restarts)::
@@ -35,6 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dlcore.errors import DataError
+from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS, explain_job
 from dlcore.files import read_json, write_json
 from dlcore.runs import (HOST, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint,
                          execute, execute_fold, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
@@ -98,12 +101,32 @@ def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: st
     root, run_dir = Path(root or runs_root()).absolute(), Path(run_dir).absolute()
     backend = backend or default_backend()
     folds = read_json(run_dir / JOB_FILE).get("folds", []) if mode == "train" else []
-    for job in [*(f"{run_dir.name}/{fold}" for fold in folds), run_dir.name]:
-        write_json(root / QUEUE_DIR / "waiting" / f"{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json",
-                   {"job": job, "run": run_dir.name, "owner": owner_key(owner), "backend": backend, "mode": mode,
-                    "fold": job != run_dir.name})
+    _enqueue(root, [*(f"{run_dir.name}/{fold}" for fold in folds), run_dir.name], run_dir.name, owner, backend, mode)
     dispatch(root)
     return Run(run_dir)
+
+
+def _enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, mode: str) -> None:
+    """Put a run's ``jobs`` (folders relative to ``root``) at the end of the queue, in order."""
+    for job in jobs:
+        write_json(root / QUEUE_DIR / "waiting" / f"{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json",
+                   {"job": job, "run": run_id, "owner": owner_key(owner), "backend": backend, "mode": mode})
+
+
+def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",
+                      backend: str | None = None) -> Path:
+    """Queue a job that explains ``rows`` test rows of a finished run (:func:`dlcore.explain.explain_job`); its
+    folder ``<run>/explain`` holds the job's status and progress, the run folder gets ``explanations.json``."""
+    if explainer not in EXPLAINERS or not 1 <= rows <= MAX_ROWS:
+        raise DataError(f"Explain 1 to {MAX_ROWS:,} rows with one of {', '.join(EXPLAINERS)}.")
+    root, job_dir = run.run_dir.parent, run.run_dir / EXPLAIN_DIR
+    if read_status(job_dir).get("state") in ("queued", "running"):
+        raise DataError("This run is being explained already.")
+    write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})
+    write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
+    _enqueue(root, [f"{run.run_id}/{EXPLAIN_DIR}"], run.run_id, owner, backend or default_backend(), "train")
+    dispatch(root)
+    return job_dir
 
 
 def recover(run: Run, owner: str = "", backend: str | None = None) -> Run:
@@ -311,6 +334,9 @@ class _StatusKeeper:
     def on_phase(self, phase: str) -> None:
         self.update(phase=phase)
 
+    def on_progress(self, done: int, total: int) -> None:
+        self.update(progress=[done, total], phase=f"explaining rows: {done:,} of {total:,}")
+
     def stop_requested(self) -> bool:
         """True once a ``stop`` file appeared (a file check: cheap enough for every batch)."""
         self._stopping = self._stopping or (self.job_dir / STOP_FILE).exists()
@@ -350,6 +376,8 @@ def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epo
             kind = read_json(job_dir / JOB_FILE).get("kind")
             if evaluate:
                 metrics = evaluate_checkpoint(job_dir, on_phase=status.on_phase)
+            elif kind == "explain":
+                metrics = explain_job(job_dir, on_progress=status.on_progress, on_phase=status.on_phase)
             elif kind == "fold":
                 metrics = execute_fold(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -199,4 +200,108 @@ def error_histogram(compared: pd.DataFrame, target: str) -> go.Figure:
     fig = px.histogram(compared, x="error", nbins=50, labels={"error": f"error in {target} (predicted − actual)"},
                        title="Distribution of the errors")
     fig.update_layout(yaxis_title="rows")
+    return fig
+
+
+# -- explanations (dlcore.explain) ----------------------------------------------------------------------------------
+TOP_COLUMNS = 20
+
+
+def importance(shap_table: pd.DataFrame, permutation: pd.DataFrame | None = None, metric: str = "",
+               top: int = TOP_COLUMNS) -> go.Figure:
+    """Mean |SHAP| per column (:meth:`Explanation.importance`), and beside it the drop in the test score when the
+    column is shuffled (:func:`dlcore.explain.permutation_importance`), in SHAP's order, most important on top."""
+    shown = shap_table.head(top).iloc[::-1]
+    columns = 2 if permutation is not None and len(permutation) else 1
+    title = METRIC_TITLES.get(metric, metric)
+    fig = make_subplots(rows=1, cols=columns, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=("SHAP: mean |effect| on the prediction",
+                                        f"Permutation: drop in test {title}")[:columns])
+    fig.add_trace(go.Bar(x=shown["mean_abs_shap"], y=shown["column"], orientation="h", name="mean |SHAP|"),
+                  row=1, col=1)
+    if columns == 2:
+        drops = permutation.set_index("column").reindex(shown["column"])
+        fig.add_trace(go.Bar(x=drops["drop"], y=shown["column"], orientation="h", name=f"drop in {title}",
+                             error_x={"type": "data", "array": drops["spread"]}), row=1, col=2)
+    more = f": the top {top} of {len(shap_table)}" if len(shap_table) > top else ""
+    fig.update_layout(title=f"Columns by importance{more}", showlegend=False, height=max(320, 26 * len(shown) + 120))
+    fig.update_yaxes(type="category")
+    return fig
+
+
+def beeswarm(explanation, output: int = 0, top: int = TOP_COLUMNS) -> go.Figure:
+    """One dot per explained row and column: its SHAP value (x), the column (y, most important on top, jittered),
+    coloured by the value's rank among the rows (low blue, high red; grey for levels, which have no order)."""
+    order = explanation.importance(output)["column"].head(top).tolist()[::-1]
+    ranks = explanation.value_ranks()
+    rng = np.random.default_rng(0)
+    xs, ys, colours, texts = [], [], [], []
+    for position, name in enumerate(order):
+        j = explanation.columns.index(name)
+        values = explanation.values[:, j, output]
+        xs.extend(values)
+        ys.extend(position + rng.uniform(-0.3, 0.3, len(values)))
+        colours.extend(ranks[name].to_numpy())
+        texts.extend(f"{name} = {value}" for value in explanation.rows[name])
+    colours = np.asarray(colours, dtype=float)
+    ordered = ~np.isnan(colours)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=np.asarray(xs)[ordered], y=np.asarray(ys)[ordered], mode="markers", text=np.asarray(texts)[ordered],
+        hovertemplate="%{text}<br>SHAP %{x:.4g}<extra></extra>", name="value rank",
+        marker={"color": colours[ordered], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1, "size": 6, "opacity": 0.7,
+                "colorbar": {"title": "value", "tickvals": [0, 1], "ticktext": ["low", "high"]}}))
+    if (~ordered).any():
+        fig.add_trace(go.Scattergl(
+            x=np.asarray(xs)[~ordered], y=np.asarray(ys)[~ordered], mode="markers", text=np.asarray(texts)[~ordered],
+            hovertemplate="%{text}<br>SHAP %{x:.4g}<extra></extra>", name="levels",
+            marker={"color": "#8c8c8c", "size": 6, "opacity": 0.6}))
+    fig.add_vline(x=0, line_dash="dot")
+    fig.update_yaxes(tickvals=list(range(len(order))), ticktext=order)
+    fig.update_layout(title=f"How each column pushes the {explanation.outputs[output]}", showlegend=False,
+                      xaxis_title=f"SHAP value (effect on the {explanation.outputs[output]})",
+                      height=max(320, 30 * len(order) + 120))
+    return fig
+
+
+def dependence(explanation, column: str, output: int = 0) -> go.Figure:
+    """A column's value (x) against its SHAP value (y) for every explained row: how the model's use of the column
+    changes across its values."""
+    j = explanation.columns.index(column)
+    values = explanation.rows[column]
+    numeric = pd.to_numeric(values, errors="coerce")
+    x = numeric if numeric.notna().sum() >= 0.5 * max(values.notna().sum(), 1) else values.astype(str)
+    fig = go.Figure(go.Scattergl(x=x, y=explanation.values[:, j, output], mode="markers", name=column,
+                                 marker={"opacity": 0.7, "color": explanation.predictions[:, output],
+                                         "colorscale": "Viridis", "colorbar": {"title": "prediction"}},
+                                 hovertemplate=f"{column} = %{{x}}<br>SHAP %{{y:.4g}}<extra></extra>"))
+    fig.add_hline(y=0, line_dash="dot")
+    if x is not numeric:
+        fig.update_xaxes(type="category")
+    fig.update_layout(title=f"{column}: its value against its effect on the {explanation.outputs[output]}",
+                      xaxis_title=column, yaxis_title="SHAP value")
+    return fig
+
+
+def waterfall(explanation, row: int = 0, output: int = 0, top: int = 10) -> go.Figure:
+    """One prediction explained: from the base value (the mean prediction over the background rows), each
+    column's contribution, largest first (the rest grouped), to the prediction."""
+    values = explanation.values[row, :, output]
+    order = np.argsort(-np.abs(values), kind="stable")
+    shown, rest = order[:top], order[top:]
+    labels = [f"{explanation.columns[j]} = {explanation.rows.iloc[row][explanation.columns[j]]}" for j in shown]
+    steps = [float(values[j]) for j in shown]
+    if len(rest):
+        labels.append(f"{len(rest)} other columns")
+        steps.append(float(values[rest].sum()))
+    base, prediction = float(explanation.base_values[output]), float(explanation.predictions[row, output])
+    fig = go.Figure(go.Waterfall(
+        orientation="h", y=["base value", *labels, "prediction"], x=[base, *steps, prediction],
+        measure=["absolute", *["relative"] * len(steps), "total"], textposition="outside",
+        text=[f"{base:.4g}", *(f"{s:+.3g}" for s in steps), f"{prediction:.4g}"],
+        increasing={"marker": {"color": "#d6604d"}}, decreasing={"marker": {"color": "#4393c3"}},
+        totals={"marker": {"color": "#7f7f7f"}}))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(title=f"Why this row's {explanation.outputs[output]} is {prediction:.4g}",
+                      xaxis_title=explanation.outputs[output], showlegend=False, height=max(320, 30 * len(labels) + 160))
     return fig

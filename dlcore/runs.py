@@ -11,7 +11,9 @@ Every file below is written atomically (:mod:`dlcore.files`), so a run folder is
 - ``stop``: present once Stop was asked for;
 - when done: ``metrics.json``, ``model.keras``, ``preparation.json``, ``schema.json``, ``README.md`` and the
   downloadable ``model.zip`` (:mod:`dlcore.export`);
-- ``folds/<i>/``: with K-fold cross-validation, one job folder per fold.
+- ``folds/<i>/``: with K-fold cross-validation, one job folder per fold;
+- ``explain/``: the explanation job's ``job.json`` and ``status.json`` (with its progress), and, once it is done,
+  ``explanations.json`` beside the run's files (:mod:`dlcore.explain`).
 
 :class:`Run` reads a folder as it is now (for the pages, which never build or hold a model while it trains);
 :func:`execute` and :func:`execute_fold` are what a worker does.
@@ -36,13 +38,14 @@ from dlcore.baselines import baselines, verdict
 from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
 from dlcore.files import read_json, write_json, write_text
+from dlcore.inference import PREPARED_DIR
 from dlcore.prepared import PreparedData
 from dlcore.training import EpochCallback, TrainConfig, train
 
 RUNS_ENV = "DLCORE_RUNS_DIR"
 HEARTBEAT_ENV = "DLCORE_HEARTBEAT_TIMEOUT"
 RUN_FILE, JOB_FILE, STATUS_FILE, HISTORY_FILE = "run.json", "job.json", "status.json", "history.csv"
-PREPARED_DIR, CHECKPOINT_FILE, STOP_FILE, FOLDS_DIR = "prepared", "best.keras", "stop", "folds"
+CHECKPOINT_FILE, STOP_FILE, FOLDS_DIR = "best.keras", "stop", "folds"
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 SECRET = re.compile(r"^[0-9a-f]{32}$")
 FINAL_STATES = ("finished", "stopped", "failed", "recovered")

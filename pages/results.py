@@ -11,16 +11,18 @@ from dlcore import evaluation, plots
 from dlcore.baselines import NETWORK, highlight_best, score_table, titles
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
+from dlcore.explain import background_of, explain, reference_row, with_reasons
 from dlcore.export import BUNDLE_NAME
 from dlcore.inference import Predictor
 from dlcore.loading import read_table
 from dlcore.runs import RESULT_STATES
+from pages.shared import load_run, manual_row_form
 
 SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
 VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
            "error": (st.error, ":material/error:")}
 SHOWN_ROWS = 200
-MAX_LEVELS = 1000  # levels listed in a select box of the manual form
+REASON_ROWS = 1000  # rows whose top reasons are computed on this page
 
 
 def shown_run():
@@ -29,11 +31,6 @@ def shown_run():
     if job is None or job.status not in RESULT_STATES:
         return None, None
     return job.run_dir, job.test_rows()
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_run(run_dir: str) -> Predictor:
-    return Predictor.load(run_dir)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Checking and loading the bundle…")
@@ -146,35 +143,11 @@ def show_actual_vs_predicted(predictor: Predictor, predictions: pd.DataFrame, te
     st.dataframe(table.head(SHOWN_ROWS), alt="Actual against predicted values on test rows")
 
 
-def value_input(name: str, seen: dict, key: str):
-    """One input per column, starting at the training median or most frequent level."""
-    if seen.get("type") == "number":
-        low, high = seen["min"], seen["max"]
-        return st.number_input(name, value=seen["median"] or 0.0, key=key,
-                               help=f"Training range: {low:.4g} to {high:.4g}." if low is not None else None)
-    if seen.get("type") == "level":
-        levels = seen["levels"]
-        listed = f"the {MAX_LEVELS:,} most frequent of {len(levels):,}" if len(levels) > MAX_LEVELS else \
-            f"{len(levels):,}"
-        return st.selectbox(name, levels[:MAX_LEVELS], key=key, accept_new_options=True,
-                            help=f"Levels seen in training: {listed}; type another to try it.")
-    return st.text_input(name, value=seen.get("median") or "", key=key,
-                         help=f"Training dates: {seen['min']} to {seen['max']}." if seen.get("min") else None)
-
-
 def show_manual_form(predictor: Predictor, model_key: str) -> None:
     prep = predictor.preparation
-    with st.form("manual_row"):
-        st.caption("Enter one row by hand; every input starts at the training median or most frequent level.")
-        columns = st.columns(3)
-        row = {}
-        for i, name in enumerate(prep.input_columns):
-            with columns[i % 3]:
-                row[name] = value_input(name, prep.seen.get(name, {}), f"manual_{model_key}_{name}")
-        submitted = st.form_submit_button("Predict", icon=":material/play_arrow:")
-    if not submitted:
+    frame = manual_row_form(prep, "manual_row", f"manual_{model_key}", "Predict", ":material/play_arrow:")
+    if frame is None:
         return
-    frame = pd.DataFrame([row])
     try:
         report = predictor.check_schema(frame)
         result = predictor.predict(frame).iloc[0]
@@ -187,6 +160,45 @@ def show_manual_form(predictor: Predictor, model_key: str) -> None:
         st.caption("Probabilities: " + " · ".join(f"{c}: {result[f'probability_{c}']:.3f}" for c in prep.classes))
     for finding in report.findings.itertuples():
         st.caption(f":material/warning: {finding.column}: {finding.problem}; {finding.handling}.")
+    st.session_state.tried_row = (model_key, frame)
+    if source == "run":
+        st.page_link("pages/explain.py", label="Why this prediction? Explain this row", icon=":material/psychology:")
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def run_background(run_dir: str) -> pd.DataFrame:
+    return background_of(run_dir)
+
+
+def with_reasons_option(predictor: Predictor, key: str, frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """``predictions`` with each row's top three reasons (SHAP) added when the user asks, computed with progress.
+    SHAP compares each row with training rows of the run, or with a bundle's typical row (it holds no training
+    rows)."""
+    if not st.toggle("Add each row's three most influential columns (SHAP)", key=f"reasons_{key}",
+                     help="Adds reason_1 to reason_3: the columns that moved each row's prediction most, with their "
+                          f"SHAP values. For up to {REASON_ROWS:,} rows here; the command line's `predict --explain` "
+                          "takes any number."):
+        return predictions
+    if len(frame) > REASON_ROWS:
+        st.info(f"{len(frame):,} rows are more than the {REASON_ROWS:,} explained here: use `python -m dlcore predict "
+                "MODEL DATA --out FILE --explain`.", icon=":material/info:")
+        return predictions
+    cache = st.session_state.setdefault("results_reasons", {})
+    if key not in cache:
+        slot = st.empty()
+        try:
+            background = run_background(str(run_dir)) if source == "run" else reference_row(predictor)
+            explanation = explain(predictor, frame, background, on_progress=lambda done, total: slot.progress(
+                done / total, text=f"Explaining… {done:,} of {total:,} rows"))
+        except DataError as exc:
+            st.error(str(exc), icon=":material/error:")
+            return predictions
+        finally:
+            slot.empty()
+        while len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        cache[key] = with_reasons(predictions, explanation.top_reasons())
+    return cache[key]
 
 
 def show_report(report) -> None:
@@ -214,6 +226,7 @@ def show_new_data(predictor: Predictor, model_key: str) -> None:
         st.error(str(exc), icon=":material/error:")
         return
     st.caption(f"{len(new):,} rows predicted.")
+    new = with_reasons_option(predictor, f"{model_key}:{upload.file_id}", frame, new)
     st.dataframe(new.head(SHOWN_ROWS), alt="Predictions on the uploaded file")
     st.download_button("Download predictions (CSV)", new.to_csv(index=False), "predictions.csv", "text/csv",
                        icon=":material/download:", key="download_new_predictions", on_click="ignore")
@@ -276,6 +289,7 @@ if test_rows is None:
 else:
     on_test, on_new = st.tabs(["Test split", "New data"])
     with on_test:
+        test_predictions = with_reasons_option(predictor, f"{model_key}:test", test_rows, test_predictions)
         st.dataframe(test_predictions.head(SHOWN_ROWS), alt="Predictions on the test split")
         st.download_button("Download predictions (CSV)", test_predictions.to_csv(index=False), "test_predictions.csv",
                            "text/csv", icon=":material/download:", key="download_test_predictions", on_click="ignore")

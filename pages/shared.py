@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import uuid
 
+import pandas as pd
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from dlcore.architectures import CUSTOM, Architecture, resolve
 from dlcore.errors import DataError
+from dlcore.inference import Predictor
 from dlcore.loading import drop_missing_target
 from dlcore.prepared import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
 from dlcore.runs import RESULT_STATES, SECRET, find_run
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
 from dlcore.training import TrainConfig
+
+# A fresh server's first run of a deep link (a share link to /results, say) runs that page alone, in Streamlit's
+# legacy mode for a `pages/` folder, since app.py has not called st.navigation yet. Leave that mode and start over
+# through app.py (once per server process).
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
+
+MAX_LEVELS = 1000  # levels listed in a select box of a hand-entered row
 
 DEFAULTS = {
     "dataset": None,  # dlcore.loading.Dataset
@@ -177,3 +189,38 @@ def architecture() -> Architecture:
         return state.custom_arch
     data = prepared()
     return resolve(state.arch_name, data.x_train.shape[1], len(data.x_train))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_run(run_dir: str) -> Predictor:
+    """A finished run's model and preparation, loaded once per run folder."""
+    return Predictor.load(run_dir)
+
+
+def value_input(name: str, seen: dict, key: str):
+    """One input per column, starting at the training median or most frequent level."""
+    if seen.get("type") == "number":
+        low, high = seen["min"], seen["max"]
+        return st.number_input(name, value=seen["median"] or 0.0, key=key,
+                               help=f"Training range: {low:.4g} to {high:.4g}." if low is not None else None)
+    if seen.get("type") == "level":
+        levels = seen["levels"]
+        listed = f"the {MAX_LEVELS:,} most frequent of {len(levels):,}" if len(levels) > MAX_LEVELS else \
+            f"{len(levels):,}"
+        return st.selectbox(name, levels[:MAX_LEVELS], key=key, accept_new_options=True,
+                            help=f"Levels seen in training: {listed}; type another to try it.")
+    return st.text_input(name, value=seen.get("median") or "", key=key,
+                         help=f"Training dates: {seen['min']} to {seen['max']}." if seen.get("min") else None)
+
+
+def manual_row_form(prep, form_key: str, key: str, label: str, icon: str) -> pd.DataFrame | None:
+    """A form with one input per column the model reads; the entered row as a one-row frame once submitted."""
+    with st.form(form_key):
+        st.caption("Enter one row by hand; every input starts at the training median or most frequent level.")
+        columns = st.columns(3)
+        row = {}
+        for i, name in enumerate(prep.input_columns):
+            with columns[i % 3]:
+                row[name] = value_input(name, prep.seen.get(name, {}), f"{key}_{name}")
+        submitted = st.form_submit_button(label, icon=icon)
+    return pd.DataFrame([row]) if submitted else None

@@ -51,6 +51,30 @@ def mixed_frame(n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
+def driver_frame(task: str, rows: int = 400, seed: int = 0, *, categorical: bool = False) -> pd.DataFrame:
+    """One column drives the target, four do not: ``driver`` (numbers; with ``categorical``, the levels a-e of
+    ``group`` drive it instead), ``noise1``, ``noise2`` (numbers), ``colour`` (levels) and ``day`` (dates). The target
+    ``y``: yes/no (binary), low/mid/high (multiclass) or about 3 × driver (regression)."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(list("abcde"), rows)
+    driver = rng.normal(size=rows) if not categorical else pd.Series(group).map(
+        {"a": -1.5, "b": -0.8, "c": 0.0, "d": 0.8, "e": 1.5}).to_numpy() + rng.normal(0, 0.05, rows)
+    frame = pd.DataFrame({
+        "noise1": rng.normal(size=rows).round(3),
+        ("group" if categorical else "driver"): group if categorical else driver.round(4),
+        "noise2": rng.uniform(0, 100, rows).round(2),
+        "colour": rng.choice(["red", "green", "blue"], rows),
+        "day": (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), unit="D")).strftime("%Y-%m-%d"),
+    })
+    if task == "binary":
+        frame["y"] = np.where(driver > 0, "yes", "no")
+    elif task == "multiclass":
+        frame["y"] = np.select([driver < -0.45, driver > 0.45], ["low", "high"], "mid")
+    else:
+        frame["y"] = (3 * driver + rng.normal(0, 0.1, rows)).round(3)
+    return frame
+
+
 def to_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 

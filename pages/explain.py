@@ -1,0 +1,173 @@
+"""Explain: which of your columns drive the network's predictions (SHAP, with permutation importance beside it),
+how each column pushes them, and one prediction taken apart. Computed by a background job, kept in the run folder."""
+
+import pandas as pd
+import streamlit as st
+
+from dlcore import plots
+from dlcore.errors import DataError
+from dlcore.explain import (EXPLAIN_DIR, EXPLAINED_ROWS, EXPLAINERS, EXPLANATIONS_FILE, MAX_ROWS, background_of,
+                            explain, read_explanations)
+from dlcore.jobs import dispatch, start_explanation
+from dlcore.runs import STATUS_FILE, read_status
+from pages.shared import load_run, manual_row_form, require
+
+require("job")
+state = st.session_state
+run = state.job
+job_dir = run.run_dir / EXPLAIN_DIR
+owned = not state.shared
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def explanations(run_dir: str, modified: float):
+    """The run's explanations.json, read once per version of the file."""
+    return read_explanations(run_dir)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def run_background(run_dir: str) -> pd.DataFrame:
+    return background_of(run_dir)
+
+
+def job_status() -> dict | None:
+    return read_status(job_dir) if (job_dir / STATUS_FILE).is_file() else None
+
+
+def busy(status: dict | None) -> bool:
+    return status is not None and status.get("state") in ("queued", "running")
+
+
+def start() -> None:
+    try:
+        start_explanation(run, int(state.explain_rows), state.explain_explainer, owner=state.owner)
+    except DataError as exc:
+        state.explain_error = str(exc)
+
+
+def settings() -> None:
+    """How many test rows to explain and with which explainer; the Explain button queues the job."""
+    test_rows = int(run.info.get("rows", {}).get("test", EXPLAINED_ROWS))
+    most = max(1, min(MAX_ROWS, test_rows))
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.number_input("Test rows to explain", 1, most, min(EXPLAINED_ROWS, most), key="explain_rows",
+                               help=f"A random sample of the test split (it has {test_rows:,} rows). About 200 rows "
+                                    "show the patterns; more take longer.")
+        st.segmented_control("Explainer", list(EXPLAINERS), default="permutation", required=True,
+                                         format_func=lambda name: name.capitalize(), key="explain_explainer",
+                                         help=" ".join(f"{name.capitalize()}: {text}." for name, text in
+                                                       EXPLAINERS.items()))
+        st.button("Explain", type="primary", icon=":material/psychology:", disabled=busy(job_status()),
+                  on_click=start, key="explain_start")
+    if error := state.pop("explain_error", None):
+        st.error(error, icon=":material/error:")
+
+
+was_busy = busy(job_status())
+
+
+@st.fragment(run_every=1.0 if was_busy else None)
+def progress() -> None:
+    status = job_status()
+    if busy(status):
+        dispatch(run.run_dir.parent)  # starts the job when a slot frees up, and notices a worker that died
+        if status["state"] == "queued":
+            st.info("Waiting in the queue for a free worker; it starts by itself.", icon=":material/hourglass_top:")
+        else:
+            done, total = status.get("progress") or (0, 1)
+            st.progress(done / max(total, 1), text=f"{(status.get('phase') or 'starting').capitalize()}…")
+    elif status is not None and status.get("state") == "failed":
+        st.error(f"The explanation failed: {status.get('error')}", icon=":material/error:")
+    if was_busy and not busy(status):
+        st.rerun()
+
+
+path = run.run_dir / EXPLANATIONS_FILE
+found = explanations(str(run.run_dir), path.stat().st_mtime if path.is_file() else 0.0)
+if found is None:
+    if owned:
+        st.caption("SHAP shows how much each of your columns moved each prediction: it explains the whole pipeline, "
+                   "from your raw columns through the preparation to the network's output, so a one-hot or date "
+                   "column counts as one column. The explanation runs in a background worker and is kept with the "
+                   "run.")
+        settings()
+    else:
+        st.info("This shared run has not been explained yet.", icon=":material/info:")
+    progress()
+    st.stop()
+
+explanation, permutation = found
+predictor = load_run(str(run.run_dir))
+metric = predictor.metrics["primary_metric"]
+st.caption(f"{EXPLAINERS[explanation.explainer]}: {len(explanation.rows):,} test rows against "
+           f"{explanation.background:,} training rows as the background, in {explanation.seconds:.1f} s. A SHAP value "
+           "is how far a column moved a row's prediction away from the average prediction (the base value).")
+if owned:
+    with st.expander("Explain again with other settings", icon=":material/refresh:"):
+        settings()
+progress()
+
+output = 0
+if len(explanation.outputs) > 1:
+    output = st.selectbox("Class", range(len(explanation.outputs)), format_func=lambda i: explanation.outputs[i],
+                          key="explain_class", help="Multiclass: each class's probability is explained on its own.")
+shap_ranking = explanation.importance(output)
+
+st.subheader("Which columns matter")
+st.plotly_chart(plots.importance(shap_ranking, permutation, metric), key="explain_importance",
+                alt="Mean absolute SHAP value per column beside the permutation importance on the test split")
+top_shap, top_permutation = shap_ranking["column"].iloc[0], permutation["column"].iloc[0]
+agree = "Both agree on the most important column" if top_shap == top_permutation else \
+    f"SHAP ranks **{top_shap}** first, permutation importance **{top_permutation}**"
+st.caption(f"{agree}. Permutation importance is the second opinion: how much the test score drops when a column's "
+           "values are shuffled among the rows (mean of 5 shuffles, the bars show their spread).")
+
+if not owned:
+    st.caption("The per-row views show the owner's rows, so a shared run shows only the importance.")
+    st.stop()
+
+st.subheader("How each column pushes the predictions")
+st.plotly_chart(plots.beeswarm(explanation, output), key="explain_beeswarm",
+                alt="One dot per explained row and column: its SHAP value, coloured by the column's value")
+
+st.subheader("One column in detail")
+column = st.selectbox("Column", shap_ranking["column"].tolist(), key="explain_column",
+                      help="Its value against its SHAP value for every explained row.")
+st.plotly_chart(plots.dependence(explanation, column, output), key="explain_dependence",
+                alt=f"Value of {column} against its SHAP value")
+
+st.subheader("One prediction explained")
+sources = {"test": "A test row", "own": "A row you enter"}
+source = st.segmented_control("Row", list(sources), format_func=sources.get, default="test", required=True,
+                              key="explain_row_source")
+if source == "test":
+    shown = explanation.predictions[:, output]
+    row = st.selectbox("Test row", range(len(explanation.rows)), key="explain_test_row",
+                       format_func=lambda i: f"{i + 1}: predicted {explanation.outputs[output]} {shown[i]:.4g}")
+    st.plotly_chart(plots.waterfall(explanation, row, output), key="explain_waterfall",
+                    alt="Base value, each column's contribution and the prediction of one row")
+else:
+    tried = state.get("tried_row")
+    if tried is not None and tried[0] == str(run.run_dir):
+        st.caption("The last row you tried on Results & predictions: ")
+        st.dataframe(tried[1], hide_index=True, alt="The row entered on the Results page")
+        if st.button("Explain this row", key="explain_tried_row", icon=":material/psychology:"):
+            state.explained_row = tried[1]
+    entered = manual_row_form(predictor.preparation, "explain_manual_row", f"explain_manual_{run.run_id}",
+                              "Explain", ":material/psychology:")
+    if entered is not None:
+        state.explained_row = entered
+    if (row_frame := state.get("explained_row")) is not None:
+        try:
+            with st.spinner("Explaining the row…"):
+                single = explain(predictor, row_frame, run_background(str(run.run_dir)))
+        except DataError as exc:
+            st.error(str(exc), icon=":material/error:")
+        else:
+            st.plotly_chart(plots.waterfall(single, 0, output), key="explain_own_waterfall",
+                            alt="Base value, each column's contribution and the prediction of the row you entered")
+
+st.download_button("Download SHAP values (CSV)", explanation.table(output).to_csv(index=False), "shap_values.csv",
+                   "text/csv", icon=":material/download:", key="download_shap", on_click="ignore",
+                   help="One row per explained test row: its columns, the prediction, the base value and each "
+                        "column's SHAP value.")
