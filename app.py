@@ -18,6 +18,9 @@ PAGES = [
             help="Naive, random, linear and gradient-boosting scores on the test split: the bars the network has to clear."),
     st.Page("pages/model.py", title="Model", icon=":material/account_tree:",
             help="Choose the network (Auto or a preset from the books) and the training settings."),
+    st.Page("pages/tune.py", title="Tune", icon=":material/science:",
+            help="Let Optuna search the network and training settings within a budget of trials or minutes, watch "
+                 "the trials, and keep the best as a normal run."),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:",
             help="Train in the background with live loss curves; stop any time and keep the best weights."),
     st.Page("pages/runs.py", title="Runs", icon=":material/leaderboard:",

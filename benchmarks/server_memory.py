@@ -97,7 +97,7 @@ def drive(url: str, server_pid: int, runs: int, epochs: int, chromium: str) -> l
         expect(page.get_by_text("Ready: predict")).to_be_visible()
         rows.append({"after": "sample loaded", "server_mb": rss_mb(server_pid), "worker_mb": 0.0, "seconds": 0.0})
         nav(page, "Model")
-        page.get_by_label("Max epochs").fill(str(epochs))
+        page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))
         page.get_by_role("spinbutton", name="Early-stopping patience").fill(str(epochs))
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_text("Saved.")).to_be_visible()

@@ -4,7 +4,8 @@ Every baseline is scored on the test split the network is scored on, with the sa
 ``naive`` (majority class with class-prior probabilities, or the training mean; for regression also
 ``naive_median``), ``random`` (shuffled training labels), ``linear`` (logistic or ridge regression) and
 ``gradient_boosting`` (scikit-learn's HistGradientBoosting with its defaults); the last two are fitted on
-the network's own prepared training matrix.
+the network's own prepared training matrix, where a column of category codes (a learned embedding's input) is
+one-hot encoded for the linear model and a categorical feature for gradient boosting.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
+from dlcore.encoders import CATEGORY_FEATURE
 from dlcore.evaluation import LOWER_IS_BETTER, METRIC_TITLES, is_better, score
 from dlcore.prepared import PreparedData
 from dlcore.splitting import SEED
@@ -29,6 +34,7 @@ if TYPE_CHECKING:
 NAIVE_TITLES = {"binary": "Majority class", "multiclass": "Majority class", "regression": "Training mean"}
 NETWORK = "network"
 ONE_THREAD_ROWS = 50_000
+MAX_HGB_LEVELS = 255  # HistGradientBoosting's most categories per feature; beyond, codes are used as numbers
 BEST_CELL = "background-color: rgba(33, 195, 84, 0.25); font-weight: bold"
 
 
@@ -69,13 +75,21 @@ def random_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
     return _scored(data, np.eye(len(data.preparation.classes))[guesses])
 
 
+def _code_columns(data: PreparedData) -> list[int]:
+    """The prepared columns that hold category codes."""
+    return [i for i, kind in enumerate(data.preparation.feature_types) if kind.startswith(CATEGORY_FEATURE)]
+
+
 def linear_baseline(data: PreparedData) -> dict[str, float]:
-    """Logistic regression (classification) or ridge regression (regression) on the prepared inputs."""
-    if data.task == "regression":
-        return _fitted(data, Ridge())
+    """Logistic regression (classification) or ridge regression (regression) on the prepared inputs (category
+    codes one-hot encoded: a code's number means nothing to a linear model)."""
+    model = Ridge() if data.task == "regression" else LogisticRegression(max_iter=1000)
+    if codes := _code_columns(data):
+        model = make_pipeline(ColumnTransformer([("codes", OneHotEncoder(handle_unknown="ignore"), codes)],
+                                                remainder="passthrough"), model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return _fitted(data, LogisticRegression(max_iter=1000))
+        return _fitted(data, model)
 
 
 def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
@@ -85,8 +99,10 @@ def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str
     (e.g. training a network meanwhile; scikit-learn issue #30662). The result is the same.
     """
     model = HistGradientBoostingRegressor if data.task == "regression" else HistGradientBoostingClassifier
+    types = data.preparation.feature_types
+    categorical = [i for i in _code_columns(data) if int(types[i].split(":")[1]) <= MAX_HGB_LEVELS] or None
     with threadpool_limits(1 if len(data.x_train) < ONE_THREAD_ROWS else None, user_api="openmp"):
-        return _fitted(data, model(random_state=seed))
+        return _fitted(data, model(random_state=seed, categorical_features=categorical))
 
 
 def _fitted(data: PreparedData, model) -> dict[str, float]:

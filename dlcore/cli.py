@@ -1,4 +1,4 @@
-"""``python -m dlcore train|predict|profile|explain|worker``: the app's pipeline with the app's defaults.
+"""``python -m dlcore train|tune|predict|profile|explain|worker``: the app's pipeline with the app's defaults.
 
 Bad input ends with exit status 2 and one line on stderr, never a traceback.
 """
@@ -36,11 +36,34 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, type=Path, help="run folder to write")
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
     train.add_argument("--arch", default="auto", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto)")
-    train.add_argument("--epochs", type=int, default=100, help="maximum epochs; early stopping may end sooner (default: 100)")
+    train.add_argument("--epochs", type=int, default=0,
+                       help="maximum epochs; early stopping may end sooner (default: 0, sized from the data)")
     train.add_argument("--seed", type=int, help="random seed for the split and the weights (default: the app's)")
     train.add_argument("--backend", choices=["local", "ray"],
                        help="local: train in this process; ray: as a job on the Ray cluster at $RAY_ADDRESS, with the "
                             "run folder on storage every node shares (default: ray if $RAY_ADDRESS is set)")
+
+    tune = commands.add_parser("tune", help="search networks and training settings with Optuna, then train the best "
+                                            "into a run folder")
+    tune.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
+    tune.add_argument("--target", required=True, help="column to predict")
+    tune.add_argument("--out", required=True, type=Path,
+                      help="run folder to write: the best network's run, with the study in RUN_DIR/tune (run the "
+                           "same command again to resume the study)")
+    tune.add_argument("--trials", type=int, default=20,
+                      help="trials that should end, finished or pruned, counting those of the study so far "
+                           "(default: 20)")
+    tune.add_argument("--minutes", type=float,
+                      help="time limit: no trial starts after it and trials still training stop (default: none)")
+    tune.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
+    tune.add_argument("--epochs", type=int, default=0,
+                      help="maximum epochs of each trial; early stopping and pruning may end sooner (default: 0, "
+                           "sized from the data)")
+    tune.add_argument("--seed", type=int, help="random seed for the split, the weights and the search (default: the "
+                                               "app's)")
+    tune.add_argument("--backend", choices=["local", "ray"],
+                      help="local: each trial in a worker process, as many at once as $DLCORE_MAX_JOBS allows; ray: as "
+                           "jobs on the Ray cluster at $RAY_ADDRESS (default: ray if $RAY_ADDRESS is set)")
 
     predict = commands.add_parser("predict", help="check DATA against the training columns, then predict every row")
     predict.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
@@ -75,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"train": _train, "predict": _predict, "profile": _profile, "explain": _explain,
+        return {"train": _train, "tune": _tune, "predict": _predict, "profile": _profile, "explain": _explain,
                 "worker": _worker}[args.command](args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -85,54 +108,71 @@ def main(argv: list[str] | None = None) -> int:
         return INTERRUPTED
 
 
-def _train(args) -> int:
-    from dlcore.architectures import resolve
-    from dlcore.export import BUNDLE_NAME
-    from dlcore.jobs import JobFailed, default_backend, submit, train_here
+def _prepared_file(args):
+    """The file of ``train`` and ``tune`` prepared as the app prepares it: kinds decided on the whole table (as on
+    Explore), rows without a target left out, the task inferred unless given; with the seed."""
     from dlcore.loading import drop_missing_target, read_table
     from dlcore.prepared import prepare
     from dlcore.profiling import check_task, decide_kinds, infer_task
-    from dlcore.runs import run_info, write_job
     from dlcore.splitting import SEED
-    from dlcore.training import TrainConfig
 
-    if args.epochs < 1:
-        raise DataError("--epochs must be at least 1.")
+    if args.epochs < 0:
+        raise DataError("--epochs must be 0 (sized from the data) or more.")
     seed = SEED if args.seed is None else args.seed
     dataset = read_table(args.data)
-    kinds = decide_kinds(dataset.frame)  # on the whole table, as the app's Explore step
+    kinds = decide_kinds(dataset.frame)
     frame, dropped = drop_missing_target(dataset.frame, args.target)
     if dropped:
         print(f"dropped {dropped} rows with a missing {args.target!r}")
     task = args.task or infer_task(frame[args.target])
     check_task(frame[args.target], task)
-    data = prepare(frame, args.target, task, seed=seed, kinds=kinds)
-    arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train))
-    config = TrainConfig(epochs=args.epochs, seed=seed)
-    print(f"{task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, {arch.title}")
+    return prepare(frame, args.target, task, seed=seed, kinds=kinds), seed
+
+
+def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> int:
+    """Train ``arch`` on ``data`` into the run folder ``out`` (here, or on Ray), printing each epoch, then the test
+    score next to the naive baseline, the verdict and the bundle."""
+    from dlcore.export import BUNDLE_NAME
+    from dlcore.jobs import JobFailed, submit, train_here
+    from dlcore.runs import run_info, write_job
+
+    epochs = config.epochs_for(len(data.x_train))
 
     def progress(epoch: int, row: dict) -> None:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch")
-        print(f"epoch {epoch}/{config.epochs}  {shown}", flush=True)
+        print(f"epoch {epoch}/{epochs}  {shown}", flush=True)
 
-    info = run_info(data, arch, config, dataset=args.data.name)
-    signal.signal(signal.SIGTERM, _interrupt)  # a terminated train leaves its folder marked failed
+    info = run_info(data, arch, config, dataset=dataset)
     try:
-        if (args.backend or default_backend()) == "local":
-            metrics = train_here(data, arch, config, args.out, info, on_epoch=progress)
+        if backend == "local":
+            metrics = train_here(data, arch, config, out, info, on_epoch=progress)
         else:
-            metrics = _follow(submit(write_job(args.out, data, arch, config, info), root=args.out.parent,
-                                     backend="ray"), progress)
+            metrics = _follow(submit(write_job(out, data, arch, config, info), root=out.parent, backend="ray"),
+                              progress)
     except JobFailed as exc:
-        print(f"error: training failed: {exc} (see {args.out / 'worker.log'})", file=sys.stderr)
+        print(f"error: training failed: {exc} (see {out / 'worker.log'})", file=sys.stderr)
         return 1
     primary = metrics["primary_metric"]
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
-          f"wrote {args.out}")
+          f"wrote {out}")
     print(metrics["verdict"]["text"])
-    bundle = args.out / BUNDLE_NAME
+    bundle = out / BUNDLE_NAME
     print(f"model bundle: {bundle} ({bundle.stat().st_size / 1024:,.0f} KB)")
     return 0
+
+
+def _train(args) -> int:
+    from dlcore.architectures import resolve
+    from dlcore.jobs import default_backend
+    from dlcore.training import TrainConfig
+
+    data, seed = _prepared_file(args)
+    arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train), data.task)
+    config = TrainConfig(epochs=args.epochs, seed=seed)
+    print(f"{data.task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, "
+          f"{arch.title}")
+    signal.signal(signal.SIGTERM, _interrupt)  # a terminated train leaves its folder marked failed
+    return _train_into(args.out, data, arch, config, args.data.name, args.backend or default_backend())
 
 
 def _follow(run, progress) -> dict:
@@ -151,6 +191,78 @@ def _follow(run, progress) -> dict:
                 raise JobFailed(run.error)
             return run.metrics
         time.sleep(0.5)
+
+
+def _tune(args) -> int:
+    from dlcore import tuning
+    from dlcore.jobs import default_backend, start_tune
+    from dlcore.training import TrainConfig
+
+    if not 1 <= args.trials <= tuning.MAX_TRIALS:
+        raise DataError(f"--trials must be from 1 to {tuning.MAX_TRIALS:,}.")
+    if args.minutes is not None and not args.minutes > 0:
+        raise DataError("--minutes must be more than 0.")
+    data, seed = _prepared_file(args)
+    task = data.task
+    out = args.out.absolute()
+    backend = args.backend or default_backend()
+    limit = f" or {args.minutes:g} minutes" if args.minutes else ""
+    print(f"{task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features; tuning "
+          f"{args.trials} trials{limit}, study in {out / 'tune' / tuning.STUDY_FILE}", flush=True)
+    earlier: set[int] = set()
+    if (out / "tune" / tuning.TUNE_FILE).is_file():
+        earlier = {trial.number for trial in tuning.Tune(out / "tune").trials()
+                   if trial.state != tuning.TrialState.RUNNING}
+        print(f"resuming the study in {out / 'tune'}: its {len(earlier)} ended trials count towards --trials",
+              flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a terminated tune stops its trials; the same command resumes it
+    tune = start_tune(data, args.trials, args.minutes, TrainConfig(epochs=args.epochs, seed=seed),
+                      dataset=args.data.name, root=out.parent, backend=backend, tune_dir=out / "tune")
+    try:
+        _follow_tune(tune, earlier)
+    except KeyboardInterrupt:
+        tune.stop()
+        raise
+    print("leaderboard (best first):")
+    print(_leaderboard_text(tune.leaderboard()))
+    best = tune.best()
+    if best is None:
+        print("error: no trial finished, so there is no best network to train (see the notes above and "
+              f"{out / 'tune' / tuning.TRIALS_DIR}/*/worker.log)", file=sys.stderr)
+        return 1
+    arch, config, number = tune.best_settings()
+    print(f"best: trial {number}, validation loss {best.value:.4g}; training it into {out} ({arch.title})", flush=True)
+    return _train_into(out, data, arch, config, args.data.name, backend)
+
+
+def _follow_tune(tune, earlier: set[int]) -> None:
+    """Advance the tune and print each trial as it ends (but the ``earlier`` ones), until the tune is done."""
+    from dlcore.tuning import advance
+
+    shown = set(earlier)
+    while True:
+        advance(tune.tune_dir)
+        done = tune.done
+        for trial in tune.trials():
+            state = tune.trial_state(trial)
+            if state in ("finished", "pruned", "failed") and trial.number not in shown:
+                shown.add(trial.number)
+                attrs = trial.user_attrs
+                value = f"best val loss {trial.value:.4g}" if trial.value is not None else "no value"
+                epochs = f" after {attrs['epochs']} epochs ({attrs.get('seconds', 0):.1f} s)" if "epochs" in attrs else ""
+                note = f"; {attrs['ended']}" if attrs.get("ended") else ""
+                params = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
+                print(f"trial {trial.number}: {state}, {value}{epochs}{note}  {params}", flush=True)
+        if done:
+            return
+        time.sleep(0.5)
+
+
+def _leaderboard_text(table) -> str:
+    formats = {"best val loss": "{:.4g}", "dropout": "{:.3f}", "l2": "{:.2e}", "learning_rate": "{:.2e}",
+               "weight_decay": "{:.2e}"}
+    return table.to_string(index=False, formatters={name: form.format for name, form in formats.items()
+                                                    if name in table}, na_rep="")
 
 
 def _interrupt(signum, frame):

@@ -46,7 +46,7 @@ BOOLEAN_WORDS = {
 DATE_PARTS = ("year", "month", "quarter", "week", "day", "dayofweek", "season")
 CYCLES = {"month": (1, 12), "day": (1, None), "dayofweek": (0, 7), "hour": (0, 24)}  # (first value, period)
 SCALE_TITLES = {"standardize": "standardize", "minmax": "scale to 0–1", "robust": "robust-scale (median, IQR)",
-                "quantile": "quantile-transform to a normal"}
+                "robust_clip": "robust-scale, then soft-clip outliers", "quantile": "quantile-transform to a normal"}
 OPTION_LABELS = {  # option → (label, help) for the Prepare page
     "encoding": ("Encoding", "auto: the first of the column kind's encodings that suits its training values "
                              f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then frequency)."),
@@ -61,6 +61,8 @@ OPTION_LABELS = {  # option → (label, help) for the Prepare page
                                      "next to January."),
     "bins": ("Bins", "Quantile bins of the training values; each value becomes how far it fills each bin."),
 }
+NUMBER_FEATURE, FLAG_FEATURE, CATEGORY_FEATURE = "number", "flag", "category"
+CLIP_BOUND = 3.0  # robust scaling's soft clip: values approach ±3 (robust standard deviations)
 ENCODERS: dict[str, type[Encoder]] = {}
 
 
@@ -162,6 +164,12 @@ class Encoder:
         """What is done to the column, in a line."""
         raise NotImplementedError
 
+    def feature_types(self) -> list[str]:
+        """What each output column is, for the network: ``number`` (a scaled quantity, which a numeric embedding
+        may expand), ``flag`` (0/1 or a bounded share, used as it is) or ``category:<n>`` (a code from 0 to n − 1
+        that a learned embedding looks up)."""
+        return [NUMBER_FEATURE] * len(self.features_)
+
     def get_config(self) -> dict:
         fitted = {key: value for key, value in vars(self).items() if key.endswith("_")}
         return {"encoding": self.name, "column": self.column, "kind": self.kind, "options": self.options,
@@ -229,6 +237,9 @@ class Numeric(Encoder):
     def visible_options(self) -> list[str]:
         return [key for key in self.defaults if key != "fill_value" or self.options["impute"] == "constant"]
 
+    def feature_types(self) -> list[str]:
+        return [NUMBER_FEATURE] + [FLAG_FEATURE] * self.indicator_
+
     def _base_name(self) -> str:
         return self.column
 
@@ -276,11 +287,48 @@ class OneHot(Encoder):
             matrix[~known, -1] = 1.0
         return matrix
 
+    def feature_types(self) -> list[str]:
+        return [FLAG_FEATURE] * len(self.features_)
+
     def describe(self) -> str:
         grouped = self.levels_ - len(self.categories_)
         return f"one-hot ({self.levels_} levels); " + (
             f"{grouped} rare level(s) (under {self.options['min_frequency']:.1%} of the rows) and unseen ones as "
             f"{OTHER}" if grouped else "unseen levels: all zeros")
+
+
+@register
+class Embedding(Encoder):
+    """Each level becomes a code (1, 2, … by frequency; levels rarer than ``min_frequency`` and unseen ones share 0)
+    that the network maps to a small learned vector: one input column for any number of levels."""
+
+    name, title, kinds = "embedding", "learned embedding", ("categorical",)
+    defaults = {"min_frequency": 0.001}
+    unseen = "unknown: code 0, shared with the rare levels"
+
+    def __init__(self, column: str, kind: str = "", **options):
+        super().__init__(column, kind, **options)
+        if not 0 <= self.options["min_frequency"] < 1:
+            raise DataError("min_frequency is a share of the training rows, from 0 up to (not including) 1.")
+
+    def fit(self, values: pd.Series) -> Embedding:
+        shares = _as_text(values).value_counts(normalize=True)
+        self.levels_ = len(shares)
+        self.categories_ = [str(level) for level in shares[shares >= self.options["min_frequency"]].index]
+        self.features_ = [f"{self.column}_code"]
+        self.seen_ = self._seen(values)
+        return self
+
+    def transform(self, values: pd.Series) -> np.ndarray:
+        return (pd.Index(self.categories_).get_indexer(_as_text(values)) + 1.0)[:, None]
+
+    def feature_types(self) -> list[str]:
+        return [f"{CATEGORY_FEATURE}:{len(self.categories_) + 1}"]
+
+    def describe(self) -> str:
+        rare = self.levels_ - len(self.categories_)
+        return (f"learned embedding: {len(self.categories_):,} levels, each a code the network maps to a learned "
+                f"vector; {rare:,} rare level(s) and unseen ones share code 0")
 
 
 @register
@@ -336,6 +384,9 @@ class Boolean(Encoder):
 
     def read(self, values: pd.Series) -> pd.Series:
         return super().read(values).str.lower()
+
+    def feature_types(self) -> list[str]:
+        return [FLAG_FEATURE]
 
     def describe(self) -> str:
         return f"1 if {self.true_!r} else 0" + (f"; missing: {self.fill_:.2f}, the training share"
@@ -473,6 +524,9 @@ class PiecewiseLinear(Encoder):
     def read(self, values: pd.Series) -> pd.Series:
         return _numbers(values)
 
+    def feature_types(self) -> list[str]:
+        return [FLAG_FEATURE] * len(self.features_)
+
     def describe(self) -> str:
         return (f"piecewise-linear over {len(self.edges_) - 1} quantile bins of the training values "
                 f"({self.edges_[0]:.4g} to {self.edges_[-1]:.4g}); missing: the median ({self.fill_:.4g})"
@@ -491,9 +545,12 @@ def _fit_scaler(values: np.ndarray, method: str) -> dict:
     if method == "minmax":
         low, high = float(values.min()), float(values.max())
         return {"min": low, "range": high - low if high > low else 1.0}
-    if method == "robust":
+    if method in ("robust", "robust_clip"):
         q1, median, q3 = np.percentile(values, [25, 50, 75])
-        return {"median": float(median), "iqr": float(q3 - q1) if q3 > q1 else 1.0}
+        spread = q3 - q1 if q3 > q1 else _std(pd.Series(values))
+        if method == "robust_clip":  # the IQR of a normal distribution is 1.349 standard deviations
+            spread /= 1.349 if q3 > q1 else 1.0
+        return {"median": float(median), "iqr": float(spread)}
     references = np.linspace(0.0, 100.0, min(N_QUANTILES, len(values)))
     return {"quantiles": np.maximum.accumulate(np.percentile(values, references)).tolist()}
 
@@ -505,6 +562,9 @@ def _scale_with(values: np.ndarray, method: str, stats: dict) -> np.ndarray:
         return (values - stats["min"]) / stats["range"]
     if method == "robust":
         return (values - stats["median"]) / stats["iqr"]
+    if method == "robust_clip":
+        robust = (values - stats["median"]) / stats["iqr"]
+        return robust / np.sqrt(1 + (robust / CLIP_BOUND) ** 2)
     return _quantile_normal(values, np.asarray(stats["quantiles"]))
 
 

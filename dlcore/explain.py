@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from dlcore.encoders import CATEGORY_FEATURE
 from dlcore.errors import DataError
 from dlcore.files import read_json, write_json
 from dlcore.inference import PREPARED_DIR, Predictor
@@ -225,6 +226,9 @@ def _gradient_values(pipeline: ColumnPipeline, explained: np.ndarray, behind: np
     import shap
 
     model = pipeline.forward.model
+    if any(kind.startswith(CATEGORY_FEATURE) for kind in pipeline.prep.feature_types):
+        raise DataError("The gradient explainer cannot see through the learned embeddings of category codes (a code "
+                        "has no gradient); use the permutation explainer.")
     x, reference = pipeline.prepared(explained), pipeline.prepared(behind)
     try:
         with warnings.catch_warnings():  # Keras notes that shap passes the input as a list

@@ -42,9 +42,12 @@ def write_json(path: str | Path, value) -> None:
 
 
 def save_model(model, path: str | Path) -> None:
-    """Save a Keras model to ``path`` atomically."""
+    """Save a Keras model to ``path`` atomically, for prediction: its layers and weights, without the optimizer's
+    state (which would triple the file)."""
+    import keras
+
     with replacing(path) as temporary:
-        model.save(temporary)
+        keras.Model(model.inputs, model.outputs, name=model.name).save(temporary)
 
 
 def read_json(path: str | Path) -> dict:

@@ -27,7 +27,8 @@ from dlcore.preparation import Preparation
 PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
 RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
 # copied into every bundle for predict.py: at module level they import only each other
-RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "inference", "explain")
+RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "inference", "explain",
+                   "layers")
 RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt",
                  *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
 FORMER_RUNTIME_FILES = ("dlcore/profiling.py", "dlcore/export.py")  # in bundles written before this runtime
@@ -106,6 +107,8 @@ class Predictor:
         """The Keras model, loaded with ``safe_mode=True`` (no arbitrary code from the file runs)."""
         _check_keras_archive(self.model_bytes)
         import keras
+
+        import dlcore.layers  # noqa: F401  (registers dlcore's own layers, which safe mode then accepts)
 
         with tempfile.TemporaryDirectory() as tmp:
             model_path = Path(tmp) / "model.keras"

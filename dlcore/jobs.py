@@ -2,7 +2,8 @@
 queue with limits.
 
 A job is a folder that :func:`dlcore.runs.write_job` filled with everything the worker needs. :func:`start_run`
-writes a run (and one job per K-fold fold), :func:`start_explanation` an explanation job in ``<run>/explain``; each
+writes a run (and one job per K-fold fold), :func:`start_explanation` an explanation job in ``<run>/explain``,
+:func:`start_tune` a tune whose trials are jobs too (:mod:`dlcore.tuning`: each asks the next as it ends); each
 queues its jobs and calls :func:`dispatch`, which starts waiting jobs
 while fewer than the limit are running. The queue is files in the runs folder, so any process can advance it: the
 server when a run is submitted or a live view refreshes, and every worker when it ends (the queue moves on while
@@ -76,12 +77,17 @@ def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = ""
     ``owner`` is the browser session's secret; a session over its limit gets a :class:`LimitError`."""
     root = Path(root or runs_root()).absolute()
     backend = backend or default_backend()
-    if owner and (busy := _session_runs(root, owner_key(owner))) >= max_runs_per_session():
-        raise LimitError(f"You already have {busy} run(s) training or waiting, the most one session may have "
-                         f"({MAX_RUNS_ENV}={max_runs_per_session()}). Wait for one to finish or stop one.")
+    _check_session_limit(root, owner)
     run_dir = new_run_dir(root)
     write_job(run_dir, data, arch, config, run_info(data, arch, config, dataset, owner), folds)
     return submit(run_dir, owner, root, backend)
+
+
+def _check_session_limit(root: Path, owner: str) -> None:
+    """Refuse a new run (or tune) of a session that has as many training or waiting as it may."""
+    if owner and (busy := _session_runs(root, owner_key(owner))) >= max_runs_per_session():
+        raise LimitError(f"You already have {busy} run(s) training or waiting, the most one session may have "
+                         f"({MAX_RUNS_ENV}={max_runs_per_session()}). Wait for one to finish or stop one.")
 
 
 def train_here(data, arch, config, run_dir: Path, info: dict | None = None, on_epoch=None) -> dict:
@@ -101,16 +107,31 @@ def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: st
     root, run_dir = Path(root or runs_root()).absolute(), Path(run_dir).absolute()
     backend = backend or default_backend()
     folds = read_json(run_dir / JOB_FILE).get("folds", []) if mode == "train" else []
-    _enqueue(root, [*(f"{run_dir.name}/{fold}" for fold in folds), run_dir.name], run_dir.name, owner, backend, mode)
+    enqueue(root, [*(f"{run_dir.name}/{fold}" for fold in folds), run_dir.name], run_dir.name, owner, backend, mode)
     dispatch(root)
     return Run(run_dir)
 
 
-def _enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, mode: str) -> None:
-    """Put a run's ``jobs`` (folders relative to ``root``) at the end of the queue, in order."""
+def enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, mode: str,
+             key: str | None = None) -> None:
+    """Put a run's ``jobs`` (folders relative to ``root``) at the end of the queue, in order; ``key``: the owner's
+    hash when only that is known (a tune's trials), instead of the secret ``owner``."""
     for job in jobs:
         write_json(root / QUEUE_DIR / "waiting" / f"{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json",
-                   {"job": job, "run": run_id, "owner": owner_key(owner), "backend": backend, "mode": mode})
+                   {"job": job, "run": run_id, "owner": owner_key(owner) if key is None else key,
+                    "backend": backend, "mode": mode})
+
+
+def start_tune(data, trials: int, minutes: float | None = None, config=None, dataset: str = "", owner: str = "",
+               root: Path | None = None, backend: str | None = None, tune_dir: Path | None = None):
+    """Write a tune of ``data`` (:mod:`dlcore.tuning`; in ``<runs>/.tunes/<id>`` unless ``tune_dir``) and queue its
+    first trials as jobs; it counts as one of the session's runs. Its :class:`~dlcore.tuning.Tune`."""
+    from dlcore import tuning
+
+    root = Path(root or runs_root()).absolute()
+    _check_session_limit(root, owner)
+    return tuning.start(data, tune_dir or root / tuning.TUNES_DIR / uuid.uuid4().hex, trials, minutes, config,
+                        dataset=dataset, owner=owner, backend=backend or default_backend())
 
 
 def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",
@@ -124,7 +145,7 @@ def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner
         raise DataError("This run is being explained already.")
     write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})
     write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
-    _enqueue(root, [f"{run.run_id}/{EXPLAIN_DIR}"], run.run_id, owner, backend or default_backend(), "train")
+    enqueue(root, [f"{run.run_id}/{EXPLAIN_DIR}"], run.run_id, owner, backend or default_backend(), "train")
     dispatch(root)
     return job_dir
 
@@ -378,6 +399,10 @@ def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epo
                 metrics = evaluate_checkpoint(job_dir, on_phase=status.on_phase)
             elif kind == "explain":
                 metrics = explain_job(job_dir, on_progress=status.on_progress, on_phase=status.on_phase)
+            elif kind == "trial":  # a tune's trial: it reports to and tells the tune's Optuna study
+                from dlcore.tuning import run_trial
+
+                metrics = run_trial(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
             elif kind == "fold":
                 metrics = execute_fold(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
             else:

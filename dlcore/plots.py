@@ -305,3 +305,31 @@ def waterfall(explanation, row: int = 0, output: int = 0, top: int = 10) -> go.F
     fig.update_layout(title=f"Why this row's {explanation.outputs[output]} is {prediction:.4g}",
                       xaxis_title=explanation.outputs[output], showlegend=False, height=max(320, 30 * len(labels) + 160))
     return fig
+
+
+
+def tuning_history(study) -> go.Figure:
+    """Optuna's optimization history of a tune: each finished trial's best validation loss and the best so far."""
+    from optuna.visualization import plot_optimization_history
+
+    fig = plot_optimization_history(study, target_name="Validation loss")
+    for trace in fig.data:
+        if trace.name == "Best Value":
+            trace.name = "Best so far"
+    fig.update_layout(title="Optimization history: validation loss by trial", xaxis_title="trial",
+                      yaxis_title="best validation loss (lower is better)")
+    return fig
+
+
+def tuning_importances(study, labels: dict[str, str] | None = None) -> go.Figure:
+    """Optuna's parameter importances (fANOVA, seeded so the chart is stable): how much of the spread of the finished
+    trials' validation losses each searched setting explains, named by ``labels``. Needs two finished trials."""
+    from optuna.importance import FanovaImportanceEvaluator
+    from optuna.visualization import plot_param_importances
+
+    fig = plot_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0), target_name="Validation loss")
+    for trace in fig.data:
+        trace.y = [(labels or {}).get(name, name) for name in trace.y]
+    fig.update_layout(title="Parameter importance for the validation loss",
+                      xaxis_title="importance (share of the loss's variation)", yaxis_title="setting")
+    return fig

@@ -126,6 +126,11 @@ class Preparation:
     def feature_names(self) -> list[str]:
         return [name for encoder in self.encoders.values() for name in encoder.features_]
 
+    @property
+    def feature_types(self) -> list[str]:
+        """What each input column of the network is (:meth:`dlcore.encoders.Encoder.feature_types`)."""
+        return [kind for encoder in self.encoders.values() for kind in encoder.feature_types()]
+
     def plan(self) -> pd.DataFrame:
         """What is done to every column: column → kind → encoding → transformation → output width and names."""
         rows = [{"column": name, "kind": self.kinds[name], "encoding": encoder.title,

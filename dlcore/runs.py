@@ -82,7 +82,7 @@ def heartbeat_timeout() -> float:
 def run_info(data: PreparedData, arch: Architecture, config: TrainConfig, dataset: str = "", owner: str = "") -> dict:
     """What ``run.json`` says about a run (the leaderboard reads it); ``owner`` is the session's secret."""
     return {"owner": owner_key(owner), "dataset": dataset, "target": data.preparation.target, "task": data.task,
-            "architecture": arch.title, "max_epochs": config.epochs, "created": time.time(),
+            "architecture": arch.title, "max_epochs": config.epochs_for(len(data.x_train)), "created": time.time(),
             "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)}}
 
 
@@ -303,7 +303,7 @@ def test_scores(model, data: PreparedData) -> tuple[dict[str, float], object]:
     return score(prep.task, data.test_targets, labels, proba, prep.classes or None), labels
 
 
-def _history_writer(job_dir: Path, on_epoch: EpochCallback | None) -> EpochCallback:
+def history_writer(job_dir: Path, on_epoch: EpochCallback | None) -> EpochCallback:
     """An epoch callback that rewrites ``history.csv`` with every epoch so far, then calls ``on_epoch``."""
     rows: list[dict] = []
 
@@ -319,7 +319,7 @@ def _history_writer(job_dir: Path, on_epoch: EpochCallback | None) -> EpochCallb
 def execute_fold(job_dir: Path, on_epoch: EpochCallback | None = None, should_stop=None) -> dict:
     """Train one K-fold fold and write its score on the fold it held out to ``metrics.json``."""
     _, data, arch, config = _job(job_dir)
-    result = train(data, arch, config, on_epoch=_history_writer(job_dir, on_epoch), should_stop=should_stop)
+    result = train(data, arch, config, on_epoch=history_writer(job_dir, on_epoch), should_stop=should_stop)
     metric = data.primary_metric
     metrics = {"metric": metric, "score": test_scores(result.model, data)[0][metric],
                "epochs_run": result.epochs_run, "stopped_by_user": result.stopped}
@@ -334,7 +334,7 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
     """
     run_dir = Path(run_dir)
     spec, data, arch, config = _job(run_dir)
-    result = train(data, arch, config, on_epoch=_history_writer(run_dir, on_epoch), should_stop=should_stop,
+    result = train(data, arch, config, on_epoch=history_writer(run_dir, on_epoch), should_stop=should_stop,
                    checkpoint=run_dir / CHECKPOINT_FILE)
     return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
                    result.best_epoch, result.stopped, result.seconds, on_phase)
@@ -343,6 +343,8 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
 def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
     """Score and deliver the best checkpoint of a run whose training process died: the run becomes ``recovered``."""
     import keras
+
+    import dlcore.layers  # noqa: F401  (registers dlcore's own layers for safe loading)
 
     run_dir = Path(run_dir)
     spec, data, arch, config = _job(run_dir)

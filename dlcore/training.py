@@ -1,5 +1,11 @@
 """Train the network: optimizer, learning-rate schedule, class weights, validation, early stopping (best weights
-restored), a way to stop it, and plain-word readings of the curves."""
+restored), a way to stop it, and plain-word readings of the curves.
+
+The defaults of :class:`TrainConfig` are the recipe Auto is measured with (``benchmarks/quality.py``), after
+RealMLP-TD (Holzmüller et al., "Better by Default", 2024) and TabM (Gorishniy et al., 2024): AdamW with β2 = 0.95,
+weight decay and gradient clipping, a flat-then-cosine learning rate over an epoch budget sized from the data,
+label smoothing 0.1 when the headline metric is accuracy, and the best epoch's weights kept.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from dlcore.architectures import Architecture, build_model, output_head, validate
+from dlcore.architectures import Architecture, build_model, members_model, output_head, validate
 from dlcore.files import save_model
 from dlcore.prepared import PreparedData
 from dlcore.splitting import SEED
@@ -27,31 +33,61 @@ OPTIMIZERS = {
     "nadam": "Nadam (Adam with Nesterov momentum)",
 }
 SCHEDULES = {
+    "flat_cosine": "Flat for the first half, then cosine decay to 0 over the planned epochs",
     "constant": "Constant",
     "plateau": "Halve on a plateau of the validation loss",
     "cosine": "Cosine decay to 0 over the planned epochs",
 }
+# What a run trained before a setting existed used instead of it (Adam, a constant rate, 100 epochs, patience 10).
+FORMER_DEFAULTS = {"epochs": 100, "patience": 10, "optimizer": "adam", "schedule": "constant", "weight_decay": 0.0,
+                   "beta_2": 0.999, "clipnorm": 0.0, "label_smoothing": 0.0}
+STEP_BUDGET = 20_000  # batches an automatic epoch budget plans for, at most
+MAX_AUTO_EPOCHS = 256
 
 
 @dataclass
 class TrainConfig:
     """How to fit: the app's defaults are the command line's defaults."""
 
-    epochs: int = 100
+    epochs: int = 0  # 0: sized from the data (:meth:`epochs_for`)
     batch_size: int = 0  # 0: chosen from the number of rows
     learning_rate: float = 1e-3
-    patience: int = 10
+    patience: int = 16
     seed: int = SEED
     class_weights: bool | None = None  # weight classes inversely to their frequency; None: when the rarest is under 20%
-    optimizer: str = "adam"
-    schedule: str = "constant"
+    optimizer: str = "adamw"
+    schedule: str = "flat_cosine"
     loss: str | None = None  # None: the task's loss (output_head)
+    weight_decay: float = 1e-4  # AdamW's decoupled weight decay (other optimizers: none)
+    beta_2: float = 0.95  # Adam's and AdamW's second-moment decay
+    clipnorm: float = 1.0  # clip each gradient to this norm; 0: no clipping
+    label_smoothing: float | None = None  # classification; None: 0.1 when the headline metric is accuracy, else 0
 
     def batch_for(self, n_rows: int) -> int:
-        """32 (Keras' default) for small data, larger batches so an epoch of big data stays quick."""
+        """At least about 8 batches an epoch for small data, 256 rows (RealMLP's and TabM's batch) from 2,048 rows,
+        larger batches so an epoch of big data stays quick."""
         if self.batch_size:
             return self.batch_size
-        return int(min(1024, max(32, 2 ** round(np.log2(max(n_rows, 1) / 300)))))
+        rows = max(n_rows, 1)
+        if rows >= 200_000:
+            return 1024 if rows >= 800_000 else 512
+        return int(min(256, max(16, 2 ** round(np.log2(rows / 8)))))
+
+    def epochs_for(self, n_rows: int) -> int:
+        """The most epochs: as set, or as many as :data:`STEP_BUDGET` batches allow, up to
+        :data:`MAX_AUTO_EPOCHS`."""
+        if self.epochs:
+            return self.epochs
+        steps = -(-max(n_rows, 1) // self.batch_for(n_rows))
+        return int(max(16, min(MAX_AUTO_EPOCHS, STEP_BUDGET // steps)))
+
+    def smoothing_for(self, task: str, metric: str) -> float:
+        """Label smoothing for this task and headline metric."""
+        if task == "regression":
+            return 0.0
+        if self.label_smoothing is not None:
+            return self.label_smoothing
+        return 0.1 if metric == "accuracy" else 0.0
 
     def problems(self) -> list[str]:
         """Why these settings cannot train, one sentence each (none when they can)."""
@@ -62,8 +98,13 @@ class TrainConfig:
             reasons.append(f"Unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}.")
         if not self.learning_rate > 0:
             reasons.append("The learning rate must be above 0.")
-        if self.epochs < 1 or self.patience < 1:
-            reasons.append("Max epochs and early-stopping patience must be at least 1.")
+        if self.epochs < 0 or self.patience < 1:
+            reasons.append("Max epochs (0: from the data) must not be negative, and early-stopping patience must be "
+                           "at least 1.")
+        if self.weight_decay < 0 or self.clipnorm < 0 or not 0 < self.beta_2 < 1:
+            reasons.append("Weight decay and gradient clipping cannot be negative, and β2 must be between 0 and 1.")
+        if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
+            reasons.append("Label smoothing must be at least 0 and below 1.")
         if self.batch_size < 0:
             reasons.append("The batch size must be a positive number of rows (or 0 to choose it from the data).")
         return reasons
@@ -73,7 +114,9 @@ class TrainConfig:
 
     @classmethod
     def from_config(cls, config: dict) -> TrainConfig:
-        return cls(**config)
+        """From :meth:`get_config`; a setting missing from an older run's config takes the value that run was
+        trained with (:data:`FORMER_DEFAULTS`), not today's default."""
+        return cls(**{**FORMER_DEFAULTS, **config})
 
 
 def minority_share(data: PreparedData) -> float | None:
@@ -92,15 +135,36 @@ def class_weights(data: PreparedData, config: TrainConfig) -> dict[int, float] |
 
 
 def _optimizer(config: TrainConfig, steps: int):
-    """The Keras optimizer, its learning rate decaying along a cosine over ``steps`` batches for ``cosine``."""
+    """The Keras optimizer; for ``cosine`` its learning rate decays along a cosine over ``steps`` batches, for
+    ``flat_cosine`` over the second half of them (held flat before)."""
     import keras
 
-    rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps) if config.schedule == "cosine" \
-        else config.learning_rate
+    rate = config.learning_rate
+    if config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps)
+    elif config.schedule == "flat_cosine":  # a "warm-up" from the rate to itself is a flat start
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps - steps // 2,
+                                                      warmup_target=config.learning_rate, warmup_steps=steps // 2)
+    clip = {"clipnorm": config.clipnorm} if config.clipnorm else {}
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9)
-    return {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "rmsprop": keras.optimizers.RMSprop,
-            "nadam": keras.optimizers.Nadam}[config.optimizer](rate)
+        return keras.optimizers.SGD(rate, momentum=0.9, **clip)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, beta_2=config.beta_2, **clip)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(rate, beta_2=config.beta_2, **clip)
+    return {"rmsprop": keras.optimizers.RMSprop, "nadam": keras.optimizers.Nadam}[config.optimizer](rate, **clip)
+
+
+def _loss(config: TrainConfig, head: dict, smoothing: float):
+    """The loss to compile with: the chosen one, or the task's; cross-entropy with label smoothing when asked (for
+    multiclass on one-hot targets, since Keras' sparse cross-entropy has no smoothing)."""
+    import keras
+
+    if not smoothing or config.loss not in (None, head["loss"]):
+        return config.loss or head["loss"]
+    if head["loss"] == "binary_crossentropy":
+        return keras.losses.BinaryCrossentropy(label_smoothing=smoothing)
+    return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
 
 
 @dataclass
@@ -133,10 +197,22 @@ def train(
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()
     head = output_head(prep.task, len(prep.classes))
-    batch_size = config.batch_for(len(data.x_train))
-    model = build_model(arch, data.x_train.shape[1], prep.task, len(prep.classes))
-    steps = config.epochs * -(-len(data.x_train) // batch_size)
-    model.compile(optimizer=_optimizer(config, steps), loss=config.loss or head["loss"], metrics=head["metrics"])
+    batch_size, epochs = config.batch_for(len(data.x_train)), config.epochs_for(len(data.x_train))
+    model = build_model(arch, prep.feature_types, prep.task, len(prep.classes))
+    fitted = members_model(model)  # an ensemble trains every member on its own loss (TabM); else the model itself
+    steps = epochs * -(-len(data.x_train) // batch_size)
+    smoothing = config.smoothing_for(prep.task, data.primary_metric)
+    loss = _loss(config, head, smoothing)
+    fitted.compile(optimizer=_optimizer(config, steps), loss=loss, metrics=head["metrics"])
+    y_train, y_val = data.y_train, data.y_val
+    if isinstance(loss, keras.losses.CategoricalCrossentropy):  # smoothed multiclass: one-hot targets
+        y_train, y_val = (keras.utils.to_categorical(y, len(prep.classes)) for y in (y_train, y_val))
+    weights = class_weights(data, config)
+    sample_weight = None if weights is None else np.vectorize(weights.get)(data.y_train).astype(np.float32)
+    if fitted is not model:  # every member's copy of the target (and of the row's weight)
+        sparse = prep.task == "multiclass" and y_train.ndim == 1
+        y_train, y_val = (_per_member(y, arch.ensemble, sparse) for y in (y_train, y_val))
+        sample_weight = None if sample_weight is None else np.repeat(sample_weight[:, None], arch.ensemble, axis=1)
     scale = prep.target_encoding.get("std", 1.0)
     rows: list[dict] = []
     stopped = {"by_user": False}
@@ -174,7 +250,7 @@ def train(
                 current = self.model.get_weights()
                 self.model.set_weights(early.best_weights)
             try:
-                save_model(self.model, checkpoint)
+                save_model(model, checkpoint)  # the network (for an ensemble: its mean), not its members
             finally:
                 if current is not None:
                     self.model.set_weights(current)
@@ -187,15 +263,22 @@ def train(
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(1, config.patience // 2)))
     start = time.perf_counter()
-    model.fit(
-        data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-        epochs=config.epochs, batch_size=batch_size, callbacks=[*callbacks, Progress()], verbose=0, shuffle=True,
-        class_weight=class_weights(data, config),
+    fitted.fit(
+        data.x_train, y_train, validation_data=(data.x_val, y_val), sample_weight=sample_weight,
+        epochs=epochs, batch_size=batch_size, callbacks=[*callbacks, Progress()], verbose=0, shuffle=True,
     )
     seconds = time.perf_counter() - start
     history = pd.DataFrame(rows)
     best_epoch = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
     return TrainResult(model, history, best_epoch, len(history), seconds, stopped["by_user"])
+
+
+def _per_member(y: np.ndarray, members: int, sparse: bool) -> np.ndarray:
+    """Targets repeated for each member: class indices of sparse cross-entropy as (rows, members), others
+    (values, 0/1 labels, one-hot rows) as (rows, members, 1 or classes)."""
+    y = np.asarray(y)
+    y = y[:, None] if sparse else y.reshape(len(y), 1, -1)
+    return np.repeat(y, members, axis=1)
 
 
 def overfitting_hints(history: pd.DataFrame, patience: int) -> list[str]:

@@ -101,7 +101,9 @@ predictor = load_run(str(run.run_dir))
 metric = predictor.metrics["primary_metric"]
 st.caption(f"{EXPLAINERS[explanation.explainer]}: {len(explanation.rows):,} test rows against "
            f"{explanation.background:,} training rows as the background, in {explanation.seconds:.1f} s. A SHAP value "
-           "is how far a column moved a row's prediction away from the average prediction (the base value).")
+           "is how far a column moved a row's prediction away from the average prediction (the base value)."
+           + (f" Approximate: base value + SHAP values miss the predictions by {explanation.additivity_gap():.3g} on "
+              "average (the permutation explainer is exact)." if explanation.explainer == "gradient" else ""))
 if owned:
     with st.expander("Explain again with other settings", icon=":material/refresh:"):
         settings()

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dlcore.architectures import (
-    ACTIVATIONS, ARCHITECTURE_NAMES, CUSTOM, INITIALIZERS, LOSSES, MAX_UNITS, OUTPUT_ACTIVATIONS, PRESETS, custom,
-    diagram, layer_table, output_head, resolve, validate,
+    ACTIVATIONS, ARCHITECTURE_NAMES, AUTO_RECIPE, CUSTOM, INITIALIZERS, LOSSES, MAX_UNITS, NUMERIC_EMBEDDINGS,
+    OUTPUT_ACTIVATIONS, PRESETS, custom, diagram, layer_table, output_head, resolve, validate,
 )
 from dlcore.errors import DataError
 from dlcore.training import OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
@@ -24,7 +24,7 @@ CHOICES = (*ARCHITECTURE_NAMES, CUSTOM)
 
 def network(name: str):
     """The architecture called ``name``: Auto sized from this data, a preset, or the saved custom network."""
-    return state.custom_arch if name == CUSTOM else resolve(name, n_features, n_rows)
+    return state.custom_arch if name == CUSTOM else resolve(name, n_features, n_rows, task)
 
 
 def title(name: str) -> str:
@@ -45,7 +45,8 @@ choice = st.selectbox("Architecture", CHOICES, index=CHOICES.index(state.arch_na
                       key="model_arch")
 if choice == CUSTOM and state.get("custom_arch") is None:  # start from the network on show
     start = network(state.arch_name)
-    state.custom_arch = custom(start.get_config()["layers"], start.residual, start.initializer)
+    state.custom_arch = custom(start.get_config()["layers"], start.residual, start.initializer,
+                               numeric_embedding=start.numeric_embedding)
 arch = network(choice)
 reason = refusal(arch, state.train_config)
 if reason is None:
@@ -55,6 +56,12 @@ elif choice == state.arch_name:
 else:
     st.error(f"Not saved: {reason} Training keeps {title(state.arch_name)}.", icon=":material/error:")
 st.caption(f"Source: {arch.source}. {arch.notes}")
+if choice == "auto":
+    with st.expander("Why Auto is built this way", icon=":material/science:"):
+        st.caption("Each choice with its source and what the quality benchmark measured (`benchmarks/quality.py`: "
+                   "17 public tables against the defaults of CatBoost, LightGBM and HistGradientBoosting).")
+        st.dataframe(pd.DataFrame(AUTO_RECIPE), hide_index=True, alt="Auto's recipe: each choice, its source and "
+                     "what was measured")
 
 if choice == CUSTOM:
     column = st.column_config
@@ -72,7 +79,7 @@ if choice == CUSTOM:
                 "batch_norm": column.CheckboxColumn("Batch norm", default=False),
             },
         )
-        cols = st.columns(3)
+        cols = st.columns(4)
         residual = cols[0].toggle("Residual connections", value=arch.residual,
                                   help="Each layer after the first adds its input to its output (a projection when "
                                        "the widths differ), which keeps deep networks trainable.")
@@ -82,9 +89,13 @@ if choice == CUSTOM:
         outputs = (None, *OUTPUT_ACTIVATIONS)
         output = cols[2].selectbox("Output activation", outputs, index=outputs.index(arch.output_activation),
                                    format_func=lambda a: f"From the task ({head['activation']})" if a is None else a)
+        embedding = cols[3].selectbox("Numeric embedding", list(NUMERIC_EMBEDDINGS),
+                                      index=list(NUMERIC_EMBEDDINGS).index(arch.numeric_embedding),
+                                      format_func=lambda name: name.capitalize(),
+                                      help=" ".join(f"{text}." for text in NUMERIC_EMBEDDINGS.values()))
         if st.form_submit_button("Save network", icon=":material/save:"):
             try:
-                candidate = custom(edited.to_dict("records"), residual, initializer, output)
+                candidate = custom(edited.to_dict("records"), residual, initializer, output, embedding)
                 validate(candidate, state.train_config, task, n_classes)
             except DataError as exc:
                 st.error(f"Not saved: {exc}", icon=":material/error:")
@@ -97,7 +108,7 @@ if choice == CUSTOM:
 config: TrainConfig = state.train_config
 st.markdown(f"Output layer: **{head['units']} × {arch.output_activation or head['activation']}**, loss "
             f"**{config.loss or head['loss']}**, metrics **{', '.join(head['metrics'])}** ({task} task).")
-table = pd.DataFrame(layer_table(arch, n_features, task, n_classes))
+table = pd.DataFrame(layer_table(arch, data.preparation.feature_types, task, n_classes))
 left, right = st.columns([3, 2])
 left.dataframe(table, hide_index=True, height="content", alt="Layers with output shapes and parameter counts")
 with right:
@@ -105,13 +116,16 @@ with right:
         st.metric("Parameters", f"{table['parameters'].sum():,}", border=True)
         st.metric("Trainable", f"{table['trainable'].sum():,}", border=True,
                   help="Batch normalization's moving mean and variance are counted but not trained.")
-    st.graphviz_chart(diagram(arch, n_features, task, n_classes), alt="Diagram of the network")
+    st.graphviz_chart(diagram(arch, data.preparation.feature_types, task, n_classes), alt="Diagram of the network")
 
 st.subheader("Training settings")
 share, weighted = minority_share(data), class_weights(data, TrainConfig()) is not None
 with st.form("train_settings", border=True):
     cols = st.columns(4)
-    epochs = cols[0].number_input("Max epochs", 1, 2000, value=config.epochs)
+    epochs = cols[0].number_input("Max epochs", 0, 2000, value=config.epochs,
+                                  help=f"0: sized from the data, {TrainConfig().epochs_for(n_rows)} epochs here (as "
+                                       "many as about 20,000 batches allow, at most 256). Early stopping may end "
+                                       "sooner.")
     patience = cols[1].number_input("Early-stopping patience", 1, 200, value=config.patience,
                                     help="Stop when validation loss has not improved for this many epochs; "
                                          "the best weights are restored.")

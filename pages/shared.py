@@ -188,7 +188,7 @@ def architecture() -> Architecture:
     if state.arch_name == CUSTOM:
         return state.custom_arch
     data = prepared()
-    return resolve(state.arch_name, data.x_train.shape[1], len(data.x_train))
+    return resolve(state.arch_name, data.x_train.shape[1], len(data.x_train), data.task)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")

@@ -28,7 +28,7 @@ else:
     data = prepared()
     arch = architecture()
     config = dataclasses.replace(state.train_config, seed=state.seed)
-    st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs} epochs, early stopping after "
+    st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs_for(len(data.x_train))} epochs, early stopping after "
                f"{config.patience} epochs without improvement. Reproducible: the same data, settings and seed "
                f"({config.seed}) give the same model and scores. Training runs in a separate worker process, so "
                f"you can leave this page, or close the browser, while it trains.")

@@ -13,47 +13,35 @@ from dlcore.errors import DataError
 TASKS = [("binary", 2), ("multiclass", 4), ("regression", 0)]
 
 
-@pytest.mark.parametrize("n_features", [1, 5, 8, 10, 12, 20, 40, 100, 300])
-@pytest.mark.parametrize("n_rows", [150, 999, 1000, 50_000])
-def test_auto_first_layer_is_a_power_of_two_near_twice_the_width(n_features, n_rows):
-    arch = resolve("auto", n_features, n_rows)
-
-    first, second = arch.hidden
-    assert first & (first - 1) == 0, "a power of two"
-    cap = 64 if n_rows < 1000 else 256
-    assert 16 <= first <= cap
-    target = 2 * n_features
-    within_limits = 16 * math.sqrt(2) <= target <= cap / math.sqrt(2)
-    if within_limits or 16 < first < cap:  # not clamped: within a factor sqrt(2) of twice the input width
-        assert target / math.sqrt(2) <= first <= target * math.sqrt(2)
-    if target <= 16:
-        assert first == 16
-    if target >= cap * math.sqrt(2):
-        assert first == cap
-    assert second == max(first // 2, 8)
-    assert arch.name == "auto"
-    assert {layer.dropout for layer in arch.layers} == {0.1 if n_rows < 1000 else 0.2}
-    assert {layer.l2 for layer in arch.layers} == {1e-4}
+@pytest.mark.parametrize("task, activation, initializer", [("binary", "selu", "lecun_normal"),
+                                                       ("multiclass", "selu", "lecun_normal"),
+                                                       ("regression", "mish", "he_normal")])
+def test_auto_is_realmlps_network_for_the_task(task, activation, initializer):
+    arch = resolve("auto", 12, 700, task)
+    assert arch == auto_architecture(12, 700, task) and arch.name == "auto"
+    assert arch.hidden == (256, 256, 256)
+    assert {layer.activation for layer in arch.layers} == {activation}
+    assert {layer.dropout for layer in arch.layers} == {0.15}
+    assert arch.numeric_embedding == "periodic" and arch.initializer == initializer
+    assert "RealMLP" in arch.source
 
 
-@pytest.mark.parametrize(
-    "n_features, n_rows, hidden",
-    [
-        (3, 100, (16, 8)),      # 6 -> 8, raised to the floor of 16
-        (10, 500, (16, 8)),     # 20 -> 16
-        (20, 500, (32, 16)),    # 40 -> 32
-        (30, 500, (64, 32)),    # 60 -> 64
-        (50, 500, (64, 32)),    # 100 -> 128, capped at 64 for small data
-        (50, 5000, (128, 64)),  # not capped with 1000+ rows
-        (300, 5000, (256, 128)),  # 600 -> 512, capped at 256
-    ],
-)
-def test_auto_sizes(n_features, n_rows, hidden):
-    assert auto_architecture(n_features, n_rows).hidden == hidden
+def test_auto_embeds_numbers_and_categories_and_passes_flags():
+    types = ["number", "number", "flag", "category:5", "number", "category:12"]
+    model = build_model(resolve("auto", len(types), 500), types, "binary")
+    names = [layer.name for layer in model.layers]
+    assert {"numbers", "periodic_embedding", "category_codes", "category_embedding", "plain_inputs"} <= set(names)
+    assert model.get_layer("numbers").indices == [0, 1, 4]
+    assert model.get_layer("plain_inputs").indices == [0, 1, 2, 4]  # the numbers as they are, and the flag
+    assert model.get_layer("category_codes").indices == [3, 5]
+    assert model.get_layer("category_embedding").cardinalities == [5, 12]
+    # 4 columns as they are, 3 numbers × 16, 2 categories × 8
+    assert model.get_layer("embedded_inputs").output.shape == (None, 4 + 3 * 16 + 2 * 8)
 
 
-def test_auto_is_the_same_through_resolve():
-    assert resolve("auto", 12, 700) == auto_architecture(12, 700)
+def test_a_plain_network_has_no_embedding_layers():
+    model = build_model(resolve("chollet_small", 6, 500), ["number"] * 6, "binary")
+    assert [layer.name for layer in model.layers][:2] == ["features", "dense_1"]
 
 
 def test_presets_resolve_to_themselves():
@@ -94,12 +82,13 @@ def test_layer_table_by_hand():
 
 @pytest.mark.parametrize("task, n_classes", TASKS)
 @pytest.mark.parametrize("name", ARCHITECTURE_NAMES)
-def test_layer_table_matches_keras(name, task, n_classes):
+@pytest.mark.parametrize("features", [7, ["number", "flag", "category:4", "number", "flag", "category:9", "number"]])
+def test_layer_table_matches_keras(name, task, n_classes, features):
     n_features = 7
-    arch = resolve(name, n_features, 400)
+    arch = resolve(name, n_features, 400, task)
 
-    model = build_model(arch, n_features, task, n_classes)
-    rows = layer_table(arch, n_features, task, n_classes)
+    model = build_model(arch, features, task, n_classes)
+    rows = layer_table(arch, features, task, n_classes)
 
     assert sum(r["parameters"] for r in rows) == model.count_params()
     assert sum(r["trainable"] for r in rows) == sum(math.prod(w.shape) for w in model.trainable_weights)

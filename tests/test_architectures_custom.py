@@ -224,6 +224,8 @@ def test_each_schedule_trains_and_logs_the_learning_rate(regression_data, schedu
         assert (np.diff(rates) < 0).all(), "cosine decay falls every epoch"
         steps = -(-len(regression_data.x_train) // config.batch_for(len(regression_data.x_train)))
         assert rates[2] == pytest.approx(0.01 * (1 + math.cos(math.pi * 2 * steps / (4 * steps))), rel=1e-4)
+    elif schedule == "flat_cosine":  # flat for epochs 1-2, then a cosine over epochs 3-4: half-way at epoch 4
+        assert rates.tolist() == pytest.approx([0.02, 0.02, 0.02, 0.01], rel=1e-4)
     else:
         assert rates.tolist() == pytest.approx([0.02] * 4)
 

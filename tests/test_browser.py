@@ -95,7 +95,7 @@ def test_upload_train_and_download(server, tmp_path):
         expect(page.get_by_text("Ready: predict label (binary)")).to_be_visible()
 
         _nav(page, "Model")
-        epochs = page.get_by_label("Max epochs")
+        epochs = page.get_by_role("spinbutton", name="Max epochs")
         epochs.fill("40")
         page.get_by_role("spinbutton", name="Early-stopping patience").fill("40")
         page.get_by_role("button", name="Save settings").click()

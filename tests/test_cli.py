@@ -176,9 +176,9 @@ def test_missing_required_flag(workspace, tmp_path):
     assert_one_error_line(proc, "--target")
 
 
-def test_zero_epochs(workspace, tmp_path):
+def test_negative_epochs(workspace, tmp_path):
     base, env = workspace
-    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--epochs", 0], env)
+    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--epochs", -1], env)
     assert_one_error_line(proc, "--epochs")
 
 

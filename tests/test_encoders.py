@@ -75,11 +75,12 @@ def test_the_state_comes_from_the_training_values_only(name, kind):
         assert with_new.get_config()["fitted"] != alone.get_config()["fitted"]
 
 
-def test_auto_picks_one_hot_up_to_the_level_limit_then_frequency():
+def test_auto_picks_one_hot_up_to_the_level_limit_then_a_learned_embedding():
     few = pd.Series([f"l{i % MAX_ONEHOT_LEVELS}" for i in range(500)], name="c")
     many = pd.Series([f"l{i % (MAX_ONEHOT_LEVELS + 1)}" for i in range(500)], name="c")
     assert fit_encoder(few, "categorical").name == "onehot"
-    assert fit_encoder(many, "categorical").name == "frequency"
+    embedding = fit_encoder(many, "categorical")
+    assert embedding.name == "embedding" and embedding.feature_types() == [f"category:{MAX_ONEHOT_LEVELS + 2}"]
     assert fit_encoder(few, "identifier").features_ == []
 
 

@@ -4,6 +4,7 @@ the command line, the predictions and the bundle's predict.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def test_permutation_shap_adds_up_to_every_prediction(runs, case):
 def test_gradient_mode_finds_the_driver_and_roughly_adds_up(runs):
     _, explanation = explained(runs["binary"], explainer="gradient")
     assert explanation.importance()["column"].iloc[0] == "driver"
-    assert explanation.additivity_gap() < 0.1
+    assert explanation.additivity_gap() < 0.2  # expected gradients add up only on average; the page says by how much
 
 
 def test_permutation_importance_agrees_on_the_driver(runs):
@@ -115,6 +116,20 @@ def test_every_network_the_app_trains_is_explained(name, tmp_path):
         assert explanation.values.shape == (6, 5, 1) and np.isfinite(explanation.values).all()
     total = explanation.base_values[0] + explanation.values[:, :, 0].sum(axis=1)
     assert np.isfinite(total).all()
+
+
+def test_an_ensemble_with_a_learned_embedding_is_explained_by_permutation(tmp_path):
+    frame = driver_frame("binary", 300, 4)
+    frame.insert(0, "shop", [f"s{i % 70}" for i in range(len(frame))])  # 70 levels: a learned embedding
+    data = prepare(frame, "y", "binary")
+    assert data.preparation.encoders["shop"].name == "embedding"
+    arch = dataclasses.replace(resolve("auto", data.x_train.shape[1], len(data.x_train)), ensemble=4)
+    train_here(data, arch, TrainConfig(epochs=3), tmp_path / "run")
+    predictor, explanation = explained(tmp_path / "run", rows=8)
+    assert explanation.columns[0] == "shop" and explanation.values.shape == (8, 6, 1)
+    assert explanation.additivity_gap() < 1e-4
+    with pytest.raises(DataError, match="learned embeddings"):
+        explained(tmp_path / "run", rows=8, explainer="gradient")
 
 
 def test_explain_run_writes_explanations_json_that_reads_back(runs):

@@ -62,13 +62,17 @@ def errors(app: AppTest) -> list[str]:
 def test_auto_is_the_default_with_table_metrics_and_diagram(model_page):
     app = model_page
     assert app.session_state["arch_name"] == "auto"
-    assert "Moolayil's 2× input width rule" in app.caption[0].value
+    assert "RealMLP-TD" in app.caption[0].value
+    recipe = app.dataframe[0].value  # Why Auto is built this way
+    assert list(recipe.columns) == ["choice", "source", "measured"] and recipe["source"].str.contains("RealMLP").any()
     table = layers(app)
-    assert table["layer"].tolist() == ["features", "dense_1", "dropout_1", "dense_2", "dropout_2", "output"]
+    assert table["layer"].tolist() == ["features", "numbers", "plain_inputs", "periodic_embedding", "embedded_inputs",
+                                       "dense_1", "dropout_1", "dense_2", "dropout_2", "dense_3", "dropout_3",
+                                       "output"]
     assert [m.label for m in app.metric] == ["Parameters", "Trainable"]
     assert app.metric[0].value == f"{table['parameters'].sum():,}"
     dot = app.get("graphviz_chart")[0].proto.spec
-    assert "digraph" in dot and "Dense 16" in dot and "Output 1\\nsigmoid" in dot
+    assert "digraph" in dot and "Periodic embedding" in dot and "Dense 256" in dot and "Output 1\\nsigmoid" in dot
     assert "Output layer: **1 × sigmoid**, loss **binary_crossentropy**" in app.markdown[0].value
 
 
@@ -95,7 +99,7 @@ def test_batch_norm_preset_shows_its_untrained_statistics(model_page):
 def test_build_a_custom_network(model_page):
     app = choose(model_page, "custom")
     start = app.dataframe[0].value  # the editor starts from the network that was on show (Auto)
-    assert start["units"].tolist() == [16, 8]
+    assert start["units"].tolist() == [256, 256, 256]
     app.session_state["custom_layers_0"] = {
         "edited_rows": {0: {"units": 32, "activation": "prelu", "batch_norm": True}},
         "added_rows": [{"units": 12, "activation": "selu", "dropout": 0.2, "l1": 0.001}],
@@ -108,16 +112,16 @@ def test_build_a_custom_network(model_page):
 
     arch = app.session_state["custom_arch"]
     assert app.session_state["arch_name"] == "custom"
-    assert arch.layers == (Layer(32, "prelu", 0.1, 0.0, 1e-4, True), Layer(8, "relu", 0.1, 0.0, 1e-4),
-                           Layer(12, "selu", 0.2, 0.001, 0.0))
-    assert arch.residual and arch.initializer == "he_normal"
+    assert arch.layers == (Layer(32, "prelu", 0.15, 0.0, 0.0, True), Layer(256, "selu", 0.15),
+                           Layer(256, "selu", 0.15), Layer(12, "selu", 0.2, 0.001, 0.0))
+    assert arch.residual and arch.initializer == "he_normal" and arch.numeric_embedding == "periodic"
     table = layers(app)
-    assert {"batch_norm_1", "prelu_1", "projection_2", "add_2", "add_3", "projection_3"} <= set(table["layer"])
+    assert {"batch_norm_1", "prelu_1", "projection_2", "add_2", "add_3", "projection_4"} <= set(table["layer"])
     assert "Network saved." in app.success[0].value
-    assert "projection 32→8" in app.get("graphviz_chart")[0].proto.spec
+    assert "projection 32→256" in app.get("graphviz_chart")[0].proto.spec
 
     app.run()  # a fresh editor holds the saved layers
-    assert app.dataframe[0].value["units"].tolist() == [32, 8, 12]
+    assert app.dataframe[0].value["units"].tolist() == [32, 256, 256, 12]
     assert app.session_state["custom_arch"] == arch
 
 

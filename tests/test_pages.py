@@ -163,10 +163,10 @@ def test_baseline_matches_dlcore(loaded):
 def test_model_page_shows_layers_and_saves_settings(loaded):
     loaded.switch_page("pages/model.py").run()
     assert not loaded.exception
-    layers = loaded.dataframe[0].value
+    layers = loaded.dataframe[-1].value  # after Auto's recipe
     assert layers["layer"].iloc[-1] == "output" and layers["output shape"].iloc[-1] == "(None, 1)"
     loaded.selectbox(key="model_arch").select("chollet_small").run()
-    assert list(loaded.dataframe[0].value["output shape"][1:3]) == ["(None, 64)", "(None, 64)"]
+    assert list(loaded.dataframe[-1].value["output shape"][1:3]) == ["(None, 64)", "(None, 64)"]
     loaded.number_input[0].set_value(7)
     loaded.button(key="FormSubmitter:train_settings-Save settings").click().run()
     assert loaded.session_state["train_config"].epochs == 7

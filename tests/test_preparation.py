@@ -148,14 +148,15 @@ def city_frame():
     })
 
 
-def test_more_levels_than_the_one_hot_limit_are_frequency_encoded():
+def test_more_levels_than_the_one_hot_limit_get_a_learned_embedding():
     levels = [f"c{i}" for i in range(MAX_ONEHOT_LEVELS)]
     at_limit = pd.DataFrame({"city": levels * 2, "y": [0, 1] * MAX_ONEHOT_LEVELS})
     over_limit = pd.DataFrame({"city": [*levels, "extra"] * 2, "y": [0, 1] * (MAX_ONEHOT_LEVELS + 1)})
     assert len(fitted(at_limit).feature_names) == MAX_ONEHOT_LEVELS  # up to the limit: one-hot
     over = fitted(over_limit)
-    assert over.feature_names == ["city_frequency"]  # one level more: frequency
-    assert over.plan().loc[0, "encoding"] == "frequency"
+    assert over.feature_names == ["city_code"]  # one level more: a code the network embeds
+    assert over.feature_types == [f"category:{MAX_ONEHOT_LEVELS + 2}"]  # the levels and the unknown code
+    assert over.plan().loc[0, "encoding"] == "learned embedding"
 
 
 def test_frequency_encoding_uses_training_shares():

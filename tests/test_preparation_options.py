@@ -75,6 +75,9 @@ FILLED = np.append(TRAIN_VALUES, 2.0)  # the gap filled with the training median
     ("minmax", {"min": 1.0, "range": 6.0}, {"range": 299.0}, (300.0 - 1.0) / 6.0),
     # sorted 1, 2, 2, 2, 4, 7: quartiles 2 and 3.5 (linear interpolation), median 2
     ("robust", {"median": 2.0, "iqr": 1.5}, {"median": 5.5}, (300.0 - 2.0) / 1.5),
+    # robust scale in normal standard deviations (IQR / 1.349), then soft-clipped to about ±3
+    ("robust_clip", {"median": 2.0, "iqr": 1.5 / 1.349}, {"median": 5.5},
+     (298 * 1.349 / 1.5) / np.sqrt(1 + (298 * 1.349 / 1.5 / 3) ** 2)),
 ])
 def test_scalers_use_training_statistics_only(scale, stats, full_stats, expected_300):
     prep = fit({"scale": scale})
@@ -85,6 +88,14 @@ def test_scalers_use_training_statistics_only(scale, stats, full_stats, expected
         assert stored[key] != pytest.approx(value)
     x = prep.transform(TEST)
     assert x[0, 0] == pytest.approx(expected_300, rel=1e-6)
+
+
+def test_soft_clipping_keeps_small_values_and_bounds_outliers():
+    prep = fit({"scale": "robust_clip"})
+    x = prep.transform(pd.DataFrame({"x": [2.0, 2.1, 1e9, -1e9]}))[:, 0]
+    assert x[0] == 0.0 and x[1] == pytest.approx(0.1 * 1.349 / 1.5, rel=1e-3)  # near the median: as scaled
+    assert 2.99 < x[2] <= 3.0 and -3.0 <= x[3] < -2.99  # far away: at most ±3
+    assert "soft-clip" in prep.plan().loc[0, "transformation"]
 
 
 def test_quantile_transform_uses_training_quantiles_only():
@@ -155,9 +166,23 @@ def many_levels(n_rows: int = 400, n_levels: int = 80, seed: int = 0) -> pd.Data
                          "y": rng.integers(0, 2, n_rows)})
 
 
-def test_high_cardinality_defaults_to_frequency_encoding_with_unseen_levels():
+def test_high_cardinality_defaults_to_a_learned_embedding_with_unseen_levels_as_code_0():
     train = many_levels()
     prep = fitted(train)
+    encoder = prep.encoders["shop"]
+    assert encoder.name == "embedding" and encoder.levels_ == train["shop"].nunique() > MAX_ONEHOT_LEVELS
+    by_frequency = train["shop"].value_counts().index.tolist()
+    assert encoder.categories_ == by_frequency  # min_frequency 0.001 of 400 rows keeps every level
+    x = prep.transform(pd.DataFrame({"shop": [by_frequency[0], by_frequency[5], "never-seen", None]}))
+    assert x[:, 0].tolist() == [1.0, 6.0, 0.0, 0.0]
+    assert prep.feature_types == [f"category:{len(by_frequency) + 1}"]
+    np.testing.assert_array_equal(round_trip(prep).transform(train), prep.transform(train))
+    assert "learned embedding" in prep.plan().loc[0, "transformation"]
+
+
+def test_frequency_encoding_of_many_levels_with_unseen_levels():
+    train = many_levels()
+    prep = fitted(train, options={"shop": {"encoding": "frequency"}})
 
     encoder = prep.encoders["shop"]
     assert encoder.name == "frequency" and encoder.levels_ == train["shop"].nunique() > MAX_ONEHOT_LEVELS

@@ -137,14 +137,18 @@ def test_same_seed_same_history(binary_data, arch):
     assert not np.array_equal(first.history["loss"].to_numpy(), other.history["loss"].to_numpy())
 
 
-def test_batch_size_rule():
-    assert TrainConfig().batch_for(300) == 32
-    assert TrainConfig().batch_for(10) == 32
+def test_batch_size_and_epoch_budget_rules():
+    assert TrainConfig().batch_for(300) == 32  # about 8 batches an epoch for small data
+    assert TrainConfig().batch_for(10) == 16
+    assert [TrainConfig().batch_for(n) for n in (2_048, 10_000, 150_000)] == [256, 256, 256]  # RealMLP's and TabM's
     assert TrainConfig().batch_for(10_000_000) == 1024
     assert TrainConfig(batch_size=7).batch_for(300) == 7
-    for n in (1_000, 40_000, 150_000):
+    for n in (1_000, 40_000, 150_000, 500_000):
         batch = TrainConfig().batch_for(n)
-        assert batch & (batch - 1) == 0 and 32 <= batch <= 1024
+        assert batch & (batch - 1) == 0 and 16 <= batch <= 1024
+    assert TrainConfig().epochs_for(1_000) == 256  # small data: the most epochs
+    assert TrainConfig().epochs_for(100_000) == 20_000 // 391  # big data: about 20,000 batches
+    assert TrainConfig(epochs=7).epochs_for(100_000) == 7
     assert TrainConfig.from_config(json.loads(json.dumps(TrainConfig(epochs=3).get_config()))) == TrainConfig(epochs=3)
 
 

@@ -1,0 +1,566 @@
+"""Tune: Optuna searches the network and its training settings within a budget; every trial is a job of the queue.
+
+A tune is a folder two levels below the runs folder (the queue's root): ``<runs>/.tunes/<id>/`` in the app,
+``RUN_DIR/tune/`` from the command line (``python -m dlcore tune``)::
+
+    tune.json        what it is: owner key, data set, target, task, seed, backend, the base training settings, the
+                     budget (trials, minutes, deadline) and the runs kept from it
+    prepared/        the prepared data, written once for every trial (PreparedData.save)
+    study.journal    the Optuna study: JournalStorage on a JournalFileBackend, safe across processes and on shared
+                     file systems, so a study survives a restart and resumes
+    lock             held (flock) while trials are settled and asked
+    stop             present once Stop was asked for
+    trials/<n>/      Optuna trial n as a job folder: job.json (kind ``trial``, its architecture and training
+                     config), status.json, history.csv, metrics.json, worker.log
+
+**No coordinating process.** The tune advances the way the queue does: :func:`advance` is called when the tune
+starts, by every trial's worker as it ends, and by whoever follows it (the Tune page on each refresh, the command
+line while it waits). It settles the trials whose job ended without telling the study (a killed worker, a trial
+stopped before it started: ``FAIL``), then asks Optuna for new trials while fewer than the job limit are in flight
+and the budget allows. Each new trial's settings are drawn by :func:`suggest` at that moment, so TPE sees every
+trial told so far; its job folder is written and queued like any other job, so trials train in ``python -m dlcore
+worker`` processes (or Ray actors), in parallel up to ``DLCORE_MAX_JOBS``, first in first out with everybody else's
+jobs. A trial's worker (:func:`run_trial`, job kind ``trial`` of :func:`dlcore.jobs.work`) reopens the study from
+the journal, trains, reports the validation loss at every epoch end (``trial.report``), ends at once when the pruner
+says so (``PRUNED``) and tells its own result. Nothing has to stay alive between trials: stop the server, kill the
+command line, and the queued trials still train; the next :func:`advance` carries on.
+
+**Objective and pruning.** A trial's value is its best validation loss (what early stopping keeps), minimized.
+:data:`TPE_STARTUP_TRIALS` random trials come first, then TPE (seeded with the tune's seed plus the number of
+trials so far, since each process builds its own sampler; ``constant_liar`` for trials in flight). A median pruner
+stops a trial whose best validation loss after :data:`PRUNE_WARMUP_EPOCHS` epochs is worse than the median of
+earlier trials at the same epoch, once :data:`PRUNE_STARTUP_TRIALS` trials have ended. The test split is never
+looked at.
+
+**Budget.** ``trials``: how many trials should end (finished or pruned) in total, counting those of earlier
+sessions of the study; a trial lost to a crash is replaced (not more often than the budget itself, so settings that
+always fail end the tune). ``minutes``: no trial is asked after the deadline, and trials still training stop within
+a batch and count with their best validation loss so far. **Stop** (:meth:`Tune.stop`) stops every trial the same
+way; :func:`resume` sets a new budget and goes on with the same study.
+
+**Keep the best.** :func:`keep_best` trains the best finished trial's architecture and training config as a normal
+run (:func:`dlcore.jobs.start_run` on the tune's own prepared data), so Results, Explain and the downloads work as
+for any run; the command line trains it into ``RUN_DIR`` itself.
+
+The search space is one function, :func:`suggest`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import logging
+import math
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import optuna
+import pandas as pd
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from dlcore.architectures import Architecture, auto_architecture, validate
+from dlcore.errors import DataError
+from dlcore.files import read_json, write_json, write_text
+from dlcore.inference import PREPARED_DIR
+from dlcore.jobs import enqueue, default_backend, dispatch, max_jobs, start_run
+from dlcore.prepared import PreparedData
+from dlcore.runs import (FINAL_STATES, JOB_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer, owner_key,
+                         read_history, read_status, runs_root)
+from dlcore.training import TrainConfig, train
+
+TUNES_DIR, TUNE_FILE, STUDY_FILE, TRIALS_DIR, LOCK_FILE = ".tunes", "tune.json", "study.journal", "trials", "lock"
+STUDY_NAME = "tune"
+MAX_TRIALS = 1000
+TPE_STARTUP_TRIALS = 5
+PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS = 3, 5
+log = logging.getLogger("dlcore")
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "Trial 3 finished with value …" lines in our output
+
+# -- the search space ------------------------------------------------------------------------------------------------
+LAYERS = (1, 4)
+WIDTH = (64, 512)  # log scale
+DROPOUT = (0.0, 0.5)
+L2 = (1e-6, 1e-2)  # log scale
+LEARNING_RATE = (1e-4, 1e-2)  # log scale
+BATCH_SIZES = (32, 64, 128, 256, 512)
+OPTIMIZERS = ("adam", "adamw")
+WEIGHT_DECAY = (1e-6, 1e-2)  # log scale; AdamW's
+EMBEDDINGS = ("periodic", "none")
+PARAM_TITLES = {"layers": "Layers", "width": "Units per layer", "dropout": "Dropout", "l2": "L2",
+                "learning_rate": "Learning rate", "batch_size": "Batch size", "optimizer": "Optimizer",
+                "weight_decay": "Weight decay", "numeric_embedding": "Numeric embedding"}
+ACTIVATION_TITLES = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "prelu": "PReLU", "elu": "ELU", "selu": "SELU",
+                     "gelu": "GELU", "swish": "Swish", "mish": "Mish", "tanh": "tanh"}
+
+
+def suggest(trial, n_features: int, n_rows: int, task: str,
+            base: TrainConfig | None = None) -> tuple[Architecture, TrainConfig]:
+    """The search space, all of it: one trial's network and training settings, drawn from ``trial`` (an Optuna
+    trial, or ``optuna.trial.FixedTrial`` of known parameters).
+
+    Built from the Auto network (``auto_architecture``: its activation, initializer and layer settings) and the
+    ``base`` training settings (the Model page's: max epochs, patience, seed, schedule, loss, class weights), with
+    ``dataclasses.replace`` of what is searched: the number of hidden layers, one width for all of them, dropout,
+    L2, the numbers' embedding, learning rate, batch size, optimizer and its weight decay. To search another setting, draw it here, put it in the replace
+    calls and name it in :data:`PARAM_TITLES`; the leaderboard, the charts and "keep the best" pick it up. ``task``
+    is there for task-specific choices (such as a regression loss)."""
+    auto = auto_architecture(n_features, n_rows, task)
+    layers = trial.suggest_int("layers", *LAYERS)
+    width = trial.suggest_int("width", *WIDTH, log=True)
+    dropout = trial.suggest_float("dropout", *DROPOUT)
+    l2 = trial.suggest_float("l2", *L2, log=True)
+    learning_rate = trial.suggest_float("learning_rate", *LEARNING_RATE, log=True)
+    batch_size = trial.suggest_categorical("batch_size", BATCH_SIZES)
+    optimizer = trial.suggest_categorical("optimizer", OPTIMIZERS)
+    weight_decay = trial.suggest_float("weight_decay", *WEIGHT_DECAY, log=True)
+    embedding = trial.suggest_categorical("numeric_embedding", EMBEDDINGS)
+
+    template = auto.layers[0]
+    hidden = tuple(dataclasses.replace(template, units=width, dropout=dropout, l2=l2) for _ in range(layers))
+    number = getattr(trial, "number", None)
+    arch = dataclasses.replace(
+        auto, name="tuned", layers=hidden, numeric_embedding=embedding,
+        title=f"Tuned, {'periodic embeddings → ' if embedding == 'periodic' else ''}{layers}×{width} "
+              f"{ACTIVATION_TITLES.get(template.activation, template.activation)}, dropout {dropout:.2f}, "
+              f"L2 {l2:.1e}",
+        source="Optuna TPE search" + (f", trial {number}" if number is not None else ""),
+        notes=f"Found by tuning on the validation loss ({n_features} input features, {n_rows} training rows).")
+    config = dataclasses.replace(base or TrainConfig(), learning_rate=learning_rate, batch_size=int(batch_size),
+                                 optimizer=optimizer, weight_decay=weight_decay)
+    return arch, config
+
+
+# -- the study -------------------------------------------------------------------------------------------------------
+def _sampler(seed: int):
+    with warnings.catch_warnings():  # constant_liar is "experimental" in Optuna 4
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=TPE_STARTUP_TRIALS, constant_liar=True)
+
+
+def _pruner():
+    return optuna.pruners.MedianPruner(n_startup_trials=PRUNE_STARTUP_TRIALS, n_warmup_steps=PRUNE_WARMUP_EPOCHS)
+
+
+def open_study(tune_dir: Path, seed: int | None = None, create: bool = False) -> optuna.Study:
+    """The tune's study from its journal file; with ``seed``, its TPE sampler is seeded with ``seed`` plus the
+    number of trials so far (each process builds its own sampler: one seed would repeat the same draws)."""
+    storage = JournalStorage(JournalFileBackend(str(Path(tune_dir) / STUDY_FILE)))
+    if create:
+        study = optuna.create_study(study_name=STUDY_NAME, storage=storage, direction="minimize",
+                                    sampler=_sampler(seed or 0), pruner=_pruner(), load_if_exists=True)
+    else:
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage, sampler=_sampler(seed or 0),
+                                  pruner=_pruner())
+    if seed is not None:
+        study.sampler = _sampler(seed + len(study.get_trials(deepcopy=False)))
+    return study
+
+
+@contextmanager
+def _locked(tune_dir: Path):
+    with open(Path(tune_dir) / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# -- reading a tune --------------------------------------------------------------------------------------------------
+STATE_NAMES = {TrialState.COMPLETE: "finished", TrialState.PRUNED: "pruned", TrialState.FAIL: "failed",
+               TrialState.RUNNING: "running", TrialState.WAITING: "queued"}
+_ORDER = {"finished": 0, "pruned": 1, "running": 2, "queued": 3, "failed": 4}
+
+
+class Tune:
+    """A tune folder read as it is now: its description (``info``), study, trials, leaderboard and state.
+
+    Pages keep a ``Tune`` in the session and read it on every refresh; it never trains anything itself."""
+
+    def __init__(self, tune_dir: Path):
+        self.tune_dir = Path(tune_dir).absolute()
+        self.info = read_json(self.tune_dir / TUNE_FILE)
+        if self.info.get("kind") != "tune":
+            raise ValueError(f"{self.tune_dir / TUNE_FILE}: not a tune description")
+        self._storage = None
+
+    @property
+    def tune_id(self) -> str:
+        """The tune's folder relative to the runs folder (the queue's name for it)."""
+        return f"{self.tune_dir.parent.name}/{self.tune_dir.name}"
+
+    @property
+    def root(self) -> Path:
+        return self.tune_dir.parent.parent
+
+    @property
+    def budget(self) -> dict:
+        return self.info["budget"]
+
+    @property
+    def stopped(self) -> bool:
+        return (self.tune_dir / STOP_FILE).exists()
+
+    @property
+    def journal(self) -> Path:
+        return self.tune_dir / STUDY_FILE
+
+    def study(self) -> optuna.Study:
+        """The study, read from the journal (later reads only read what was appended since)."""
+        self.info = read_json(self.tune_dir / TUNE_FILE)  # a resume may have changed the budget
+        if self._storage is None:
+            self._storage = JournalStorage(JournalFileBackend(str(self.journal)))
+        return optuna.load_study(study_name=STUDY_NAME, storage=self._storage, sampler=_sampler(0), pruner=_pruner())
+
+    def trials(self) -> list[optuna.trial.FrozenTrial]:
+        return self.study().get_trials(deepcopy=False)
+
+    def owned_by(self, secret: str) -> bool:
+        return bool(secret) and self.info.get("owner") == owner_key(secret)
+
+    def trial_dir(self, number: int) -> Path:
+        return self.tune_dir / TRIALS_DIR / str(number)
+
+    def trial_state(self, trial) -> str:
+        """finished, pruned, failed, or for a trial in flight, queued or running (from its job's status)."""
+        if trial.state != TrialState.RUNNING:
+            return STATE_NAMES[trial.state]
+        job = read_status(self.trial_dir(trial.number)).get("state")
+        return "queued" if job == "queued" else "running" if job == "running" else "failed"
+
+    def counts(self, trials=None) -> dict[str, int]:
+        counts = dict.fromkeys(_ORDER, 0)
+        for trial in self.trials() if trials is None else trials:
+            counts[self.trial_state(trial)] += 1
+        return counts
+
+    def best(self, trials=None):
+        """The finished trial with the lowest validation loss, or None."""
+        done = [t for t in (self.trials() if trials is None else trials)
+                if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)]
+        return min(done, key=lambda t: (t.value, t.number)) if done else None
+
+    def more_to_ask(self, counts: dict | None = None) -> bool:
+        """Whether the budget allows more trials than are ended or in flight (and the tune is not stopped)."""
+        counts = counts or self.counts()
+        deadline = self.budget.get("deadline")
+        if self.stopped or (deadline is not None and time.time() >= deadline):
+            return False
+        return counts["failed"] < self.budget["trials"] and \
+            counts["finished"] + counts["pruned"] + counts["running"] + counts["queued"] < self.budget["trials"]
+
+    @property
+    def state(self) -> str:
+        """``running`` while trials are in flight or more are due, then ``stopped`` or ``finished``."""
+        counts = self.counts()
+        if counts["running"] or counts["queued"] or self.more_to_ask(counts):
+            return "running"
+        return "stopped" if self.stopped else "finished"
+
+    @property
+    def done(self) -> bool:
+        return self.state != "running"
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the tune (or its last resume) started, until its last trial ended once it is done."""
+        started = self.budget.get("started") or self.info["created"]
+        if not self.done:
+            return max(0.0, time.time() - started)
+        ends = [t.datetime_complete.timestamp() for t in self.trials() if t.datetime_complete is not None]
+        return max(0.0, max(ends, default=started) - started)
+
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial, best first: state, best validation loss (so far, for a trial in flight), epochs,
+        seconds, why it ended early, and every searched parameter."""
+        rows, names = [], []
+        for trial in self.trials():
+            state, folder, attrs = self.trial_state(trial), self.trial_dir(trial.number), trial.user_attrs
+            history = pd.DataFrame(read_history(folder)) if trial.state == TrialState.RUNNING else None
+            value = trial.value
+            if history is not None and "val_loss" in history:
+                value = float(history["val_loss"].min())
+            status = read_status(folder) if trial.state == TrialState.RUNNING else {}
+            seconds = attrs.get("seconds")
+            if seconds is None and status.get("started") and state == "running":
+                seconds = time.time() - status["started"]
+            epochs = attrs.get("epochs", len(history) if history is not None else None)
+            names += [name for name in trial.params if name not in names]
+            rows.append({"trial": trial.number, "state": state, "best val loss": value,
+                         "epochs": epochs, "seconds": None if seconds is None else round(seconds, 1),
+                         "note": attrs.get("ended", ""), **trial.params})
+        columns = ["trial", "state", "best val loss", "epochs", "seconds", *names, "note"]
+        table = pd.DataFrame(rows, columns=columns)
+        if len(table):
+            table = table.assign(_order=table["state"].map(_ORDER)).sort_values(
+                ["_order", "best val loss", "trial"], na_position="last").drop(columns="_order")
+        return table.reset_index(drop=True)
+
+    def stop(self) -> None:
+        """Ask every trial to stop (within a batch; queued ones never start) and ask no more."""
+        write_text(self.tune_dir / STOP_FILE, "")
+        for folder in sorted((self.tune_dir / TRIALS_DIR).glob("*")):
+            if read_status(folder).get("state") not in FINAL_STATES:
+                write_text(folder / STOP_FILE, "")
+
+    def wait(self, timeout: float | None = None, poll: float = 0.5) -> bool:
+        """Advance the tune and block until it is done (True) or ``timeout`` seconds pass (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            advance(self.tune_dir)
+            if self.done:
+                return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(poll)
+
+    def prepared(self) -> PreparedData:
+        return PreparedData.load(self.tune_dir / PREPARED_DIR)
+
+    def best_settings(self) -> tuple[Architecture, TrainConfig, int]:
+        """The best finished trial's architecture, training config and number; :class:`DataError` when none."""
+        best = self.best()
+        if best is None:
+            raise DataError("No trial has finished yet, so there is no best one to keep.")
+        return (Architecture.from_config(best.user_attrs["architecture"]),
+                TrainConfig.from_config(best.user_attrs["config"]), best.number)
+
+
+def find_tune(tune_id: str, root: Path | None = None) -> Tune | None:
+    """The app's tune called ``tune_id`` (its folder under ``<runs>/.tunes``), or None."""
+    if not RUN_ID.match(tune_id or ""):
+        return None
+    try:
+        return Tune(Path(root or runs_root()) / TUNES_DIR / tune_id)
+    except ValueError:
+        return None
+
+
+# -- starting, advancing, resuming -----------------------------------------------------------------------------------
+def _check_budget(trials: int, minutes: float | None) -> None:
+    if not 1 <= int(trials) <= MAX_TRIALS:
+        raise DataError(f"The number of trials must be from 1 to {MAX_TRIALS:,}.")
+    if minutes is not None and not minutes > 0:
+        raise DataError("The time limit must be more than 0 minutes (or none).")
+
+
+def _budget(trials: int, minutes: float | None) -> dict:
+    now = time.time()
+    return {"trials": int(trials), "minutes": minutes, "started": now,
+            "deadline": None if minutes is None else now + 60 * float(minutes)}
+
+
+def _fingerprint(data: PreparedData) -> dict:
+    return {"target": data.preparation.target, "task": data.task, "features": list(data.preparation.feature_names),
+            "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)}}
+
+
+def start(data: PreparedData, tune_dir: Path, trials: int, minutes: float | None = None,
+          config: TrainConfig | None = None, dataset: str = "", owner: str = "", backend: str | None = None) -> Tune:
+    """Write a tune folder for ``data`` and queue its first trials; ``config`` is the base of every trial's
+    training settings (max epochs, patience, seed…). ``tune_dir`` must be two levels below the runs folder.
+
+    A folder that already holds a tune of the same data resumes it with this budget (the command line's way to go
+    on after an interruption); of other data, :class:`DataError`."""
+    _check_budget(trials, minutes)
+    tune_dir = Path(tune_dir).absolute()
+    if (tune_dir / TUNE_FILE).exists():
+        tune = Tune(tune_dir)
+        if tune.info.get("data") != _fingerprint(data):
+            raise DataError(f"{tune_dir} holds a tune of other data or settings; choose another folder.")
+        return resume(tune, trials, minutes)
+    config = config or TrainConfig()
+    validate(auto_architecture(data.x_train.shape[1], len(data.x_train), data.task), config, data.task,
+             len(data.preparation.classes))
+    data.save(tune_dir / PREPARED_DIR)
+    open_study(tune_dir, create=True)
+    write_json(tune_dir / TUNE_FILE, {
+        "version": 1, "kind": "tune", "owner": owner_key(owner), "dataset": dataset, "target": data.preparation.target,
+        "task": data.task, "n_features": int(data.x_train.shape[1]), "n_classes": len(data.preparation.classes),
+        "rows": _fingerprint(data)["rows"], "data": _fingerprint(data), "created": time.time(), "seed": config.seed,
+        "backend": backend or default_backend(), "config": config.get_config(), "budget": _budget(trials, minutes),
+        "kept": [],
+    })
+    advance(tune_dir)
+    return Tune(tune_dir)
+
+
+def resume(tune: Tune, trials: int, minutes: float | None = None) -> Tune:
+    """Go on with the same study: ``trials`` ended trials in all (those so far count), ``minutes`` from now."""
+    _check_budget(trials, minutes)
+    with _locked(tune.tune_dir):
+        info = read_json(tune.tune_dir / TUNE_FILE)
+        write_json(tune.tune_dir / TUNE_FILE, {**info, "budget": _budget(trials, minutes)})
+        (tune.tune_dir / STOP_FILE).unlink(missing_ok=True)
+    advance(tune.tune_dir)
+    return Tune(tune.tune_dir)
+
+
+def advance(tune_dir: Path, dispatching: bool = True) -> int:
+    """Settle the trials whose job ended without telling the study, ask new ones while the budget and the job
+    limit allow, queue them and (with ``dispatching``) start what the queue allows. Returns the number asked.
+
+    Any process may call it at any time; a lock keeps two from asking at once."""
+    tune_dir = Path(tune_dir).absolute()
+    with _locked(tune_dir):
+        tune = Tune(tune_dir)
+        study = open_study(tune_dir, seed=tune.info["seed"])
+        trials = study.get_trials(deepcopy=False)
+        _settle(tune, study, trials)
+        counts = tune.counts(study.get_trials(deepcopy=False))
+        backend = tune.info["backend"]
+        wanted = 0
+        if tune.more_to_ask(counts):
+            in_flight = counts["running"] + counts["queued"]
+            ended = counts["finished"] + counts["pruned"]
+            wanted = max(0, min(max_jobs(backend) - in_flight, tune.budget["trials"] - ended - in_flight))
+        jobs = [job for job in (_ask(tune, study) for _ in range(wanted)) if job]
+        if jobs:
+            enqueue(tune.root, jobs, tune.tune_id, "", backend, "train", key=tune.info["owner"])
+    if dispatching:
+        dispatch(tune.root)
+    return len(jobs)
+
+
+def _settle(tune: Tune, study: optuna.Study, trials) -> None:
+    """Fail the trials the study thinks in flight whose job ended, died, or was never written."""
+    for trial in trials:
+        if trial.state != TrialState.RUNNING:
+            continue
+        folder = tune.trial_dir(trial.number)
+        status = read_status(folder) if (folder / JOB_FILE).exists() else {"state": "failed",
+                                                                             "error": "Its job was never written."}
+        if status.get("state") in FINAL_STATES:
+            reason = status.get("error") or f"its job {status.get('state')} without a result"
+            optuna.trial.Trial(study, trial._trial_id).set_user_attr("ended", reason)
+            study.tell(trial.number, state=TrialState.FAIL)
+
+
+def _ask(tune: Tune, study: optuna.Study) -> str | None:
+    """Ask one trial, write its job folder; its job name for the queue, or None if its settings cannot train."""
+    info = tune.info
+    trial = study.ask()
+    arch, config = suggest(trial, info["n_features"], info["rows"]["train"], info["task"],
+                           TrainConfig.from_config(info["config"]))
+    try:
+        validate(arch, config, info["task"], info["n_classes"])
+    except DataError as exc:
+        trial.set_user_attr("ended", str(exc))
+        study.tell(trial, state=TrialState.FAIL)
+        return None
+    trial.set_user_attr("architecture", arch.get_config())
+    trial.set_user_attr("config", config.get_config())
+    folder = tune.trial_dir(trial.number)
+    # Trial(study, trial_id) reopens it in the worker; Optuna keeps the id on the trial only as _trial_id.
+    write_json(folder / JOB_FILE, {"version": 1, "kind": "trial", "trial": trial.number, "trial_id": trial._trial_id,
+                                   "architecture": arch.get_config(), "config": config.get_config()})
+    write_json(folder / STATUS_FILE, {"state": "queued", "queued": time.time()})
+    return f"{tune.tune_id}/{TRIALS_DIR}/{trial.number}"
+
+
+# -- what a trial's worker does --------------------------------------------------------------------------------------
+def run_trial(job_dir: Path, on_epoch=None, should_stop=None) -> dict:
+    """Train one trial (job kind ``trial``): report each epoch's validation loss to the study, end when pruned,
+    stopped or out of time, tell the study its best validation loss, then advance the tune (ask the next trials).
+    Writes ``metrics.json``; returns it (``stopped_by_user`` when Stop ended it)."""
+    job_dir = Path(job_dir).absolute()
+    tune_dir = job_dir.parent.parent
+    spec = read_json(job_dir / JOB_FILE)
+    info = read_json(tune_dir / TUNE_FILE)
+    study = open_study(tune_dir)
+    trial = optuna.trial.Trial(study, spec["trial_id"])
+    limit = {"deadline": info["budget"].get("deadline")}
+
+    def out_of_time() -> bool:
+        return limit["deadline"] is not None and time.time() >= limit["deadline"]
+
+    def tune_stopped() -> bool:
+        return (tune_dir / STOP_FILE).exists() or (job_dir / STOP_FILE).exists()
+
+    outcome = {"trial": trial.number, "state": "failed", "value": None, "epochs_run": 0, "best_epoch": 0,
+               "seconds": 0.0, "stopped_by_user": False}
+    try:
+        if tune_stopped() or out_of_time():
+            reason = "stopped before it started" if tune_stopped() else "the time limit passed before it started"
+            trial.set_user_attr("ended", reason)
+            study.tell(trial.number, state=TrialState.FAIL)
+            outcome.update(stopped_by_user=True, note=reason)
+            return _write_outcome(job_dir, outcome)
+        data = PreparedData.load(tune_dir / PREPARED_DIR)
+        arch, config = Architecture.from_config(spec["architecture"]), TrainConfig.from_config(spec["config"])
+        history = history_writer(job_dir, on_epoch)
+        losses: list[float] = []
+
+        def epoch(number: int, row: dict) -> None:
+            history(number, row)
+            try:  # a resume may have set another time limit
+                limit["deadline"] = read_json(tune_dir / TUNE_FILE)["budget"].get("deadline")
+            except (ValueError, KeyError):
+                pass
+            losses.append(float(row["val_loss"]))
+            trial.report(float(row["val_loss"]), number)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        def stop() -> bool:
+            return bool(should_stop and should_stop()) or tune_stopped() or out_of_time()
+
+        started = time.perf_counter()
+        pruned = False
+        try:
+            result = train(data, arch, config, on_epoch=epoch, should_stop=stop)
+            cut = result.stopped
+        except optuna.TrialPruned:
+            pruned, cut = True, False
+        seconds = time.perf_counter() - started
+        finite = [loss for loss in losses if math.isfinite(loss)]
+        best = min(finite) if finite else None
+        ended = "pruned: worse than the median of earlier trials" if pruned else \
+            ("stopped" if tune_stopped() else "cut by the time limit") if cut else ""
+        for key, value in {"epochs": len(losses), "seconds": round(seconds, 2), "ended": ended,
+                           "best_epoch": losses.index(best) + 1 if best is not None else 0}.items():
+            trial.set_user_attr(key, value)
+        if pruned:
+            study.tell(trial.number, state=TrialState.PRUNED)
+        elif best is None:
+            trial.set_user_attr("ended", "the validation loss was never a number (the training diverged)")
+            study.tell(trial.number, state=TrialState.FAIL)
+        else:
+            study.tell(trial.number, best)
+        outcome.update(state="pruned" if pruned else "finished" if best is not None else "failed", value=best,
+                       epochs_run=len(losses), best_epoch=losses.index(best) + 1 if best is not None else 0,
+                       seconds=round(seconds, 3), stopped_by_user=cut and tune_stopped(), note=ended)
+        return _write_outcome(job_dir, outcome)
+    except BaseException as exc:
+        if next(t.state for t in study.get_trials(deepcopy=False) if t.number == trial.number) == TrialState.RUNNING:
+            trial.set_user_attr("ended", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            study.tell(trial.number, state=TrialState.FAIL)
+        raise
+    finally:
+        try:
+            advance(tune_dir, dispatching=False)  # the worker's dispatch starts them as this job ends
+        except Exception:  # the next advance (a page refresh, another trial) asks them instead
+            log.exception("could not advance the tune in %s", tune_dir)
+
+
+def _write_outcome(job_dir: Path, outcome: dict) -> dict:
+    write_json(job_dir / "metrics.json", outcome)
+    return outcome
+
+
+# -- keeping the best ------------------------------------------------------------------------------------------------
+def keep_best(tune: Tune, owner: str = "", backend: str | None = None):
+    """Train the best trial's architecture and training config as a normal run of the runs folder (on the tune's
+    prepared data); the :class:`~dlcore.runs.Run`. :class:`DataError` when no trial has finished."""
+    arch, config, number = tune.best_settings()
+    run = start_run(tune.prepared(), arch, config, dataset=tune.info.get("dataset", ""), owner=owner,
+                    root=tune.root, backend=backend or tune.info["backend"])
+    with _locked(tune.tune_dir):
+        info = read_json(tune.tune_dir / TUNE_FILE)
+        write_json(tune.tune_dir / TUNE_FILE, {**info, "kept": [*info.get("kept", []),
+                                                                {"run": run.run_id, "trial": number}]})
+    return run
