@@ -119,15 +119,21 @@ def test_keeping_the_best_trains_a_normal_run_with_its_settings(tuned):
     assert Tune(tuned.tune_dir).info["kept"][-1] == {"run": run.run_id, "trial": number}
 
 
-def test_stop_ends_the_trials_and_asks_no_more(tmp_path, data, monkeypatch):
+def long_tune_training(root, trials: int, monkeypatch):
+    """A tune of long trials, one at a time, once its first trial has finished an epoch: (tune, that trial's folder)."""
     monkeypatch.setenv("DLCORE_MAX_JOBS", "1")
     big = prepare(churn_frame(3000, seed=1), "churn", "binary")
-    tune = start_tune(big, 5, config=TrainConfig(epochs=1000, patience=1000), root=tmp_path)
+    tune = start_tune(big, trials, config=TrainConfig(epochs=1000, patience=1000), root=root)
     trial_dir = tune.tune_dir / TRIALS_DIR / "0"
     deadline = time.monotonic() + 120
     while not (trial_dir / "history.csv").exists():
         assert time.monotonic() < deadline, tune.leaderboard()
         time.sleep(0.2)
+    return tune, trial_dir
+
+
+def test_stop_ends_the_trials_and_asks_no_more(tmp_path, data, monkeypatch):
+    tune, trial_dir = long_tune_training(tmp_path, 5, monkeypatch)
     tune.stop()
     assert tune.wait(120) and tune.state == "stopped"
     trials = journal_trials(tune.tune_dir)
@@ -136,14 +142,7 @@ def test_stop_ends_the_trials_and_asks_no_more(tmp_path, data, monkeypatch):
 
 
 def test_a_time_limit_cuts_the_trials_in_flight_and_asks_no_more(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLCORE_MAX_JOBS", "1")
-    big = prepare(churn_frame(3000, seed=1), "churn", "binary")
-    tune = start_tune(big, 50, config=TrainConfig(epochs=1000, patience=1000), root=tmp_path)
-    trial_dir = tune.tune_dir / TRIALS_DIR / "0"
-    deadline = time.monotonic() + 120
-    while not (trial_dir / "history.csv").exists():
-        assert time.monotonic() < deadline, tune.leaderboard()
-        time.sleep(0.2)
+    tune, trial_dir = long_tune_training(tmp_path, 50, monkeypatch)
     tune = resume(tune, 50, minutes=0.05)  # 3 seconds from now; the trial in flight reads it at its next epoch
     assert tune.wait(120) and tune.state == "finished"
     trials = journal_trials(tune.tune_dir)
