@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from dlcore.logs import quiet_native_logs
 from pages.shared import init_state, sidebar_status
+
+quiet_native_logs()  # TensorFlow's C++ log lines stay off the server's console (DLCORE_VERBOSE=1 keeps them)
 
 st.set_page_config(page_title="Tabular deep learning", page_icon=":material/neurology:", layout="wide")
 init_state()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -16,9 +17,24 @@ import numpy as np
 
 from dlcore.architectures import ARCHITECTURE_NAMES
 from dlcore.errors import DataError
+from dlcore.logs import VERBOSE_ENV, quiet_native_logs
 
 BAD_INPUT = 2
 INTERRUPTED = 130
+
+
+MAX_SEED = 2**31 - 1
+
+
+def _seed(text: str) -> int:
+    """A seed every library takes: a whole number from 0 to 2³¹ − 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{value} is not from 0 to {MAX_SEED:,}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,6 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dlcore", description="No-code deep learning on tabular data, from the command line.")
+    parser.add_argument("--verbose", action="store_true", help="also show TensorFlow's own log lines")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a network on DATA and write a run folder")
@@ -38,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--arch", default="auto", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto)")
     train.add_argument("--epochs", type=int, default=0,
                        help="maximum epochs; early stopping may end sooner (default: 0, sized from the data)")
-    train.add_argument("--seed", type=int, help="random seed for the split and the weights (default: the app's)")
+    train.add_argument("--seed", type=_seed, help="random seed for the split and the weights (default: the app's)")
     train.add_argument("--backend", choices=["local", "ray"],
                        help="local: train in this process; ray: as a job on the Ray cluster at $RAY_ADDRESS, with the "
                             "run folder on storage every node shares (default: ray if $RAY_ADDRESS is set)")
@@ -59,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--epochs", type=int, default=0,
                       help="maximum epochs of each trial; early stopping and pruning may end sooner (default: 0, "
                            "sized from the data)")
-    tune.add_argument("--seed", type=int, help="random seed for the split, the weights and the search (default: the "
+    tune.add_argument("--seed", type=_seed, help="random seed for the split, the weights and the search (default: the "
                                                "app's)")
     tune.add_argument("--backend", choices=["local", "ray"],
                       help="local: each trial in a worker process, as many at once as $DLCORE_MAX_JOBS allows; ray: as "
@@ -81,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--explainer", choices=["permutation", "gradient"], default="permutation",
                          help="permutation: exact, additive (default); gradient: faster, approximate")
     explain.add_argument("--values", action="store_true", help="also write every row's SHAP values")
-    explain.add_argument("--seed", type=int, default=0, help="seed of the row sample and the explainer (default: 0)")
+    explain.add_argument("--seed", type=_seed, default=0, help="seed of the row sample and the explainer (default: 0)")
 
     profile = commands.add_parser("profile", help="the Explore step's numbers as JSON")
     profile.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
@@ -97,15 +114,49 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    quiet_native_logs()
     try:
+        _check_outputs(args)
         return {"train": _train, "tune": _tune, "predict": _predict, "profile": _profile, "explain": _explain,
                 "worker": _worker}[args.command](args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return BAD_INPUT
+    except OSError as exc:  # a path that cannot be read or written: the user's input, in one line
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return BAD_INPUT
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return INTERRUPTED
+
+
+def _check_outputs(args) -> None:
+    """Refuse an ``--out`` that cannot be written before any work: a run folder that is a file or a folder of
+    something else, an output file that is a folder, a place without write permission."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return
+    out = Path(out)
+    if args.command in ("train", "tune"):
+        if out.exists() and not out.is_dir():
+            raise DataError(f"--out {out} is a file; give a folder for the run (it is created).")
+        if out.is_dir() and any(out.iterdir()) and not (out / "run.json").is_file() and not (out / "tune").is_dir():
+            raise DataError(f"--out {out} is a folder that holds other files; give a new or empty folder, or an "
+                            "earlier run's folder to replace.")
+        folder = out if out.is_dir() else out.parent
+    else:
+        if out.is_dir():
+            raise DataError(f"--out {out} is a folder; give a file name to write.")
+        folder = out.parent
+    existing = next((f for f in [folder, *folder.parents] if f.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"--out {out} cannot be written: {existing} is not a folder you may write to.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(f"--out {out} cannot be written: {exc.strerror or exc}.") from exc
 
 
 def _prepared_file(args):

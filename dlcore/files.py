@@ -1,7 +1,12 @@
-"""Crash-safe files: every file of a run folder is written whole or not at all.
+"""Crash-safe files: every file of a run folder is written whole or not at all; and CSV text safe to open in a
+spreadsheet.
 
 A write goes to a temporary file beside the target, then is renamed over it (``os.replace`` is atomic on
 POSIX and Windows), so a reader, or a process killed mid-write, never sees half a file.
+
+:func:`csv_text` is how the product writes every CSV a user downloads: a text cell that a spreadsheet would run as a
+formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``, as OWASP
+advises against CSV injection; numbers, and text that reads as a number, are left as they are.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @contextmanager
@@ -59,3 +66,22 @@ def read_json(path: str | Path) -> dict:
     if not isinstance(value, dict):
         raise ValueError(f"{path}: not a JSON object")
     return value
+
+
+def csv_text(frame) -> str:
+    """``frame`` as CSV text (no index), with formula-like text cells neutralised (see the module's description)."""
+    safe = frame.copy()
+    for name in frame.select_dtypes(exclude=["number", "bool", "datetime", "timedelta"]).columns:
+        safe[name] = safe[name].map(_neutralised, na_action="ignore")
+    safe.columns = [_neutralised(str(name)) for name in frame.columns]
+    return safe.to_csv(index=False)
+
+
+def _neutralised(value):
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value.replace(",", ""))
+        return value  # a number written as text (-3.5, +1,200): a spreadsheet shows it as a number, harmless
+    except ValueError:
+        return "'" + value

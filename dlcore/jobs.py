@@ -40,7 +40,7 @@ from pathlib import Path
 from dlcore.errors import DataError
 from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS, explain_job
 from dlcore.files import read_json, write_json
-from dlcore.runs import (HOST, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint,
+from dlcore.runs import (HOST, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint,
                          execute, execute_fold, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
 
 QUEUE_DIR = ".queue"
@@ -84,7 +84,14 @@ def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = ""
 
 
 def _check_session_limit(root: Path, owner: str) -> None:
-    """Refuse a new run (or tune) of a session that has as many training or waiting as it may."""
+    """Refuse a new run (or tune) of a session that has as many training or waiting as it may, or whose runs folder
+    cannot be written."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        write_json(root / QUEUE_DIR / ".writable", {})
+    except OSError as exc:
+        raise DataError(f"The runs folder {root} cannot be written ({exc.strerror or exc}): set {RUNS_ENV} to a "
+                        "folder the app may write to.") from exc
     if owner and (busy := _session_runs(root, owner_key(owner))) >= max_runs_per_session():
         raise LimitError(f"You already have {busy} run(s) training or waiting, the most one session may have "
                          f"({MAX_RUNS_ENV}={max_runs_per_session()}). Wait for one to finish or stop one.")
@@ -143,8 +150,11 @@ def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner
     root, job_dir = run.run_dir.parent, run.run_dir / EXPLAIN_DIR
     if read_status(job_dir).get("state") in ("queued", "running"):
         raise DataError("This run is being explained already.")
-    write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})
-    write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
+    try:
+        write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})
+        write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
+    except OSError as exc:
+        raise DataError(f"The run folder {run.run_dir} cannot be written ({exc.strerror or exc}).") from exc
     enqueue(root, [f"{run.run_id}/{EXPLAIN_DIR}"], run.run_id, owner, backend or default_backend(), "train")
     dispatch(root)
     return job_dir

@@ -12,6 +12,7 @@ import csv
 import gzip
 import hashlib
 import io
+import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -21,7 +22,16 @@ import pandas as pd
 
 from dlcore.errors import DataError
 
-MAX_BYTES = 200 * 1024 * 1024
+def _limit(name: str, default: int) -> int:
+    """A size limit: the environment variable ``name`` when set, else ``default``."""
+    return int(os.environ.get(name) or default)
+
+
+# Guards checked before the expensive work (see SECURITY.md); each can be set with its environment variable.
+MAX_BYTES = _limit("DLCORE_MAX_FILE_BYTES", 200 * 1024 * 1024)  # a file (after gzip decompression)
+MAX_HEADER_BYTES = _limit("DLCORE_MAX_HEADER_BYTES", 1024 * 1024)  # the header line of a CSV
+MAX_COLUMNS = _limit("DLCORE_MAX_COLUMNS", 20_000)
+MAX_CELLS = _limit("DLCORE_MAX_CELLS", 50_000_000)  # rows × columns
 MISSING_MARKERS = ["?", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "", "-"]
 DELIMITERS = ",;\t|"
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
@@ -84,14 +94,11 @@ def read_table(source: bytes | str | Path, name: str | None = None, for_predicti
     options = options or ReadOptions()
     digest = hashlib.sha256(raw).hexdigest()[:16]
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({exc}).") from exc
+        raw = _gunzip(raw, name)
     kind = options.format or ("parquet" if raw[:4] == b"PAR1" else "excel" if raw[:4] == b"PK\x03\x04" else "csv")
     options = replace(options, format=kind)
     if kind == "parquet":
-        dataset = Dataset(name, _read_binary(pd.read_parquet, raw, name, "Parquet"), digest, options)
+        dataset = Dataset(name, _read_binary(_read_parquet, raw, name, "Parquet"), digest, options)
     elif kind == "excel":
         frame = _read_binary(lambda buf: pd.read_excel(buf, header=options.header_row, na_values=MISSING_MARKERS),
                              raw, name, "Excel (.xlsx)")
@@ -102,6 +109,29 @@ def read_table(source: bytes | str | Path, name: str | None = None, for_predicti
     _clean_infinities(dataset)
     _check_usable(dataset, for_prediction)
     return dataset
+
+
+def _gunzip(raw: bytes, name: str) -> bytes:
+    """The decompressed bytes, read in steps so that a small file that inflates beyond :data:`MAX_BYTES` (a "gzip
+    bomb") is refused before it fills the memory."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as stream:
+            data = stream.read(MAX_BYTES + 1)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{name} looks gzip-compressed but cannot be decompressed ({exc}).") from exc
+    if len(data) > MAX_BYTES:
+        raise DataError(f"{name} decompresses to more than {MAX_BYTES // 2**20} MB; use a sample of it.")
+    return data
+
+
+def _check_size(name: str, rows: int, columns: int) -> None:
+    """Refuse a table of more columns or cells than the limits, before it is read."""
+    if columns > MAX_COLUMNS:
+        raise DataError(f"{name} has {columns:,} columns, more than the {MAX_COLUMNS:,} this app reads "
+                        "(DLCORE_MAX_COLUMNS); keep the columns you need.")
+    if rows * columns > MAX_CELLS:
+        raise DataError(f"{name} has about {rows:,} rows × {columns:,} columns, more than the {MAX_CELLS:,} cells this "
+                        "app reads (DLCORE_MAX_CELLS); use a sample of the rows.")
 
 
 def _read_bytes(source: bytes | str | Path, name: str | None) -> tuple[bytes, str]:
@@ -118,11 +148,24 @@ def _read_bytes(source: bytes | str | Path, name: str | None) -> tuple[bytes, st
     return bytes(source), name
 
 
+def _read_parquet(buffer) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    metadata = pq.ParquetFile(buffer).metadata
+    _check_size("The Parquet file", metadata.num_rows, metadata.num_columns)
+    buffer.seek(0)
+    return pd.read_parquet(buffer)
+
+
 def _read_binary(reader, raw: bytes, name: str, what: str) -> pd.DataFrame:
     try:
-        return reader(io.BytesIO(raw))
+        frame = reader(io.BytesIO(raw))
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow and openpyxl raise many unrelated types
         raise DataError(f"{name} is not a readable {what} file ({str(exc).splitlines()[0][:200]}).") from exc
+    _check_size(name, *frame.shape)
+    return frame
 
 
 def _read_csv(raw: bytes, name: str, digest: str, options: ReadOptions) -> Dataset:
@@ -130,10 +173,12 @@ def _read_csv(raw: bytes, name: str, digest: str, options: ReadOptions) -> Datas
         raise DataError(f"{name} is empty: upload a CSV file with a header row and data rows.")
     if b"\x00" in raw[:65536]:
         raise DataError(f"{name} is not a text table (it contains binary data): upload a CSV file.")
+    header = _header_line(raw, name, options.header_row)
     encoding = options.encoding or _detect_encoding(raw, name)
     sample = raw[:262144].decode(encoding, errors="replace")
     lines = sample.splitlines()[options.header_row:options.header_row + SNIFF_LINES]
     delimiter = options.delimiter or _sniff_delimiter(lines)
+    _check_size(name, raw.count(b"\n"), header.count(delimiter.encode()) + 1)
     decimal = options.decimal or _sniff_decimal(lines, delimiter)
     options = replace(options, encoding=encoding, delimiter=delimiter, decimal=decimal)
     try:
@@ -149,6 +194,22 @@ def _read_csv(raw: bytes, name: str, digest: str, options: ReadOptions) -> Datas
     header = lines[0] if lines else ""
     dataset.notes.extend(_header_notes(next(csv.reader([header], delimiter=delimiter), []), frame.columns))
     return dataset
+
+
+def _header_line(raw: bytes, name: str, header_row: int) -> bytes:
+    """The header line's bytes; a line longer than :data:`MAX_HEADER_BYTES` is refused before anything parses it."""
+    start = 0
+    for _ in range(header_row):
+        start = raw.find(b"\n", start, start + MAX_HEADER_BYTES + 1) + 1
+        if start == 0:
+            raise DataError(f"{name} has no line {header_row + 1} to read the header from.")
+    end = raw.find(b"\n", start, start + MAX_HEADER_BYTES + 1)
+    if end == -1:
+        if len(raw) - start > MAX_HEADER_BYTES:
+            raise DataError(f"{name}'s header line is longer than {MAX_HEADER_BYTES // 1024:,} KB "
+                            "(DLCORE_MAX_HEADER_BYTES): this is not a table's header.")
+        end = len(raw)
+    return raw[start:end]
 
 
 def _detect_encoding(raw: bytes, name: str) -> str:

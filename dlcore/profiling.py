@@ -16,7 +16,8 @@ TASKS = ("binary", "multiclass", "regression")
 IMBALANCED = 0.20  # a rarest class under this share of the rows makes a classification target imbalanced
 ID_NAME = re.compile(r"(^|[_\s])(id|uuid|guid|key)$|^id[_\s]", re.IGNORECASE)
 DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-MAX_CLASSES = 20
+MAX_CLASSES = 20  # whole numbers with at most this many distinct values are classes, more a quantity
+MAX_TARGET_CLASSES = 100  # the most classes a classification target may have
 
 
 def column_kind(series: pd.Series, unique: int | None = None) -> str:
@@ -84,16 +85,28 @@ def infer_task(target: pd.Series) -> str:
 
 
 def check_task(target: pd.Series, task: str) -> None:
-    """Refuse a task the target cannot support (e.g. regression on text labels)."""
+    """Refuse a target no model can learn, with what to do instead: dates, identifiers, free text, a task the values
+    cannot support (e.g. regression on text labels), or more classes than :data:`MAX_TARGET_CLASSES`."""
     if task not in TASKS:
         raise DataError(f"Unknown task {task!r}; choose one of {', '.join(TASKS)}.")
-    values = target.dropna()
+    name, values = target.name, target.dropna()
+    kind = column_kind(target)
+    if kind == "datetime":
+        raise DataError(f"Target column {name!r} holds dates: a model predicts a number or a category, not a date. "
+                        "Choose another target (or a number computed from the date).")
+    if kind == "identifier" or kind == "text" and task != "regression":
+        what = "an identifier: every row has its own value" if kind == "identifier" else "free text"
+        raise DataError(f"Target column {name!r} is {what}, so there are no classes to learn. Choose another target.")
     if task == "regression" and not pd.api.types.is_numeric_dtype(values):
-        raise DataError(f"Target column {target.name!r} is not numeric, so it cannot be a regression target.")
+        raise DataError(f"Target column {name!r} is not numeric, so it cannot be a regression target.")
     if task == "binary" and values.nunique() != 2:
-        raise DataError(f"Target column {target.name!r} has {values.nunique()} values, not 2: choose multiclass.")
-    if task == "multiclass" and values.nunique() > 200:
-        raise DataError(f"Target column {target.name!r} has {values.nunique()} values: too many classes; choose regression.")
+        raise DataError(f"Target column {name!r} has {values.nunique()} values, not 2: choose multiclass.")
+    if task == "multiclass" and values.nunique() > MAX_TARGET_CLASSES:
+        numeric = pd.api.types.is_numeric_dtype(values)
+        raise DataError(f"Target column {name!r} has {values.nunique():,} classes, more than the {MAX_TARGET_CLASSES} "
+                        f"a model here can learn (about {len(values) / values.nunique():.1f} rows per class). "
+                        + ("Choose regression, or group the values." if numeric else
+                           "Group the labels into fewer classes, or choose another target."))
 
 
 def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str] | None = None,

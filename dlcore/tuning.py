@@ -25,6 +25,9 @@ the journal, trains, reports the validation loss at every epoch end (``trial.rep
 says so (``PRUNED``) and tells its own result. Nothing has to stay alive between trials: stop the server, kill the
 command line, and the queued trials still train; the next :func:`advance` carries on.
 
+**The first trial is Auto** (:func:`auto_params`, enqueued): the search can only find something better on the
+validation loss than the default.
+
 **Objective and pruning.** A trial's value is its best validation loss (what early stopping keeps), minimized.
 :data:`TPE_STARTUP_TRIALS` random trials come first, then TPE (seeded with the tune's seed plus the number of
 trials so far, since each process builds its own sampler; ``constant_liar`` for trials in flight). A median pruner
@@ -134,6 +137,15 @@ def suggest(trial, n_features: int, n_rows: int, task: str,
     return arch, config
 
 
+def auto_params(n_rows: int, config: TrainConfig) -> dict:
+    """Auto's network and training settings as a point of the search space (its first trial)."""
+    auto, base = auto_architecture(1, n_rows), TrainConfig()
+    batch = min(BATCH_SIZES, key=lambda size: abs(size - (config.batch_size or base.batch_for(n_rows))))
+    return {"layers": len(auto.layers), "width": auto.layers[0].units, "dropout": auto.layers[0].dropout,
+            "l2": L2[0], "learning_rate": base.learning_rate, "batch_size": batch, "optimizer": base.optimizer,
+            "weight_decay": base.weight_decay, "numeric_embedding": auto.numeric_embedding}
+
+
 # -- the study -------------------------------------------------------------------------------------------------------
 def _sampler(seed: int):
     with warnings.catch_warnings():  # constant_liar is "experimental" in Optuna 4
@@ -217,7 +229,8 @@ class Tune:
         return optuna.load_study(study_name=STUDY_NAME, storage=self._storage, sampler=_sampler(0), pruner=_pruner())
 
     def trials(self) -> list[optuna.trial.FrozenTrial]:
-        return self.study().get_trials(deepcopy=False)
+        """The trials asked so far (an enqueued one, Auto's, is not a trial until it is asked)."""
+        return _asked(self.study().get_trials(deepcopy=False))
 
     def owned_by(self, secret: str) -> bool:
         return bool(secret) and self.info.get("owner") == owner_key(secret)
@@ -377,7 +390,8 @@ def start(data: PreparedData, tune_dir: Path, trials: int, minutes: float | None
     validate(auto_architecture(data.x_train.shape[1], len(data.x_train), data.task), config, data.task,
              len(data.preparation.classes))
     data.save(tune_dir / PREPARED_DIR)
-    open_study(tune_dir, create=True)
+    study = open_study(tune_dir, create=True)
+    study.enqueue_trial(auto_params(len(data.x_train), config))  # the search starts from Auto and can only improve
     write_json(tune_dir / TUNE_FILE, {
         "version": 1, "kind": "tune", "owner": owner_key(owner), "dataset": dataset, "target": data.preparation.target,
         "task": data.task, "n_features": int(data.x_train.shape[1]), "n_classes": len(data.preparation.classes),
@@ -411,7 +425,7 @@ def advance(tune_dir: Path, dispatching: bool = True) -> int:
         study = open_study(tune_dir, seed=tune.info["seed"])
         trials = study.get_trials(deepcopy=False)
         _settle(tune, study, trials)
-        counts = tune.counts(study.get_trials(deepcopy=False))
+        counts = tune.counts(_asked(study.get_trials(deepcopy=False)))
         backend = tune.info["backend"]
         wanted = 0
         if tune.more_to_ask(counts):
@@ -424,6 +438,10 @@ def advance(tune_dir: Path, dispatching: bool = True) -> int:
     if dispatching:
         dispatch(tune.root)
     return len(jobs)
+
+
+def _asked(trials) -> list:
+    return [trial for trial in trials if trial.state != TrialState.WAITING]
 
 
 def _settle(tune: Tune, study: optuna.Study, trials) -> None:

@@ -10,6 +10,10 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import dlcore.logs
+
+dlcore.logs.ENABLED = False  # pytest captures the descriptors itself; the app's filter must not take them over
+
 
 def churn_frame(rows: int = 240, seed: int = 0, *, calls: bool = False, signed: bool = False,
                 gaps: bool = True) -> pd.DataFrame:

@@ -125,8 +125,13 @@ def test_check_task_accepts_valid_choices():
     "values, task, words",
     [
         ([1, 2, 3], "binary", "not 2"),
-        (list(range(300)), "multiclass", "too many classes"),
+        ([i % 150 for i in range(600)], "multiclass", "150 classes, more than the 100.*Choose regression"),
+        ([f"l{i % 150}" for i in range(600)], "multiclass", "Group the labels into fewer classes"),
         ([1, 2, 3], "clustering", "Unknown task"),
+        (pd.date_range("2020-01-01", periods=50).strftime("%Y-%m-%d").tolist(), "multiclass", "holds dates"),
+        ([f"c{i:04d}" for i in range(50)], "multiclass", "an identifier"),
+        ([f"a long comment of free text, number {i}, with many words" for i in range(50)], "multiclass",
+         "free text"),
     ],
 )
 def test_check_task_refusals(values, task, words):

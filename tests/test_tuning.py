@@ -82,6 +82,9 @@ def test_a_tune_keeps_its_study_as_a_journal_in_its_folder(tuned):
         assert trial.value == pytest.approx(min(trial.intermediate_values.values()))
         folder = tuned.tune_dir / TRIALS_DIR / str(trial.number)
         assert (folder / "history.csv").is_file() and (folder / "worker.log").is_file(), "trained by a worker"
+    first = min(trials, key=lambda trial: trial.number)
+    assert first.params["layers"] == 3 and first.params["width"] == 256  # the search starts from Auto
+    assert first.params["numeric_embedding"] == "periodic" and first.params["optimizer"] == "adamw"
     table = tuned.leaderboard()
     assert list(table["state"]) == ["finished", "finished"]
     assert table["best val loss"].is_monotonic_increasing, "best first"
