@@ -9,7 +9,10 @@ training is handled, and :meth:`Encoder.describe` a line for the Prepare page.
 
 :data:`ENCODERS` is the registry, encoding name → class, in order of preference; :func:`fit_encoder` is the only
 place that chooses an encoder for a column's kind ("auto": the first registered for the kind whose ``suits``
-accepts the training values). A new encoding is a new class here, registered with :func:`register`.
+accepts the training values). A new encoding is a new class here, registered with :func:`register`, declaring its
+fitted attributes' checks in ``fitted``: :func:`from_config` reads a config from a file (a bundle may come from anyone)
+only after checking them, with bounded lengths (:data:`MAX_LEVELS`, :data:`MAX_FEATURES`), and refuses anything else
+with :class:`InvalidConfig`, which names the column and what is wrong.
 
 Hand-written, and why: each transform is a few lines of arithmetic on statistics stored as numbers (medians,
 scales, level lists, quantiles), because scikit-learn's fitted transformers can only be saved by pickling them,
@@ -63,7 +66,144 @@ OPTION_LABELS = {  # option → (label, help) for the Prepare page
 }
 NUMBER_FEATURE, FLAG_FEATURE, CATEGORY_FEATURE = "number", "flag", "category"
 CLIP_BOUND = 3.0  # robust scaling's soft clip: values approach ±3 (robust standard deviations)
+# Bounds on a fitted encoder read from a file (a bundle may come from anyone): far above what training makes, low
+# enough that a tampered file cannot make the app allocate absurd memory.
+MAX_LEVELS = 1_000_000  # levels one column may list (categories_, frequencies_, the levels in seen_)
+MAX_FEATURES = 100_000  # network inputs one column may make (features_); dlcore.preparation bounds their total
 ENCODERS: dict[str, type[Encoder]] = {}
+
+
+# -- what a fitted encoder read from a file must hold ---------------------------------------------------------------
+class InvalidConfig(DataError):
+    """A preparation read from a file that is not what :meth:`Encoder.get_config` writes; ``detail`` says what."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"The preparation is not valid: {detail}.")
+        self.detail = detail
+
+
+def what_is(value) -> str:
+    """How a refusal names a JSON value's type: "null", "NaN", "a text", "a list", ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float) and not np.isfinite(value):
+        return "NaN" if np.isnan(value) else "infinite"
+    return {str: "a text", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__)
+
+
+def is_number(value, finite: bool = True) -> bool:
+    """A JSON number (not true/false); ``finite``: not NaN or infinite, else only not NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return bool(np.isfinite(value)) if finite else not (isinstance(value, float) and np.isnan(value))
+
+
+def text(value) -> str | None:
+    """A check (as every fitted attribute declares one): None when ``value`` is valid, else what is wrong."""
+    return None if isinstance(value, str) else f"{what_is(value)}, not a text"
+
+
+def flag(value) -> str | None:
+    return None if isinstance(value, bool) else f"{what_is(value)}, not true/false"
+
+
+def number(value) -> str | None:
+    return None if is_number(value) else f"{what_is(value)}, not a finite number"
+
+
+def an_object(value) -> str | None:
+    return None if isinstance(value, dict) else f"{what_is(value)}, not an object"
+
+
+def count(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LEVELS:
+        return f"{what_is(value) if not isinstance(value, int) else value}, not a count from 0 to {MAX_LEVELS:,}"
+    return None
+
+
+def texts(limit: int):
+    """A check: a list of at most ``limit`` texts."""
+    def check(value) -> str | None:
+        return _listed(value, limit, text)
+    return check
+
+
+def numbers(least: int, limit: int, increasing: bool = False, strictly: bool = False):
+    """A check: a list of ``least`` to ``limit`` finite numbers, optionally (strictly) increasing."""
+    def check(value) -> str | None:
+        if problem := _listed(value, limit, number, least):
+            return problem
+        steps = np.diff(np.asarray(value, dtype=float))
+        if (strictly and (steps <= 0).any()) or (increasing and (steps < 0).any()):
+            return "a list of numbers that does not increase"
+        return None
+    return check
+
+
+def shares(value) -> str | None:
+    """Level → its share of the training rows (a finite number from 0 to 1), at most :data:`MAX_LEVELS` levels."""
+    if not isinstance(value, dict):
+        return f"{what_is(value)}, not an object of levels"
+    if len(value) > MAX_LEVELS:
+        return f"{len(value):,} levels, more than the {MAX_LEVELS:,} allowed"
+    bad = next((level for level, share in value.items() if not is_number(share) or not 0 <= share <= 1), None)
+    return None if bad is None else f"the share of level {bad!r} is {what_is(value[bad])}, not a number from 0 to 1"
+
+
+def seen(value) -> str | None:
+    """What the training rows held (:meth:`Encoder._seen`): nothing (a left-out column), levels, or the range and
+    median of numbers (not NaN) or dates (ISO texts), each of which may be null."""
+    if not isinstance(value, dict):
+        return f"{what_is(value)}, not an object"
+    if not value:
+        return None
+    kind = value.get("type")
+    if kind == "level":
+        if set(value) != {"type", "levels"}:
+            return "levels seen in training without their list, or with other entries"
+        return _listed(value["levels"], MAX_LEVELS, text)
+    if kind not in ("number", "date") or set(value) != {"type", "min", "median", "max"}:
+        return "not the levels, or the min, median and max, of the training values"
+    for stat in ("min", "median", "max"):
+        found = value[stat]
+        if found is None:
+            continue
+        if kind == "number" and not is_number(found, finite=False):
+            return f"its {stat} is {what_is(found)}, not a number"
+        if kind == "date":
+            if not isinstance(found, str):
+                return f"its {stat} is {what_is(found)}, not a date"
+            try:
+                pd.Timestamp(found)
+            except (ValueError, TypeError, OverflowError):
+                return f"its {stat} {found[:40]!r} is not a date"
+    return None
+
+
+def _listed(value, limit: int, check, least: int = 0) -> str | None:
+    if not isinstance(value, list):
+        return f"{what_is(value)}, not a list"
+    if not least <= len(value) <= limit:
+        return f"a list of {len(value):,} items, not {least:,} to {limit:,}"
+    for i, item in enumerate(value):
+        if problem := check(item):
+            return f"a list whose item {i + 1} is {problem}"
+    return None
+
+
+def _option_problem(value, default) -> str | None:
+    """An option read from a file must have its default's type (a whole number for an int, any finite number for a
+    float)."""
+    if isinstance(default, bool):
+        return flag(value)
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else f"{what_is(value)}, not a whole number"
+    if isinstance(default, float):
+        return number(value)
+    return text(value)
 
 
 def register(cls: type[Encoder]) -> type[Encoder]:
@@ -97,16 +237,50 @@ def fit_encoder(values: pd.Series, kind: str, options: dict | None = None) -> En
 
 
 def from_config(config: dict) -> Encoder:
-    """A fitted encoder from :meth:`Encoder.get_config`'s JSON."""
+    """A fitted encoder from :meth:`Encoder.get_config`'s JSON, checked first: the encoding is known, each option
+    has its default's type, and every fitted attribute the class declares (:attr:`Encoder.fitted`) is there, of its
+    type and within its bounds, and they agree with each other (:meth:`Encoder.check_fitted`). Anything else raises
+    :class:`InvalidConfig`, which names the column and what is wrong."""
+    if not isinstance(config, dict):
+        raise InvalidConfig(f"a column is {what_is(config)}, not an object")
+    column = config.get("column")
+    if not isinstance(column, str):
+        raise InvalidConfig(f"a column's name is {what_is(column)}, not a text")
+    where = f"column {column[:100]!r}"
+    name = config.get("encoding")
+    if not isinstance(name, str) or name not in ENCODERS:
+        raise InvalidConfig(f"Unknown encoding {name!r} for {where} (known: {', '.join(ENCODERS)})"
+                            if isinstance(name, str) else f"{where}: its encoding is {what_is(name)}, not a text")
+    cls = ENCODERS[name]
+    kind = config.get("kind", "")
+    if kind not in ("", *KINDS):
+        raise InvalidConfig(f"{where} has the unknown kind {kind!r}" if isinstance(kind, str)
+                            else f"{where}: its kind is {what_is(kind)}, not a text")
+    options, fitted = config.get("options"), config.get("fitted")
+    for part, value in (("options", options), ("fitted values", fitted)):
+        if not isinstance(value, dict):
+            raise InvalidConfig(f"{where}: its {part} are {what_is(value)}, not an object")
+    for key, value in options.items():
+        if key not in cls.defaults:
+            raise InvalidConfig(f"{where}: {name} has no option {key!r}")
+        if problem := _option_problem(value, cls.defaults[key]):
+            raise InvalidConfig(f"{where}: option {key!r} is {problem}")
+    unexpected = [key for key in fitted if key not in cls.fitted]
+    missing = [key for key in cls.fitted if key not in fitted]
+    if unexpected or missing:
+        raise InvalidConfig(f"Unexpected fitted value {unexpected[0]!r} for {where} ({name} has no such value)"
+                            if unexpected else f"{where}: {name} lacks its fitted value {missing[0]!r}")
+    for key, check in cls.fitted.items():
+        if problem := check(fitted[key]):
+            raise InvalidConfig(f"{where}: fitted value {key!r} is {problem}")
     try:
-        cls = ENCODERS[config["encoding"]]
-    except KeyError as exc:
-        raise DataError(f"Unknown encoding {config.get('encoding')!r} in the preparation.") from exc
-    encoder = cls(config["column"], config.get("kind", ""), **config["options"])
-    for key, value in config["fitted"].items():
-        if not key.endswith("_") or key.startswith("_"):
-            raise DataError(f"Unexpected fitted value {key!r} in the preparation of {config['column']!r}.")
+        encoder = cls(column, kind, **options)
+    except DataError as exc:
+        raise InvalidConfig(f"{where}: {str(exc).rstrip('.')}") from exc
+    for key, value in fitted.items():
         setattr(encoder, key, value)
+    if problem := encoder.check_fitted():
+        raise InvalidConfig(f"{where}: {problem}")
     return encoder
 
 
@@ -131,6 +305,9 @@ class Encoder:
     defaults: ClassVar[dict] = {}  # option → default
     choices: ClassVar[dict[str, tuple]] = {}  # option → allowed values
     unseen: ClassVar[str] = "unknown"  # how a value never seen in training is handled
+    # fitted attribute → its check (None when valid, else what is wrong), as :func:`from_config` reads them
+    fitted: ClassVar[dict] = {"features_": texts(MAX_FEATURES), "seen_": seen}
+    width: ClassVar[int | None] = None  # the number of features_, where it is fixed
 
     def __init__(self, column: str, kind: str = "", **options):
         self.column, self.kind = column, kind
@@ -170,6 +347,13 @@ class Encoder:
         that a learned embedding looks up)."""
         return [NUMBER_FEATURE] * len(self.features_)
 
+    def check_fitted(self) -> str | None:
+        """Whether the fitted attributes (each of its declared type) agree with each other and the options, as
+        :meth:`fit` leaves them: None, or what is wrong."""
+        if self.width is not None and len(self.features_) != self.width:
+            return f"{len(self.features_):,} input columns (features_) where {self.name} makes {self.width}"
+        return None
+
     def get_config(self) -> dict:
         fitted = {key: value for key, value in vars(self).items() if key.endswith("_")}
         return {"encoding": self.name, "column": self.column, "kind": self.kind, "options": self.options,
@@ -198,6 +382,7 @@ class Numeric(Encoder):
                 "log": False}
     choices = {"impute": ("median", "mean", "mode", "constant"), "scale": tuple(SCALE_TITLES)}
     unseen = "read as missing, then filled as in training"
+    fitted = {**Encoder.fitted, "fill_": number, "scaler_": an_object, "indicator_": flag, "skewed_": flag}
 
     def fit(self, values: pd.Series) -> Numeric:
         numbers = self.read(values)
@@ -237,6 +422,11 @@ class Numeric(Encoder):
     def visible_options(self) -> list[str]:
         return [key for key in self.defaults if key != "fill_value" or self.options["impute"] == "constant"]
 
+    def check_fitted(self) -> str | None:
+        if len(self.features_) != 1 + self.indicator_:
+            return f"{len(self.features_):,} input columns (features_) where it makes {1 + self.indicator_}"
+        return _scaler_problem(self.scaler_, self.options["scale"])
+
     def feature_types(self) -> list[str]:
         return [NUMBER_FEATURE] + [FLAG_FEATURE] * self.indicator_
 
@@ -254,6 +444,7 @@ class OneHot(Encoder):
 
     name, title, kinds = "onehot", "one-hot", ("categorical",)
     defaults = {"min_frequency": MIN_FREQUENCY}
+    fitted = {**Encoder.fitted, "levels_": count, "categories_": texts(MAX_FEATURES), "other_": flag}
 
     def __init__(self, column: str, kind: str = "", **options):
         super().__init__(column, kind, **options)
@@ -290,6 +481,12 @@ class OneHot(Encoder):
     def feature_types(self) -> list[str]:
         return [FLAG_FEATURE] * len(self.features_)
 
+    def check_fitted(self) -> str | None:
+        return _levels_problem(self) or (
+            None if len(self.features_) == len(self.categories_) + self.other_ else
+            f"{len(self.features_):,} input columns (features_) for {len(self.categories_):,} categories"
+            + (" and (other)" if self.other_ else ""))
+
     def describe(self) -> str:
         grouped = self.levels_ - len(self.categories_)
         return f"one-hot ({self.levels_} levels); " + (
@@ -305,6 +502,8 @@ class Embedding(Encoder):
     name, title, kinds = "embedding", "learned embedding", ("categorical",)
     defaults = {"min_frequency": 0.001}
     unseen = "unknown: code 0, shared with the rare levels"
+    fitted = {**Encoder.fitted, "levels_": count, "categories_": texts(MAX_LEVELS)}
+    width = 1
 
     def __init__(self, column: str, kind: str = "", **options):
         super().__init__(column, kind, **options)
@@ -325,6 +524,9 @@ class Embedding(Encoder):
     def feature_types(self) -> list[str]:
         return [f"{CATEGORY_FEATURE}:{len(self.categories_) + 1}"]
 
+    def check_fitted(self) -> str | None:
+        return _levels_problem(self) or super().check_fitted()
+
     def describe(self) -> str:
         rare = self.levels_ - len(self.categories_)
         return (f"learned embedding: {len(self.categories_):,} levels, each a code the network maps to a learned "
@@ -338,6 +540,8 @@ class Frequency(Encoder):
 
     name, title, kinds = "frequency", "frequency", ("categorical",)
     unseen = "unknown: frequency 0"
+    fitted = {**Encoder.fitted, "levels_": count, "frequencies_": shares, "mean_": number, "std_": number}
+    width = 1
 
     def fit(self, values: pd.Series) -> Frequency:
         text = _as_text(values)
@@ -354,6 +558,9 @@ class Frequency(Encoder):
         shares = _as_text(values).map(self.frequencies_).astype(float).fillna(0.0).to_numpy()
         return ((shares - self.mean_) / self.std_)[:, None]
 
+    def check_fitted(self) -> str | None:
+        return "a standard deviation (std_) of 0" if self.std_ == 0 else super().check_fitted()
+
     def describe(self) -> str:
         return (f"frequency: {self.levels_:,} levels (one-hot would add {self.levels_:,} columns), each level → its "
                 "share of the training rows (unseen: 0), standardized")
@@ -364,6 +571,8 @@ class Boolean(Encoder):
     """1 for the 'true' level ('yes', 'true', … or the larger of two levels), else 0; missing: the training share."""
 
     name, title, kinds = "boolean", "0/1", ("boolean",)
+    fitted = {**Encoder.fitted, "true_": text, "fill_": number, "missing_": flag}
+    width = 1
 
     @property
     def unseen(self) -> str:
@@ -401,6 +610,8 @@ class DateParts(Encoder):
     name, title, kinds = "date_parts", "date parts", ("datetime",)
     defaults = {"cyclical": False}
     unseen = "read as missing, then filled as in training"
+    fitted = {**Encoder.fitted, "parts_": lambda value: _listed(value, len(DATE_PARTS) + 1, _date_part, 1),
+              "cycles_": texts(len(CYCLES))}
 
     def fit(self, values: pd.Series) -> DateParts:
         parts = _date_parts(values)
@@ -423,6 +634,15 @@ class DateParts(Encoder):
             blocks.append(np.nan_to_num(np.column_stack([np.sin(angle), np.cos(angle)])))  # no date: the centre
         return np.column_stack(blocks)
 
+    def check_fitted(self) -> str | None:
+        names = [part for part, _, _ in self.parts_]
+        if len(set(names)) < len(names) or any(part not in names or part not in CYCLES for part in self.cycles_):
+            return "date parts (parts_, cycles_) that repeat, or cycles of parts it does not have"
+        width = len(names) + 2 * len(self.cycles_)
+        if len(self.features_) != width:
+            return f"{len(self.features_):,} input columns (features_) where its parts make {width}"
+        return None
+
     def read(self, values: pd.Series) -> pd.Series:
         dates = parse_dates(values)
         return dates.dt.tz_convert(None) if dates.dt.tz is not None else dates
@@ -443,6 +663,8 @@ class Excluded(Encoder):
         "text": "free text: not encoded in this version",
         "excluded": "excluded by you",
     }
+    fitted = {**Encoder.fitted, "reason_": text}
+    width = 0
 
     def fit(self, values: pd.Series) -> Excluded:
         self.features_, self.seen_ = [], {}
@@ -463,6 +685,7 @@ class NumberInText(Numeric):
     """The first number in each value's text ('ppl_100' → 100), then as a numeric column."""
 
     name, title, kinds = "number_in_text", "the number in the text", ("categorical", "text", "identifier")
+    fitted = {**Numeric.fitted, "example_": text}
 
     def fit(self, values: pd.Series) -> NumberInText:
         super().fit(values)
@@ -490,6 +713,7 @@ class PiecewiseLinear(Encoder):
     name, title, kinds = "piecewise_linear", "piecewise-linear bins", ("numeric",)
     defaults = {"bins": 8, "missing_indicator": True}
     unseen = "read as missing, then filled as in training"
+    fitted = {**Encoder.fitted, "fill_": number, "edges_": numbers(2, 65, strictly=True), "indicator_": flag}
 
     def __init__(self, column: str, kind: str = "", **options):
         super().__init__(column, kind, **options)
@@ -527,6 +751,12 @@ class PiecewiseLinear(Encoder):
     def feature_types(self) -> list[str]:
         return [FLAG_FEATURE] * len(self.features_)
 
+    def check_fitted(self) -> str | None:
+        width = len(self.edges_) - 1 + self.indicator_
+        if len(self.features_) != width:
+            return f"{len(self.features_):,} input columns (features_) where its bins make {width}"
+        return None
+
     def describe(self) -> str:
         return (f"piecewise-linear over {len(self.edges_) - 1} quantile bins of the training values "
                 f"({self.edges_[0]:.4g} to {self.edges_[-1]:.4g}); missing: the median ({self.fill_:.4g})"
@@ -536,6 +766,39 @@ class PiecewiseLinear(Encoder):
 def holds_numbers(values: pd.Series) -> bool:
     """Whether nearly every value's text holds a number (then :class:`NumberInText` can use the column)."""
     return bool(_as_text(values.dropna()).str.contains(r"\d").mean() > 0.9)
+
+
+def _levels_problem(encoder) -> str | None:
+    if len(encoder.categories_) > encoder.levels_:
+        return f"more categories ({len(encoder.categories_):,}) than levels (levels_: {encoder.levels_:,})"
+    return None
+
+
+def _date_part(value) -> str | None:
+    """One of :attr:`DateParts.parts_`: [part, mean, standard deviation (not 0)]."""
+    if (not isinstance(value, list) or len(value) != 3 or value[0] not in (*DATE_PARTS, "hour")
+            or number(value[1]) or number(value[2]) or value[2] == 0):
+        return "not a date part with its mean and standard deviation"
+    return None
+
+
+SCALER_STATS = {"standardize": ("mean", "std"), "minmax": ("min", "range"), "robust": ("median", "iqr"),
+                "robust_clip": ("median", "iqr"), "quantile": ("quantiles",)}  # what _fit_scaler stores
+
+
+def _scaler_problem(stats: dict, method: str) -> str | None:
+    """Whether ``stats`` is what :func:`_fit_scaler` stores for ``method``: its numbers, finite, the divisor not 0,
+    or 1 to :data:`N_QUANTILES` increasing quantiles."""
+    if set(stats) != set(SCALER_STATS[method]):
+        return f"the scaling statistics (scaler_) are not those of {method!r}: {', '.join(SCALER_STATS[method])}"
+    if method == "quantile":
+        problem = numbers(1, N_QUANTILES, increasing=True)(stats["quantiles"])
+        return f"the quantiles (scaler_) are {problem}" if problem else None
+    for key in SCALER_STATS[method]:
+        if problem := number(stats[key]):
+            return f"the scaling statistic {key!r} (scaler_) is {problem}"
+    divisor = stats[SCALER_STATS[method][1]]
+    return f"the scaling statistic {SCALER_STATS[method][1]!r} (scaler_) is 0" if divisor == 0 else None
 
 
 # -- numbers ----------------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from dlcore.files import save_model, write_bytes, write_text
-from dlcore.inference import RUN_FILES, RUNTIME_MODULES, output_columns
+from dlcore.bundle import RUN_FILES, RUNTIME_MODULES
+from dlcore.preparation import output_columns
 from dlcore.preparation import Preparation
 
 BUNDLE_NAME = "model.zip"

@@ -4,12 +4,12 @@
 nothing in a bundle is unpickled or executed), checks new rows against what the training rows held
 (:class:`SchemaReport`) and predicts them. A bundle ships this module with the few it needs (:data:`RUNTIME_MODULES`)
 and ``predict.py``, so a raw CSV gives the app's predictions with only the bundle's ``requirements.txt`` installed.
+
+Every file of a bundle is checked before it is used (:mod:`dlcore.bundle`).
 """
 
 from __future__ import annotations
 
-import io
-import json
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -20,28 +20,24 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from dlcore import bundle
+from dlcore.bundle import (
+    REQUIRED_FILES,
+    check_keras_archive,
+    check_metrics,
+    check_schema_file,
+    parse_json,
+    read_bundle,
+    read_file,
+    short_error,
+)
+from dlcore.encoders import InvalidConfig
 from dlcore.errors import DataError
-from dlcore.files import write_text
-from dlcore.preparation import Preparation
+from dlcore.files import csv_text, write_text
+from dlcore.preparation import Preparation, output_columns
 
 PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
-RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
-# copied into every bundle for predict.py: at module level they import only each other
-RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "inference", "explain",
-                   "layers")
-RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt",
-                 *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
-FORMER_RUNTIME_FILES = ("dlcore/profiling.py", "dlcore/export.py")  # in bundles written before this runtime
-BUNDLE_FILES = RUN_FILES + RUNTIME_FILES + FORMER_RUNTIME_FILES
-REQUIRED_FILES = ("model.keras", "preparation.json", "metrics.json")
-KERAS_FILES = ("config.json", "metadata.json", "model.weights.h5")
-MAX_BUNDLE_BYTES = 500 * 1024 * 1024
 PREDICT_BATCH = 8192
-
-
-def output_columns(prep: Preparation) -> list[str]:
-    """The columns a prediction adds: ``prediction`` and ``probability_<label>`` per class."""
-    return ["prediction", *(f"probability_{label}" for label in prep.classes)]
 
 
 @dataclass
@@ -69,21 +65,37 @@ class Predictor:
     The Keras model is loaded (safe mode) on first use, so input checks answer before TensorFlow starts.
     """
 
-    def __init__(self, model_bytes: bytes, preparation: Preparation, metrics: dict):
+    def __init__(self, model_bytes: bytes, preparation: Preparation, metrics: dict, metrics_problem: str | None = None):
         self.model_bytes, self.preparation, self.metrics = model_bytes, preparation, metrics
+        self.metrics_problem = metrics_problem  # why ``metrics`` is empty, when it was read with metrics_optional
 
     @classmethod
-    def load(cls, path: str | Path) -> Predictor:
-        """Load from a run folder, an unpacked bundle or a ``model.zip`` bundle."""
+    def load(cls, path: str | Path, metrics_optional: bool = False) -> Predictor:
+        """Load from a run folder, an unpacked bundle or a ``model.zip`` bundle. With ``metrics_optional``, a folder
+        whose ``metrics.json`` is missing or not valid still loads, with empty ``metrics`` and ``metrics_problem``
+        saying why (its model still predicts)."""
         path = Path(path)
         if path.is_dir():
-            missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+            needed = [name for name in REQUIRED_FILES if not (metrics_optional and name == "metrics.json")]
+            missing = [name for name in needed if not (path / name).is_file()]
             if missing:
                 raise DataError(f"{path} is not a finished run or an unpacked bundle: it has no {', '.join(missing)}.")
-            return cls.from_files({name: (path / name).read_bytes() for name in REQUIRED_FILES})
+            files = {name: read_file(path / name, bundle.MAX_KERAS_BYTES if name == "model.keras" else bundle.MAX_JSON_BYTES)
+                     for name in needed}
+            problem = None
+            if "metrics.json" not in files:
+                files["metrics.json"] = None
+                if (path / "metrics.json").is_file():
+                    try:
+                        files["metrics.json"] = read_file(path / "metrics.json")
+                    except DataError as exc:
+                        problem = str(exc)
+            predictor = cls.from_files(files, metrics_optional)
+            predictor.metrics_problem = problem or predictor.metrics_problem
+            return predictor
         if not path.is_file():
             raise DataError(f"No run folder or model bundle at {path}.")
-        return cls.from_bundle(path.read_bytes())
+        return cls.from_bundle(read_file(path, bundle.MAX_BUNDLE_BYTES))
 
     @classmethod
     def from_bundle(cls, data: bytes) -> Predictor:
@@ -91,36 +103,62 @@ class Predictor:
         return cls.from_files(read_bundle(data))
 
     @classmethod
-    def from_files(cls, files: dict[str, bytes]) -> Predictor:
-        """From the bytes of ``model.keras``, ``preparation.json`` and ``metrics.json`` (plain JSON only)."""
+    def from_files(cls, files: dict[str, bytes | None], metrics_optional: bool = False) -> Predictor:
+        """From the bytes of ``model.keras``, ``preparation.json`` and ``metrics.json`` (plain JSON only; a
+        ``schema.json`` among them is checked too), each checked first (see the module's description). With
+        ``metrics_optional``, ``metrics.json`` may be missing (None) or not valid: ``metrics`` is then empty and
+        ``metrics_problem`` says why."""
         try:
-            prep = Preparation.from_config(json.loads(files["preparation.json"]))
-            metrics = json.loads(files["metrics.json"])
-            if metrics["task"] != prep.task or metrics["primary_metric"] not in metrics["test"]:
-                raise ValueError("the metrics do not describe this model")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"The bundle's preparation or metrics file is not valid ({exc}).") from exc
-        return cls(files["model.keras"], prep, metrics)
+            prep = Preparation.from_config(parse_json(files.get("preparation.json"), "preparation.json"))
+        except InvalidConfig as exc:
+            raise DataError(f"preparation.json is not valid: {exc.detail}.") from exc
+        metrics, problem = {}, None
+        try:
+            if files.get("metrics.json") is None:
+                raise DataError("metrics.json is missing.")
+            metrics = parse_json(files["metrics.json"], "metrics.json")
+            check_metrics(metrics, prep.task)
+        except DataError as exc:
+            if not metrics_optional:
+                raise
+            metrics, problem = {}, str(exc)
+        if files.get("schema.json") is not None:
+            check_schema_file(parse_json(files["schema.json"], "schema.json"), prep)
+        if not isinstance(files.get("model.keras"), bytes):
+            raise DataError("model.keras is missing.")
+        return cls(files["model.keras"], prep, metrics, problem)
 
     @cached_property
     def model(self):
-        """The Keras model, loaded with ``safe_mode=True`` (no arbitrary code from the file runs)."""
-        _check_keras_archive(self.model_bytes)
+        """The Keras model, loaded with ``safe_mode=True`` (no arbitrary code from the file runs) after
+        :func:`check_keras_archive`, from a clean copy of its checked members in a temporary folder."""
+        members = check_keras_archive(self.model_bytes)
         import keras
 
         import dlcore.layers  # noqa: F401  (registers dlcore's own layers, which safe mode then accepts)
 
         with tempfile.TemporaryDirectory() as tmp:
             model_path = Path(tmp) / "model.keras"
-            model_path.write_bytes(self.model_bytes)
+            with zipfile.ZipFile(model_path, "w") as clean:  # exactly what was checked, nothing else
+                for name, data in members.items():
+                    clean.writestr(name, data)
+            del members
             try:
                 model = keras.saving.load_model(model_path, safe_mode=True)
             except Exception as exc:  # Keras raises many types for a bad file
-                raise DataError(f"The bundle's model.keras could not be loaded safely ({exc}).") from exc
-        width = len(self.preparation.feature_names)
+                raise DataError(f"The bundle's model.keras could not be loaded safely ({short_error(exc)}).") from exc
+        prep = self.preparation
+        width = len(prep.feature_names)
+        if not isinstance(model, keras.Model) or len(model.inputs) != 1 or len(model.outputs) != 1:
+            raise DataError("The bundle's model.keras could not be loaded: it is not a network of one input and "
+                            "one output.")
         if tuple(model.input_shape) != (None, width):
             raise DataError(f"The bundle's model.keras could not be loaded: it reads {model.input_shape[1:]} inputs, "
                             f"its preparation makes {width}.")
+        outputs = len(prep.classes) if prep.task == "multiclass" else 1
+        if tuple(model.output_shape) != (None, outputs):
+            raise DataError(f"The bundle's model.keras could not be loaded: it gives {model.output_shape[1:]} "
+                            f"outputs, a {prep.task} model of this preparation gives {outputs}.")
         return model
 
     @property
@@ -150,7 +188,11 @@ class Predictor:
         outputs = []
         for start in range(0, len(frame), PREDICT_BATCH):
             x = self.preparation.transform(frame.iloc[start:start + PREDICT_BATCH])
-            outputs.append(np.asarray(self.model.predict_on_batch(x)))
+            try:
+                outputs.append(np.asarray(self.model.predict_on_batch(x)))
+            except Exception as exc:  # checked inputs the network cannot take: its preparation does not match it
+                raise DataError(f"The model could not predict these rows: its preparation does not match its network "
+                                f"({short_error(exc)}).") from exc
             if on_batch is not None:
                 on_batch(min(start + PREDICT_BATCH, len(frame)), len(frame))
         labels, proba = self.preparation.decode_outputs(np.concatenate(outputs))
@@ -210,46 +252,6 @@ def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=prin
 
         result = predict_with_reasons(predictor, model, frame, result, echo)
     out = Path(out)
-    write_text(out, result.to_csv(index=False))
+    write_text(out, csv_text(result))  # formula-like text cells neutralised
     echo(f"wrote {len(result)} predictions to {out}")
     return report
-
-
-def read_bundle(data: bytes) -> dict[str, bytes]:
-    """The bundle's files by name: size-limited, known names only (no folders of its own, no ``../``, no pickle);
-    anything that is not a clean bundle is refused with a clear message."""
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise DataError(f"The bundle is larger than {MAX_BUNDLE_BYTES // 2**20} MB.")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise DataError("This is not a model bundle: it is not a zip file.") from exc
-    with archive:
-        names = [name for name in archive.namelist() if name != "dlcore/"]
-        unexpected = [name for name in names if name not in BUNDLE_FILES]
-        if unexpected:
-            raise DataError(f"This is not a model bundle: unexpected file(s) {', '.join(unexpected[:3])}.")
-        if len(set(names)) < len(names):
-            raise DataError("This is not a model bundle: a file name appears twice.")
-        missing = [name for name in REQUIRED_FILES if name not in names]
-        if missing:
-            raise DataError(f"This is not a model bundle: missing {', '.join(missing)}.")
-        if sum(info.file_size for info in archive.infolist()) > MAX_BUNDLE_BYTES:
-            raise DataError(f"The bundle unpacks to more than {MAX_BUNDLE_BYTES // 2**20} MB.")
-        try:
-            return {name: archive.read(name) for name in names}
-        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:  # corrupt or encrypted members
-            raise DataError(f"This is not a model bundle: a file in it cannot be read ({exc}).") from exc
-
-
-def _check_keras_archive(data: bytes) -> None:
-    """A ``.keras`` file is a zip of a JSON config and HDF5 weights; refuse anything else before Keras opens it."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-    except zipfile.BadZipFile as exc:
-        raise DataError("The bundle's model.keras could not be loaded: it is not a Keras archive.") from exc
-    unexpected = [name for name in names if name not in KERAS_FILES]
-    if unexpected or "config.json" not in names:
-        raise DataError("The bundle's model.keras could not be loaded: it is not a plain Keras archive "
-                        f"({', '.join(unexpected[:3]) or 'no config.json'}).")

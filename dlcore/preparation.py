@@ -15,10 +15,16 @@ import numpy as np
 import pandas as pd
 
 from dlcore import encoders
-from dlcore.encoders import Encoder, fit_encoder
+from dlcore.encoders import Encoder, InvalidConfig, fit_encoder
 from dlcore.errors import DataError
 
 FORMAT = 2  # of get_config; format 1 (untyped column dicts, before encoder classes) is read by _upgrade_column
+TASKS = ("binary", "multiclass", "regression")
+ENTRIES = ("target", "task", "kinds", "options", "columns", "target_encoding")  # of get_config, besides "format"
+# Bounds on a preparation read from a file (see also dlcore.encoders.MAX_LEVELS, MAX_FEATURES per column)
+MAX_COLUMNS = 100_000  # columns (the loader's default limit is 20,000)
+MAX_FEATURES = 100_000  # network inputs in all
+MAX_CLASSES = 10_000  # class labels of a multiclass target (training allows far fewer)
 
 
 class Preparation:
@@ -155,17 +161,108 @@ class Preparation:
 
     @classmethod
     def from_config(cls, config: dict) -> Preparation:
+        """A fitted preparation from :meth:`get_config`'s JSON (or format 1's), checked before anything is built
+        from it: a file that is not what :meth:`get_config` writes (missing or unknown entries, wrong types, NaN,
+        unknown kinds or encodings, more than :data:`MAX_COLUMNS` columns or :data:`MAX_FEATURES` network inputs)
+        raises :class:`~dlcore.encoders.InvalidConfig`, which says what is wrong."""
+        if not isinstance(config, dict):
+            raise InvalidConfig(f"it is {encoders.what_is(config)}, not an object")
         version = config.get("format", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidConfig(f"its format is {version!r}, not a version number")
         if version > FORMAT:
             raise DataError(f"This preparation has format {version}; this version of the app reads up to {FORMAT}.")
-        prep = cls(config["target"], config["task"], config["kinds"], config["options"])
+        _check_entries(config, version)
         columns = config["columns"]
         if version == 1:
-            columns = {name: _upgrade_column(name, spec, config.get("seen", {}).get(name, {}))
-                       for name, spec in columns.items()}
-        prep.encoders = {name: encoders.from_config(column) for name, column in columns.items()}
-        prep.target_encoding = config["target_encoding"]
+            seen = config.get("seen", {})
+            if not isinstance(seen, dict):
+                raise InvalidConfig(f"its seen values are {encoders.what_is(seen)}, not an object")
+            columns = {name: _upgraded(name, spec, seen.get(name, {})) for name, spec in columns.items()}
+        prep = cls(config["target"], config["task"], config["kinds"], config["options"])
+        prep.encoders = {}
+        for name, column in columns.items():
+            encoder = encoders.from_config(column)
+            if encoder.column != name:
+                raise InvalidConfig(f"column {name[:100]!r} holds the encoder of column {encoder.column[:100]!r}")
+            prep.encoders[name] = encoder
+        width = len(prep.feature_names)
+        if not 1 <= width <= MAX_FEATURES:
+            raise InvalidConfig(f"it makes {width:,} network inputs, not 1 to {MAX_FEATURES:,}")
+        prep.target_encoding = _target_encoding(config["target_encoding"], prep.task)
         return prep
+
+
+# -- reading a preparation from a file ------------------------------------------------------------------------------
+def _check_entries(config: dict, version: int) -> None:
+    """The entries of a preparation's JSON around its columns: names, task, kinds, options and their types."""
+    missing = [key for key in ENTRIES if key not in config]
+    if missing:
+        raise InvalidConfig(f"it lacks {', '.join(repr(key) for key in missing)}")
+    if version == FORMAT:
+        unexpected = [key for key in config if key not in ("format", *ENTRIES)]
+        if unexpected:
+            raise InvalidConfig(f"it has the unknown entry {unexpected[0][:100]!r}")
+    if not isinstance(config["target"], str):
+        raise InvalidConfig(f"its target is {encoders.what_is(config['target'])}, not a column name")
+    if config["task"] not in TASKS:
+        raise InvalidConfig(f"its task is {str(config['task'])[:100]!r}, not one of {', '.join(TASKS)}")
+    columns, kinds, options = config["columns"], config["kinds"], config["options"]
+    for part, value in (("columns", columns), ("kinds", kinds), ("options", options)):
+        if not isinstance(value, dict):
+            raise InvalidConfig(f"its {part} are {encoders.what_is(value)}, not an object")
+    if not 1 <= len(columns) <= MAX_COLUMNS:
+        raise InvalidConfig(f"it has {len(columns):,} columns, not 1 to {MAX_COLUMNS:,}")
+    bad_kind = next((name for name, kind in kinds.items() if kind not in encoders.KINDS), None)
+    if bad_kind is not None:
+        raise InvalidConfig(f"column {bad_kind[:100]!r} has the unknown kind {str(kinds[bad_kind])[:100]!r} "
+                            f"(known: {', '.join(encoders.KINDS)})")
+    if set(kinds) != set(columns):
+        other = next(iter(set(kinds) ^ set(columns)))
+        raise InvalidConfig(f"its kinds and its columns do not name the same columns ({other[:100]!r})")
+    for name, chosen in options.items():
+        if not isinstance(chosen, dict) or not all(isinstance(key, str) and _is_scalar(value)
+                                                   for key, value in chosen.items()):
+            raise InvalidConfig(f"the options of column {name[:100]!r} are not an object of plain values")
+
+
+def _is_scalar(value) -> bool:
+    return value is None or isinstance(value, (str, bool)) or encoders.is_number(value)
+
+
+def _upgraded(name: str, spec, seen) -> dict:
+    """A format-1 column upgraded; a missing or mistyped entry is named, not raised as a KeyError."""
+    try:
+        return _upgrade_column(name, spec, seen)
+    except KeyError as exc:
+        raise InvalidConfig(f"column {name[:100]!r} (format 1) lacks {exc.args[0]!r}") from exc
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise InvalidConfig(f"column {name[:100]!r} (format 1) is not valid ({exc})") from exc
+
+
+def _target_encoding(encoding, task: str) -> dict:
+    """The target's encoding as :meth:`Preparation.fit` stores it: a finite mean and a standard deviation (not 0)
+    for regression; 2 labels for binary, 2 to :data:`MAX_CLASSES` distinct ones for multiclass."""
+    if not isinstance(encoding, dict):
+        raise InvalidConfig(f"its target encoding is {encoders.what_is(encoding)}, not an object")
+    if task == "regression":
+        if set(encoding) != {"mean", "std"}:
+            raise InvalidConfig("its regression target encoding is not a mean and a standard deviation")
+        for key in ("mean", "std"):
+            if problem := encoders.number(encoding[key]):
+                raise InvalidConfig(f"its target's {key} is {problem}")
+        if encoding["std"] == 0:
+            raise InvalidConfig("its target's standard deviation is 0")
+        return encoding
+    classes = encoding.get("classes") if set(encoding) == {"classes"} else None
+    least, most = (2, 2) if task == "binary" else (2, MAX_CLASSES)
+    if not isinstance(classes, list) or not least <= len(classes) <= most:
+        raise InvalidConfig(f"its target encoding does not list {least}" + (f" to {most:,}" if most > least else "")
+                            + f" class labels, as a {task} target has")
+    if not all(_is_scalar(label) and label is not None for label in classes) \
+            or len({str(label) for label in classes}) < len(classes):
+        raise InvalidConfig("its class labels are not distinct plain values")
+    return encoding
 
 
 def _upgrade_column(name: str, spec: dict, seen: dict) -> dict:
@@ -206,3 +303,8 @@ def _shorten(names: list[str], shown: int = 5) -> str:
 def _plain(value):
     """A JSON-friendly Python scalar."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def output_columns(prep: Preparation) -> list[str]:
+    """The columns a prediction adds: ``prediction`` and ``probability_<label>`` per class."""
+    return ["prediction", *(f"probability_{label}" for label in prep.classes)]

@@ -1,6 +1,7 @@
 """Explain: which of your columns drive the network's predictions (SHAP, with permutation importance beside it),
 how each column pushes them, and one prediction taken apart. Computed by a background job, kept in the run folder."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -8,6 +9,8 @@ from dlcore import plots
 from dlcore.errors import DataError
 from dlcore.explain import (EXPLAIN_DIR, EXPLAINED_ROWS, EXPLAINERS, EXPLANATIONS_FILE, MAX_ROWS, background_of,
                             explain, read_explanations)
+from dlcore.files import csv_text
+from dlcore.inference import Predictor
 from dlcore.jobs import dispatch, start_explanation
 from dlcore.runs import STATUS_FILE, read_status
 from pages.shared import load_run, manual_row_form, require
@@ -21,8 +24,37 @@ owned = not state.shared
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def explanations(run_dir: str, modified: float):
-    """The run's explanations.json, read once per version of the file."""
-    return read_explanations(run_dir)
+    """The run's explanations.json, read once per version of the file; None when it is missing, or damaged (its
+    parts do not fit together)."""
+    found = read_explanations(run_dir)
+    if found is None:
+        return None
+    explanation, permutation = found
+    rows, columns, outputs = len(explanation.rows), len(explanation.columns), len(explanation.outputs)
+    fits = (rows and columns and outputs and explanation.explainer in EXPLAINERS
+            and explanation.values.shape == (rows, columns, outputs)
+            and explanation.predictions.shape == (rows, outputs) and explanation.base_values.shape == (outputs,)
+            and isinstance(explanation.background, int) and isinstance(explanation.seconds, (int, float))
+            and {"column", "drop", "spread"} <= set(permutation.columns) and len(permutation) > 0
+            and np.isfinite(explanation.values).all())
+    return found if fits else None
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_run_without_metrics(run_dir: str) -> Predictor:
+    """A run's model and preparation when its metrics.json is missing or damaged."""
+    return Predictor.load(run_dir, metrics_optional=True)
+
+
+def run_model() -> tuple[Predictor | None, str | None]:
+    """The run's model (its metrics may be missing), or None with why it cannot be loaded."""
+    try:
+        return load_run(str(run.run_dir)), None
+    except DataError:
+        try:
+            return load_run_without_metrics(str(run.run_dir)), None
+        except DataError as exc:
+            return None, str(exc)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -85,20 +117,24 @@ def progress() -> None:
 path = run.run_dir / EXPLANATIONS_FILE
 found = explanations(str(run.run_dir), path.stat().st_mtime if path.is_file() else 0.0)
 if found is None:
+    if path.is_file():
+        st.warning(f"This run's {EXPLANATIONS_FILE} cannot be read (it is damaged)" + (
+            ": explain it again." if owned else "."), icon=":material/warning:")
     if owned:
         st.caption("SHAP shows how much each of your columns moved each prediction: it explains the whole pipeline, "
                    "from your raw columns through the preparation to the network's output, so a one-hot or date "
                    "column counts as one column. The explanation runs in a background worker and is kept with the "
                    "run.")
         settings()
-    else:
+    elif not path.is_file():
         st.info("This shared run has not been explained yet.", icon=":material/info:")
     progress()
     st.stop()
 
 explanation, permutation = found
-predictor = load_run(str(run.run_dir))
-metric = predictor.metrics["primary_metric"]
+predictor, model_problem = run_model()
+metric = (predictor.metrics.get("primary_metric") if predictor is not None else None) or (
+    str(permutation["metric"].iloc[0]) if "metric" in permutation.columns else "score")
 st.caption(f"{EXPLAINERS[explanation.explainer]}: {len(explanation.rows):,} test rows against "
            f"{explanation.background:,} training rows as the background, in {explanation.seconds:.1f} s. A SHAP value "
            "is how far a column moved a row's prediction away from the average prediction (the base value)."
@@ -155,11 +191,15 @@ else:
         st.dataframe(tried[1], hide_index=True, alt="The row entered on the Results page")
         if st.button("Explain this row", key="explain_tried_row", icon=":material/psychology:"):
             state.explained_row = tried[1]
-    entered = manual_row_form(predictor.preparation, "explain_manual_row", f"explain_manual_{run.run_id}",
-                              "Explain", ":material/psychology:")
+    entered = None
+    if predictor is None:
+        st.error(f"A row you enter cannot be explained: {model_problem}", icon=":material/error:")
+    else:
+        entered = manual_row_form(predictor.preparation, "explain_manual_row", f"explain_manual_{run.run_id}",
+                                  "Explain", ":material/psychology:")
     if entered is not None:
         state.explained_row = entered
-    if (row_frame := state.get("explained_row")) is not None:
+    if predictor is not None and (row_frame := state.get("explained_row")) is not None:
         try:
             with st.spinner("Explaining the row…"):
                 single = explain(predictor, row_frame, run_background(str(run.run_dir)))
@@ -169,7 +209,7 @@ else:
             st.plotly_chart(plots.waterfall(single, 0, output), key="explain_own_waterfall",
                             alt="Base value, each column's contribution and the prediction of the row you entered")
 
-st.download_button("Download SHAP values (CSV)", explanation.table(output).to_csv(index=False), "shap_values.csv",
+st.download_button("Download SHAP values (CSV)", csv_text(explanation.table(output)), "shap_values.csv",
                    "text/csv", icon=":material/download:", key="download_shap", on_click="ignore",
                    help="One row per explained test row: its columns, the prediction, the base value and each "
                         "column's SHAP value.")

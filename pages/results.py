@@ -13,6 +13,7 @@ from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.explain import background_of, explain, reference_row, with_reasons
 from dlcore.export import BUNDLE_NAME
+from dlcore.files import csv_text
 from dlcore.inference import Predictor
 from dlcore.loading import read_table
 from dlcore.runs import RESULT_STATES
@@ -31,6 +32,26 @@ def shown_run():
     if job is None or job.status not in RESULT_STATES:
         return None, None
     return job.run_dir, job.test_rows()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_run_without_metrics(run_dir: str) -> Predictor:
+    """A run's model and preparation when its metrics.json is missing or damaged (``metrics_problem`` says how)."""
+    return Predictor.load(run_dir, metrics_optional=True)
+
+
+def usable_test_rows(predictor: Predictor, rows: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The run's test rows if they hold the target and every input column, else None (with a caption)."""
+    if rows is None:
+        return None
+    prep = predictor.preparation
+    missing = [name for name in [prep.target, *prep.input_columns] if name not in rows.columns]
+    if missing or not len(rows):
+        st.caption("This run's test rows (prepared/test.parquet) " + (
+            f"lack the column(s) {', '.join(missing[:5])}" if missing else "are empty") + ", so the charts are not "
+            "shown.")
+        return None
+    return rows
 
 
 @st.cache_resource(max_entries=4, show_spinner="Checking and loading the bundle…")
@@ -57,24 +78,39 @@ def predicted(predictor: Predictor, key: str, frame: pd.DataFrame) -> pd.DataFra
     return cache[key]
 
 
-def show_scores(metrics: dict) -> None:
+def show_scores(metrics: dict, whose: str, problem: str | None = None) -> None:
+    """The test scores next to the baselines and the verdict; each part a metrics file lacks is named instead
+    (``whose``: "This run's" or "This bundle's"; ``problem``: why there are no metrics at all)."""
+    if not metrics:
+        st.warning(f"{whose} scores are not shown: {problem or 'it has no metrics.'} Its model still predicts below.",
+                   icon=":material/warning:")
+        return
     primary, task = metrics["primary_metric"], metrics["task"]
-    test, reference, judged = metrics["test"], metrics["baselines"], metrics["verdict"]
-    names = titles(task)
+    test, reference, judged = metrics["test"], metrics.get("baselines") or {}, metrics.get("verdict")
+    names, title = titles(task), METRIC_TITLES.get(primary, primary)
     with st.container(horizontal=True):
-        st.metric(f"Network: test {METRIC_TITLES[primary]}", f"{test[primary]:.4g}", border=True)
-        st.metric(f"Naive baseline: test {METRIC_TITLES[primary]}", f"{reference['naive'][primary]:.4g}", border=True)
-        st.metric(f"{names['gradient_boosting']}: test {METRIC_TITLES[primary]}",
-                  f"{reference['gradient_boosting'][primary]:.4g}", border=True)
-        st.metric("Epochs (best)", f"{metrics['epochs_run']} ({metrics['best_epoch']})", border=True)
-    show, icon = VERDICT[judged["level"]]
-    show(judged["text"], icon=icon)
+        st.metric(f"Network: test {title}", f"{test[primary]:.4g}", border=True)
+        for name, label in (("naive", "Naive baseline"), ("gradient_boosting", names["gradient_boosting"])):
+            if reference.get(name, {}).get(primary) is not None:
+                st.metric(f"{label}: test {title}", f"{reference[name][primary]:.4g}", border=True)
+        if "epochs_run" in metrics and "best_epoch" in metrics:
+            st.metric("Epochs (best)", f"{metrics['epochs_run']} ({metrics['best_epoch']})", border=True)
+    lacking = [part for part, there in (("baselines", bool(reference)), ("verdict", judged is not None)) if not there]
+    if lacking:
+        st.info(f"{whose} metrics have no {' and no '.join(lacking)}, so " + (
+            "the network's scores are shown alone." if not reference else "there is no plain-language verdict."),
+            icon=":material/info:")
+    if judged is not None:
+        show, icon = VERDICT[judged["level"]]
+        show(judged["text"], icon=icon)
     if cv := metrics.get("cross_validation"):
         st.info(f"{cv['k']}-fold cross-validation, {METRIC_TITLES[cv['metric']]} on the held-out folds: "
                 f"{cv['mean']:.4g} ± {cv['std']:.3g} ({', '.join(f'{s:.3g}' for s in cv['scores'])}).",
                 icon=":material/splitscreen:")
     st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, task)),
                  alt="Test metrics of the network and every baseline, best highlighted")
+    if not reference:
+        return
     scores = {NETWORK: test, **reference}
     st.plotly_chart(plots.scores_by_model({names.get(k, k): v[primary] for k, v in scores.items()
                                            if v.get(primary) is not None}, primary),
@@ -228,7 +264,7 @@ def show_new_data(predictor: Predictor, model_key: str) -> None:
     st.caption(f"{len(new):,} rows predicted.")
     new = with_reasons_option(predictor, f"{model_key}:{upload.file_id}", frame, new)
     st.dataframe(new.head(SHOWN_ROWS), alt="Predictions on the uploaded file")
-    st.download_button("Download predictions (CSV)", new.to_csv(index=False), "predictions.csv", "text/csv",
+    st.download_button("Download predictions (CSV)", csv_text(new), "predictions.csv", "text/csv",
                        icon=":material/download:", key="download_new_predictions", on_click="ignore")
 
 
@@ -244,7 +280,15 @@ else:
 
 shared = st.session_state.shared and source == "run"
 if source == "run":
-    predictor, model_key = load_run(str(run_dir)), str(run_dir)
+    try:
+        predictor = load_run(str(run_dir))
+    except DataError:  # its metrics.json may be missing or damaged: the model can still predict
+        try:
+            predictor = load_run_without_metrics(str(run_dir))
+        except DataError as exc:
+            st.error(f"This run's model cannot be loaded: {exc}", icon=":material/error:")
+            st.stop()
+    model_key = str(run_dir)
     if shared:
         st.caption("A shared run, read-only: its scores, charts and model; predictions on its test split come "
                    "without the rows' input columns.")
@@ -253,6 +297,7 @@ if source == "run":
                    "checkpoint.")
     if test_rows is None:
         st.caption("This run's folder has no test rows, so the charts are not shown.")
+    test_rows = usable_test_rows(predictor, test_rows)
 else:
     bundle_upload = st.file_uploader("Model bundle", type=["zip"], key="bundle_upload",
                                      help=f"The {BUNDLE_NAME} from Download model. Only its JSON files and the Keras "
@@ -270,10 +315,14 @@ else:
     st.caption(f"A model of **{predictor.preparation.target}** ({predictor.preparation.task}); the scores are those "
                "it was saved with. The test rows are not in a bundle, so the charts are not shown.")
 
-show_scores(predictor.metrics)
+show_scores(predictor.metrics, "This run's" if source == "run" else "This bundle's", predictor.metrics_problem)
 test_predictions = None
 if test_rows is not None:
-    test_predictions = predicted(predictor, f"{model_key}:test", test_rows)
+    try:
+        test_predictions = predicted(predictor, f"{model_key}:test", test_rows)
+    except DataError as exc:  # a damaged model.keras in the run folder
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
     if shared:  # the owner's input rows stay private: only the target and the predictions
         test_predictions = test_predictions[[predictor.preparation.target, *predictor.output_columns]]
     show_evaluation(predictor, test_predictions, test_rows[predictor.preparation.target])
@@ -291,14 +340,18 @@ else:
     with on_test:
         test_predictions = with_reasons_option(predictor, f"{model_key}:test", test_rows, test_predictions)
         st.dataframe(test_predictions.head(SHOWN_ROWS), alt="Predictions on the test split")
-        st.download_button("Download predictions (CSV)", test_predictions.to_csv(index=False), "test_predictions.csv",
+        st.download_button("Download predictions (CSV)", csv_text(test_predictions), "test_predictions.csv",
                            "text/csv", icon=":material/download:", key="download_test_predictions", on_click="ignore")
     with on_new:
         show_new_data(predictor, model_key)
 
 if source == "run":
     st.subheader("Model")
-    bundle = (run_dir / BUNDLE_NAME).read_bytes()
+    try:
+        bundle = (run_dir / BUNDLE_NAME).read_bytes()
+    except OSError:
+        st.warning(f"This run's folder has no {BUNDLE_NAME} to download.", icon=":material/warning:")
+        st.stop()
     st.caption(f"One zip ({len(bundle) / 1024:,.0f} KB): the Keras model, its preparation as JSON, the schema of the "
                "training columns, metrics, history, a README, and `predict.py`, which predicts on a raw CSV with only "
                f"its `requirements.txt` installed: `python predict.py new.csv --out predictions.csv`. Upload it here "

@@ -16,11 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import dlcore.bundle as bundles
 import dlcore.inference as inference
 from conftest import mixed_frame
 from dlcore.architectures import resolve
 from dlcore.errors import DataError
-from dlcore.inference import RUN_FILES, RUNTIME_FILES, RUNTIME_MODULES, Predictor, predict_file, read_bundle
+from dlcore.bundle import RUN_FILES, RUNTIME_FILES, RUNTIME_MODULES, read_bundle
+from dlcore.inference import Predictor, predict_file
 from dlcore.loading import read_table
 from dlcore.prepared import prepare
 from dlcore.jobs import train_here
@@ -314,7 +316,7 @@ def test_not_a_zip_and_oversized_bundles_are_refused(run, monkeypatch):
     with pytest.raises(DataError, match="not a zip file"):
         Predictor.from_bundle(pickle.dumps({"model": 1}))
     bundle = (run / "model.zip").read_bytes()
-    monkeypatch.setattr(inference, "MAX_BUNDLE_BYTES", len(bundle) - 1)
+    monkeypatch.setattr(bundles, "MAX_BUNDLE_BYTES", len(bundle) - 1)
     with pytest.raises(DataError, match="larger than"):
         Predictor.from_bundle(bundle)
 

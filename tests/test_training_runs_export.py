@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import dlcore.inference as inference
+import dlcore.bundle as bundles
 from dlcore.architectures import Architecture, resolve, stack
 from dlcore.baselines import naive_baseline
 from dlcore.errors import DataError
 from dlcore.evaluation import score
-from dlcore.inference import RUN_FILES, RUNTIME_FILES, Predictor, read_bundle
+from dlcore.bundle import RUN_FILES, RUNTIME_FILES, read_bundle
+from dlcore.inference import Predictor
 from dlcore.preparation import Preparation
 from dlcore.prepared import prepare
 from dlcore.jobs import start_run, train_here
@@ -382,7 +383,7 @@ def test_read_bundle_refuses_missing_members(absent):
 
 def test_read_bundle_refuses_oversized_data(monkeypatch):
     bundle = make_zip(GOOD)
-    monkeypatch.setattr(inference, "MAX_BUNDLE_BYTES", len(bundle) - 1)
+    monkeypatch.setattr(bundles, "MAX_BUNDLE_BYTES", len(bundle) - 1)
     with pytest.raises(DataError, match="larger than"):
         read_bundle(bundle)
 
@@ -390,7 +391,7 @@ def test_read_bundle_refuses_oversized_data(monkeypatch):
 def test_read_bundle_refuses_what_unpacks_too_large(monkeypatch):
     bundle = make_zip({**GOOD, "model.keras": b"\0" * 100_000})  # compresses to a few hundred bytes
     assert len(bundle) < 5_000
-    monkeypatch.setattr(inference, "MAX_BUNDLE_BYTES", 50_000)
+    monkeypatch.setattr(bundles, "MAX_BUNDLE_BYTES", 50_000)
     with pytest.raises(DataError, match="unpacks to more than"):
         read_bundle(bundle)
 
