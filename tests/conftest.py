@@ -83,6 +83,20 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+def open_run_page(page: str, run, owner: str, monkeypatch, shared: bool = False,
+                  runs_dir=None) -> AppTest:
+    """The app on ``page`` with ``run`` on show, as the session of ``owner`` (or, ``shared``, through a share link)."""
+    monkeypatch.setenv("DLCORE_RUNS_DIR", str(runs_dir or run.run_dir.parent))
+    app = AppTest.from_file("../app.py", default_timeout=120)
+    app.session_state["job"] = run
+    app.session_state["owner"] = owner
+    app.session_state["shared"] = shared
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception
+    return app
+
+
 @pytest.fixture
 def open_app(tmp_path, monkeypatch):
     """Open the app as a new browser session would; with ``csv`` bytes, upload them on the Upload page first."""

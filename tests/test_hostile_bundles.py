@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import dlcore.bundle as bundles
-from conftest import churn_frame
+from conftest import churn_frame, open_run_page
 from dlcore import cli, encoders
 from dlcore.architectures import resolve
 from dlcore.encoders import ENCODERS, MAX_FEATURES, MAX_LEVELS, InvalidConfig
@@ -545,14 +545,7 @@ def test_predictions_as_csv_text_are_neutralised(bundle):
 # -- the pages: missing or damaged parts degrade one view --------------------------------------------------------------
 
 def open_page(page: str, run, runs_dir: Path, monkeypatch) -> AppTest:
-    monkeypatch.setenv("DLCORE_RUNS_DIR", str(runs_dir))
-    app = AppTest.from_file("../app.py", default_timeout=120)
-    app.session_state["job"] = run
-    app.session_state["owner"] = OWNER
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception
-    return app
+    return open_run_page(page, run, OWNER, monkeypatch, runs_dir=runs_dir)
 
 
 def copied(job, tmp_path) -> Run:

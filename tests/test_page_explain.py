@@ -10,7 +10,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import driver_frame
+from conftest import driver_frame, open_run_page
 from dlcore.architectures import resolve
 from dlcore.explain import EXPLANATIONS_FILE, explain_run
 from dlcore.jobs import start_run
@@ -36,21 +36,8 @@ def multiclass_run(tmp_path_factory):
     return run
 
 
-def open_page(run, monkeypatch, page: str, shared: bool = False) -> AppTest:
-    """The app on ``page`` with ``run`` on show, as its owner's session (or, ``shared``, through a share link)."""
-    monkeypatch.setenv("DLCORE_RUNS_DIR", str(run.run_dir.parent))
-    app = AppTest.from_file("../app.py", default_timeout=120)
-    app.session_state["job"] = run
-    app.session_state["owner"] = OWNER
-    app.session_state["shared"] = shared
-    app.run()
-    app.switch_page(page).run()
-    assert not app.exception
-    return app
-
-
 def explain_page(run, monkeypatch, shared: bool = False) -> AppTest:
-    return open_page(run, monkeypatch, "pages/explain.py", shared)
+    return open_run_page("pages/explain.py", run, OWNER, monkeypatch, shared)
 
 
 def charts(app) -> list[dict]:
@@ -114,7 +101,7 @@ def test_a_shared_run_shows_only_the_importance(multiclass_run, monkeypatch):
 
 
 def results_page(run, monkeypatch) -> AppTest:
-    return open_page(run, monkeypatch, "pages/results.py")
+    return open_run_page("pages/results.py", run, OWNER, monkeypatch)
 
 
 def test_predictions_download_gains_each_rows_top_reasons(multiclass_run, monkeypatch):
