@@ -8,9 +8,6 @@ with a ``label`` for the button. :func:`apply_fix` turns a fix into the new kind
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-
 from dlcore.encoders import MAX_ONEHOT_LEVELS, SKEWED, log_helps
 from dlcore.profiling import IMBALANCED
 
@@ -22,9 +19,9 @@ LEAKAGE_R2 = 0.95
 LEAKAGE_ACCURACY = 0.98
 
 
-def find_alerts(frame: pd.DataFrame, profile: dict, kinds: dict[str, str]) -> list[dict]:
-    """Every alert for the profiled ``frame`` with its inferred ``kinds`` (so an applied fix stays listed);
-    the target column itself is never flagged as a feature."""
+def find_alerts(profile: dict, kinds: dict[str, str]) -> list[dict]:
+    """Every alert read off a table's ``profile``, with the columns' inferred ``kinds`` (so an applied fix stays
+    listed); the target column itself is never flagged as a feature."""
     target = profile.get("target")
     alerts: list[dict] = []
 
@@ -67,7 +64,7 @@ def find_alerts(frame: pd.DataFrame, profile: dict, kinds: dict[str, str]) -> li
         if minority is not None and minority < IMBALANCED:
             add(target, "imbalance", f"The rarest class of {target} is {minority:.1%} of the rows: accuracy flatters "
                 "a model that ignores it.", {"action": "class_weights"}, "Weight classes in training")
-        for name, message in _leakage(frame, target, profile["task"], kinds):
+        for name, message in _leakage(profile):
             add(name, "leakage", message, {"action": "exclude"}, "Exclude it")
     return alerts
 
@@ -86,57 +83,19 @@ def _correlated(profile: dict, target: str | None) -> list[dict]:
     return alerts
 
 
-def _leakage(frame: pd.DataFrame, target: str, task: str, kinds: dict[str, str]) -> list[tuple[str, str]]:
-    """Features that alone predict the target almost perfectly on held-out rows (e.g. a transform of it).
-
-    Each feature is cut into bins (quantiles, or its levels) on one half of a sample; the other half is
-    predicted by its bin's mean (regression: R²) or majority class (classification: accuracy).
-    """
-    sample = frame.loc[frame[target].notna()]
-    if len(sample) > 50_000:
-        sample = sample.sample(50_000, random_state=0)
-    if len(sample) < 40:
-        return []
-    order = np.random.default_rng(0).permutation(len(sample))
-    fit, held = order[: len(order) // 2], order[len(order) // 2:]
-    regression = task == "regression"
-    y = sample[target].to_numpy(dtype=float) if regression else sample[target].astype(str).to_numpy()
+def _leakage(profile: dict) -> list[tuple[str, str]]:
+    """Features that alone predict the target almost perfectly on held-out rows (e.g. a transform of it), read off
+    the profile's ``association`` (:func:`dlcore.profiling.profile`)."""
+    target, association = profile["target"], profile["association"]
     found = []
-    for name, kind in kinds.items():
-        if name == target or kind not in ("numeric", "categorical", "boolean", "datetime"):
-            continue
-        codes = _bin_codes(sample[name], fit, bins=max(2, min(50, len(fit) // 5)))
-        score = _held_out_score(codes, y, fit, held, regression)
-        if regression and score >= LEAKAGE_R2:
+    for name, score in association["scores"].items():
+        if association["measure"] == "R²" and score >= LEAKAGE_R2:
             found.append((name, f"{name} alone predicts {target} with R² {score:.3f} on held-out rows: "
                                 "is it computed from the target (leakage)?"))
-        if not regression:
-            majority = pd.Series(y[held]).value_counts(normalize=True).iloc[0]
-            if score >= LEAKAGE_ACCURACY and score > majority + 0.01:
-                found.append((name, f"{name} alone predicts {target} with {score:.1%} accuracy on held-out rows: "
-                                    "is it computed from the target (leakage)?"))
+        if association["measure"] == "accuracy" and score >= LEAKAGE_ACCURACY and score > association["baseline"] + 0.01:
+            found.append((name, f"{name} alone predicts {target} with {score:.1%} accuracy on held-out rows: "
+                                "is it computed from the target (leakage)?"))
     return found
-
-
-def _bin_codes(values: pd.Series, fit: np.ndarray, bins: int) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        x = values.to_numpy(dtype=float, na_value=np.nan)
-        edges = np.unique(np.nanpercentile(x[fit], np.linspace(0, 100, bins + 1))) if np.isfinite(x[fit]).any() else []
-        codes = np.searchsorted(edges[1:-1], x, side="right") if len(edges) > 2 else np.zeros(len(x), dtype=int)
-        return np.where(np.isnan(x), -1, codes)
-    return pd.factorize(values.astype("string").fillna("(missing)"))[0]
-
-
-def _held_out_score(codes: np.ndarray, y: np.ndarray, fit: np.ndarray, held: np.ndarray, regression: bool) -> float:
-    train = pd.DataFrame({"code": codes[fit], "y": y[fit]})
-    if regression:
-        means = train.groupby("code")["y"].mean()
-        pred = pd.Series(codes[held]).map(means).fillna(train["y"].mean()).to_numpy()
-        total = ((y[held] - y[held].mean()) ** 2).sum()
-        return float(1 - ((y[held] - pred) ** 2).sum() / total) if total > 0 else 0.0
-    majority = train.groupby("code")["y"].agg(lambda s: s.value_counts().index[0])
-    pred = pd.Series(codes[held]).map(majority).fillna(train["y"].mode().iloc[0]).to_numpy()
-    return float((pred == y[held]).mean())
 
 
 def apply_fix(fix: dict, column: str | None, kinds: dict[str, str], options: dict[str, dict]) -> None:

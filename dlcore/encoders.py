@@ -385,28 +385,30 @@ class Numeric(Encoder):
     fitted = {**Encoder.fitted, "fill_": number, "scaler_": an_object, "indicator_": flag, "skewed_": flag}
 
     def fit(self, values: pd.Series) -> Numeric:
-        numbers = self.read(values)
-        present = numbers.dropna()
+        numbers = self.read(values).to_numpy()
+        missing = np.isnan(numbers)
+        present = numbers[~missing]
         method = self.options["impute"]
-        if method == "constant" or present.empty:
+        if method == "constant" or not len(present):
             self.fill_ = self.options["fill_value"]
         else:
-            self.fill_ = float({"median": present.median, "mean": present.mean,
-                                "mode": lambda: present.mode().iloc[0]}[method]())
-        self.scaler_ = _fit_scaler(self._filled(numbers), self.options["scale"])
-        self.indicator_ = bool(self.options["missing_indicator"] and numbers.isna().any())
+            self.fill_ = float({"median": np.median, "mean": np.mean, "mode": _mode}[method](present))
+        self.scaler_ = _fit_scaler(self._filled(numbers, missing), self.options["scale"])
+        self.indicator_ = bool(self.options["missing_indicator"] and missing.any())
         self.skewed_ = bool(not self.options["log"] and len(present) > 2
-                            and log_helps(float(present.skew()), float(present.min())))
+                            and log_helps(float(skewness(present)), float(present.min())))
         base = self._base_name()
         self.features_ = [base] + ([f"{base}_missing"] if self.indicator_ else [])
-        self.seen_ = self._seen(values)
+        self.seen_ = {"type": "number", **{stat: float(fn(present)) if len(present) else None
+                                           for stat, fn in (("min", np.min), ("median", np.median), ("max", np.max))}}
         return self
 
     def transform(self, values: pd.Series) -> np.ndarray:
-        numbers = self.read(values)
-        scaled = _scale_with(self._filled(numbers), self.options["scale"], self.scaler_)
+        numbers = self.read(values).to_numpy()
+        missing = np.isnan(numbers)
+        scaled = _scale_with(self._filled(numbers, missing), self.options["scale"], self.scaler_)
         if self.indicator_:
-            return np.column_stack([scaled, numbers.isna().to_numpy(dtype=float)])
+            return np.column_stack([scaled, missing.astype(float)])
         return scaled[:, None]
 
     def read(self, values: pd.Series) -> pd.Series:
@@ -433,8 +435,8 @@ class Numeric(Encoder):
     def _base_name(self) -> str:
         return self.column
 
-    def _filled(self, numbers: pd.Series) -> np.ndarray:
-        filled = numbers.fillna(self.fill_).to_numpy(dtype=float)
+    def _filled(self, numbers: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        filled = np.where(missing, self.fill_, numbers)
         return _log(filled) if self.options["log"] else filled
 
 
@@ -804,13 +806,13 @@ def _scaler_problem(stats: dict, method: str) -> str | None:
 # -- numbers ----------------------------------------------------------------------------------------------------
 def _fit_scaler(values: np.ndarray, method: str) -> dict:
     if method == "standardize":
-        return {"mean": float(values.mean()), "std": _std(pd.Series(values))}
+        return {"mean": float(values.mean()), "std": _std(values)}
     if method == "minmax":
         low, high = float(values.min()), float(values.max())
         return {"min": low, "range": high - low if high > low else 1.0}
     if method in ("robust", "robust_clip"):
         q1, median, q3 = np.percentile(values, [25, 50, 75])
-        spread = q3 - q1 if q3 > q1 else _std(pd.Series(values))
+        spread = q3 - q1 if q3 > q1 else _std(values)
         if method == "robust_clip":  # the IQR of a normal distribution is 1.349 standard deviations
             spread /= 1.349 if q3 > q1 else 1.0
         return {"median": float(median), "iqr": float(spread)}
@@ -848,9 +850,31 @@ def _log(values: np.ndarray) -> np.ndarray:
 
 def _numbers(values: pd.Series) -> pd.Series:
     """A column as floats; text such as ``3,449`` (thousands separators) reads as a number, other text as missing."""
-    if not pd.api.types.is_numeric_dtype(values):
-        values = values.astype("string").str.replace(",", "", regex=False).str.strip()
+    if values.dtype == np.float64:
+        return values
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(float)
+    values = values.astype("string").str.replace(",", "", regex=False).str.strip()
     return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+def _mode(values: np.ndarray) -> float:
+    """The most frequent value (the smallest of those tied), as pandas' ``mode``."""
+    levels, counts = np.unique(values, return_counts=True)
+    return float(levels[counts.argmax()])
+
+
+def skewness(values: np.ndarray) -> np.ndarray:
+    """Skewness along the first axis, missing values ignored: the adjusted Fisher–Pearson coefficient pandas'
+    ``skew`` gives, 0 for a constant and for fewer than 3 values."""
+    values = np.asarray(values, dtype=float)
+    count = np.sum(~np.isnan(values), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = np.where(np.isnan(values), 0.0, values - np.nansum(values, axis=0) / count)
+        squares = centred * centred
+        m2, m3 = np.sum(squares, axis=0), np.sum(squares * centred, axis=0)
+        skew = count * np.sqrt(count - 1) / (count - 2) * m3 / m2 ** 1.5
+    return np.where((count > 2) & (m2 > 1e-14 * np.maximum(count, 1)), skew, 0.0)
 
 
 # -- dates ------------------------------------------------------------------------------------------------------
@@ -888,7 +912,9 @@ def _mean(values: pd.Series) -> float:
     return mean if np.isfinite(mean) else 0.0
 
 
-def _std(values: pd.Series) -> float:
+def _std(values) -> float:
     """The standard deviation to divide by: 1 where it is zero or undefined, so nothing becomes NaN."""
-    std = float(values.std(ddof=0))
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    std = float(values.std()) if len(values) else np.nan
     return std if np.isfinite(std) and std > 0 else 1.0

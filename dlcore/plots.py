@@ -11,11 +11,15 @@ from plotly.subplots import make_subplots
 from dlcore.alerts import HIGH_MISSING, SOME_MISSING
 from dlcore.evaluation import METRIC_TITLES
 
-def null_fractions(profile: dict) -> go.Figure:
-    """Percentage of missing values per column, largest first."""
+def null_fractions(profile: dict, limit: int = 60) -> go.Figure:
+    """Percentage of missing values per column, largest first; of a wide table, the ``limit`` columns most missing."""
     nulls = pd.Series({name: col["null_fraction"] * 100 for name, col in profile["columns"].items()})
-    nulls = nulls.sort_values(ascending=False)
-    fig = px.bar(x=nulls.index, y=nulls.values, labels={"x": "column", "y": "% missing"}, title="Missing values per column")
+    nulls = nulls.sort_values(ascending=False, kind="stable")
+    title = "Missing values per column"
+    if len(nulls) > limit:
+        nulls = nulls[nulls > 0].head(limit)
+        title += f" (the {len(nulls)} most missing of {profile['overview']['columns']:,})"
+    fig = px.bar(x=nulls.index, y=nulls.values, labels={"x": "column", "y": "% missing"}, title=title)
     fig.update_yaxes(range=[0, 100])
     fig.add_hline(y=100 * SOME_MISSING, line_dash="dot", annotation_text=f"{SOME_MISSING:.0%}: impute")
     fig.add_hline(y=100 * HIGH_MISSING, line_dash="dash", annotation_text=f"{HIGH_MISSING:.0%}: consider dropping")

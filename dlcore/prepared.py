@@ -117,13 +117,14 @@ def _build(split: Split, prep: Preparation) -> PreparedData:
         widest = ", ".join(f"{r.column} ({r.outputs:,} columns)" for r in footprint.head(3).itertuples())
         raise DataError(f"The prepared data would take {needed / 2**30:.1f} GB ({len(prep.feature_names):,} columns × "
                         f"{rows:,} rows). The widest columns are {widest}: use frequency encoding or exclude them.")
+    parts = (split.train, split.validation, split.test)
+    matrix = prep.transform(pd.concat(parts, ignore_index=True))  # one pass over the columns, not one per part
+    bounds = np.cumsum([0, *map(len, parts)])
+    x_train, x_val, x_test = (matrix[start:end] for start, end in zip(bounds[:-1], bounds[1:]))
     target = prep.target
-    return PreparedData(
-        split, prep,
-        prep.transform(split.train), prep.encode_target(split.train[target]),
-        prep.transform(split.validation), prep.encode_target(split.validation[target]),
-        prep.transform(split.test), prep.encode_target(split.test[target]),
-    )
+    return PreparedData(split, prep, x_train, prep.encode_target(split.train[target]),
+                        x_val, prep.encode_target(split.validation[target]),
+                        x_test, prep.encode_target(split.test[target]))
 
 
 def _classes(frame: pd.DataFrame, target: str, task: str) -> list | None:

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from dlcore.encoders import BOOLEAN_WORDS
+from dlcore.encoders import BOOLEAN_WORDS, skewness
 from dlcore.encoders import KINDS as ENCODED_KINDS
 from dlcore.errors import DataError
 
@@ -32,12 +32,9 @@ def column_kind(series: pd.Series, unique: int | None = None) -> str:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
     if pd.api.types.is_numeric_dtype(series):
-        if unique == 2 and set(values.unique()) <= {0, 1}:
-            return "boolean"
+        zero_one = unique == 2 and set(values.unique()) <= {0, 1}
         integral = pd.api.types.is_integer_dtype(series) or bool((values % 1 == 0).all())
-        if integral and ID_NAME.search(str(series.name)) and unique == len(values):
-            return "identifier"
-        return "numeric"
+        return _number_kind(series.name, unique, len(values), zero_one, integral)
     if unique <= 4 and frozenset(str(v).lower() for v in values.unique()) in BOOLEAN_WORDS:
         return "boolean"
     sample = values.iloc[:1000].astype(str)
@@ -52,13 +49,135 @@ def column_kind(series: pd.Series, unique: int | None = None) -> str:
     return "categorical"
 
 
-def decide_kinds(frame: pd.DataFrame, chosen: dict[str, str] | None = None,
+def _number_kind(name, unique: int, count: int, zero_one: bool, integral: bool) -> str:
+    """The kind of a numeric column of ``unique`` (≥ 2) distinct values among ``count`` present ones."""
+    if zero_one:
+        return "boolean"
+    if integral and ID_NAME.search(str(name)) and unique == count:
+        return "identifier"
+    return "numeric"
+
+
+def number_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns of numbers (not booleans, not dates), read off the dtypes: those :func:`numeric_summary`
+    works on together."""
+    return [str(name) for name, dtype in frame.dtypes.items()
+            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)]
+
+
+def decide_kinds(frame: pd.DataFrame, chosen: dict[str, str] | None = None, facts: dict | None = None,
                  uniques: dict[str, int] | None = None) -> dict[str, str]:
     """Every column's kind, decided once on the whole loaded table: the user's ``chosen`` kind where there is one,
-    else the inferred one. Explore shows these, and the app and the command line pass them to preparation."""
+    else the inferred one. Explore shows these, and the app and the command line pass them to preparation.
+    Numeric columns are judged together from ``facts`` (:func:`numeric_summary` as a dict by column, computed here
+    unless given), so a table of thousands of columns stays fast; ``uniques`` are the other columns' distinct
+    counts when the caller has them."""
     chosen, uniques = chosen or {}, uniques or {}
-    return {str(name): chosen.get(str(name)) or column_kind(frame[name], uniques.get(str(name)))
-            for name in frame.columns}
+    if facts is None:
+        facts = numeric_summary(frame, [n for n in number_columns(frame) if n not in chosen],
+                                histograms=False).to_dict("index")
+    kinds = {}
+    for name in map(str, frame.columns):
+        if name in chosen:
+            kinds[name] = chosen[name]
+        elif name in facts:
+            fact = facts[name]
+            kinds[name] = "constant" if fact["unique"] <= 1 else _number_kind(
+                name, int(fact["unique"]), int(fact["count"]), bool(fact["zero_one"]),
+                bool(fact["integral"]))
+        else:
+            kinds[name] = column_kind(frame[name], uniques.get(name))
+    return kinds
+
+
+BLOCK_CELLS = 4_000_000  # numeric columns are summarised in blocks of about this many cells (bounded memory)
+
+
+def numeric_summary(frame: pd.DataFrame, names: list[str], histograms: bool = True) -> pd.DataFrame:
+    """Per numeric column (rows of the result, indexed by name): ``count`` of present values, ``unique``, ``min``,
+    ``25%``, ``50%``, ``75%``, ``max``, ``mean``, ``std``, ``skew``, ``zeros``, ``outliers`` (beyond 1.5 IQR),
+    ``integral``, ``zero_one`` and, with ``histograms``, ``edges``/``counts`` of :data:`HISTOGRAM_BINS` bins.
+
+    Computed with NumPy over blocks of columns at once (sorting each block once), not column by column: the
+    statistics equal pandas' and NumPy's (linear quantiles, sample std, adjusted skew); infinities count as missing.
+    """
+    step = max(1, BLOCK_CELLS // max(len(frame), 1))
+    parts = [_summarise_block(_as_floats(frame, names[i:i + step]), names[i:i + step], histograms)
+             for i in range(0, len(names), step)]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=["count", "unique"])
+
+
+def _as_floats(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    values = frame[names].to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isinf(values), np.nan, values)
+
+
+def sorted_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column of ``values`` sorted (missing values last) and its count of present values."""
+    return np.sort(values, axis=0), np.sum(~np.isnan(values), axis=0)
+
+
+def quantiles(ordered: np.ndarray, count: np.ndarray, q) -> np.ndarray:
+    """Linear-interpolated quantiles ``q`` (0..1, as NumPy's default) of every column from :func:`sorted_columns`;
+    one row per quantile, NaN for an empty column."""
+    q = np.atleast_1d(np.asarray(q, dtype=float))
+    position = q[:, None] * np.maximum(count - 1, 0)[None, :]
+    low = np.floor(position).astype(int)
+    high = np.minimum(low + 1, np.maximum(count - 1, 0)[None, :])
+    columns = np.arange(ordered.shape[1])[None, :]
+    below, above = ordered[low, columns], ordered[high, columns]
+    result = below + (above - below) * (position - low)
+    result[:, count == 0] = np.nan
+    return result
+
+
+def bin_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each value's bin among the interior ``edges`` of its column (one row of edges per cut, one column per
+    column of ``values``): the count of those edges at or below it; -1 for a missing value."""
+    columns, cuts = np.ascontiguousarray(values.T), np.ascontiguousarray(edges.T)
+    codes = np.empty(columns.shape, dtype=np.int64)
+    for j, column in enumerate(columns):
+        codes[j] = np.searchsorted(cuts[j], column, side="right")
+    codes[np.isnan(columns)] = -1
+    return codes.T
+
+
+def _summarise_block(values: np.ndarray, names: list[str], histograms: bool) -> pd.DataFrame:
+    ordered, count = sorted_columns(values)
+    rows = np.arange(len(ordered))[:, None]
+    present = rows < count[None, :]
+    unique = np.where(count > 0, 1 + np.sum((np.diff(ordered, axis=0) != 0) & present[1:], axis=0), 0)
+    q = quantiles(ordered, count, [0, 0.25, 0.5, 0.75, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, axis=0) / count
+        std = np.where(count > 1, np.sqrt(np.nansum((values - mean) ** 2, axis=0) / (count - 1)), 0.0)
+    skew = skewness(values)
+    iqr = q[3] - q[1]
+    summary = pd.DataFrame({
+        "count": count, "unique": unique, "min": q[0], "25%": q[1], "50%": q[2], "75%": q[3], "max": q[4],
+        "mean": mean, "std": std, "skew": skew, "zeros": np.sum(values == 0, axis=0),
+        "outliers": np.sum((values < q[1] - 1.5 * iqr) | (values > q[3] + 1.5 * iqr), axis=0),
+        "integral": np.all(np.isnan(values) | (values == np.floor(values)), axis=0),
+        "zero_one": (unique == 2) & (q[0] == 0) & (q[4] == 1),
+    }, index=pd.Index(names, dtype=object))
+    if histograms:
+        summary["edges"], summary["counts"] = _histograms(values, q[0], q[4])
+    return summary
+
+
+def _histograms(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list, list]:
+    """:data:`HISTOGRAM_BINS` equal bins per column from its min to its max (a constant column: ± 0.5 around it, as
+    ``numpy.histogram`` does); the last bin includes the max."""
+    bins = HISTOGRAM_BINS
+    low, high = np.where(low == high, low - 0.5, low), np.where(low == high, high + 0.5, high)
+    low, high = np.nan_to_num(low), np.nan_to_num(high, nan=1.0)
+    edges = low[None, :] + (high - low)[None, :] * np.linspace(0, 1, bins + 1)[:, None]
+    edges[-1] = high
+    valid = ~np.isnan(values)
+    index = np.clip(((values - low) * (bins / (high - low)))[valid].astype(np.int64), 0, bins - 1)
+    flat = (np.broadcast_to(np.arange(values.shape[1]) * bins, values.shape)[valid]) + index
+    counts = np.bincount(flat, minlength=values.shape[1] * bins).reshape(-1, bins)
+    return list(edges.T), list(counts)
 
 
 def minority_share(labels) -> float:
@@ -117,28 +236,33 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
     fraction, unique count and statistics (histogram, quantiles, skew, zeros, outliers; top levels;
     date range and counts over time), the numeric correlation matrix, and with a ``target`` its
     distribution, each column against it, the task (``task`` if the user chose one, else inferred), and
-    ``alerts``. ``kinds`` are the user's choices; the other columns' kinds are inferred. Work is vectorised over all rows;
-    the only sampled parts (kind guesses, leakage checks) say so in ``sampled``.
+    ``alerts``. ``kinds`` are the user's choices; the other columns' kinds are inferred. Work is vectorised over all
+    rows and, for numeric columns, over all columns at once; the sampled parts say so in ``sampled``.
     """
     from dlcore.alerts import find_alerts
 
     if target is not None and target not in frame.columns:
         raise DataError(f"Target column {target!r} is not in the data.")
-    uniques = {str(name): int(frame[name].nunique()) for name in frame.columns}
-    inferred = decide_kinds(frame, uniques=uniques)
+    numbers = number_columns(frame)
+    summary = numeric_summary(frame, numbers).to_dict("index")
+    uniques = {str(n): int(summary[str(n)]["unique"]) if str(n) in summary else int(frame[n].nunique())
+               for n in frame.columns}
+    inferred = decide_kinds(frame, facts=summary, uniques=uniques)
     kinds = {**inferred, **(kinds or {})}
-    row_hashes = pd.util.hash_pandas_object(frame, index=False)
+    nulls = frame.isna().mean()
     sample = frame.sample(SAMPLE_ROWS, random_state=0) if len(frame) > SAMPLE_ROWS else frame
     result = {
         "rows": int(len(frame)),
         "overview": {
             "rows": int(len(frame)), "columns": int(frame.shape[1]),
             "memory_bytes": int(frame.memory_usage(deep=True).sum()),
-            "duplicate_rows": int(row_hashes.duplicated().sum()),
+            "duplicate_rows": int(pd.util.hash_pandas_object(frame, index=False).duplicated().sum()),
             "kinds": {kind: list(kinds.values()).count(kind) for kind in KINDS if kind in kinds.values()},
         },
-        "columns": {name: _column_profile(frame[name], kinds[name], uniques[name]) for name in uniques},
-        "correlations": _correlations(sample, kinds),
+        "columns": {name: _column_profile(frame, name, kinds[name], uniques[name], float(nulls.iloc[i]),
+                                          summary.get(name))
+                    for i, name in enumerate(uniques)},
+        "correlations": _correlations(sample, [n for n in numbers if kinds[n] == "numeric"]),
         "sampled": {"rows": len(sample), "of": len(frame),
                     "what": "correlations and the charts against the target" if len(sample) < len(frame) else ""},
     }
@@ -148,25 +272,41 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
         check_task(frame[target], task)
         result["target"], result["task"] = target, task
         result["target_profile"] = _target_profile(frame[target], task)
-        result["against_target"] = {
-            str(name): _against_target(sample[name], sample[target], kinds[str(name)], task)
-            for name in frame.columns if name != target and kinds[str(name)] in ("numeric", "categorical", "boolean")
-        }
-    result["alerts"] = find_alerts(frame, result, inferred)
+        features = [str(n) for n in frame.columns if n != target]
+        result["against_target"] = _against_target(sample, target, {n: kinds[n] for n in features}, task, numbers)
+        result["association"] = _association(frame, target, task, inferred)
+    result["alerts"] = find_alerts(result, inferred)
     return result
 
 
 SAMPLE_ROWS = 200_000
 HISTOGRAM_BINS = 30
 TOP_LEVELS = 20
+COLUMN_ORDERS = ("table order", "most missing", "most skewed", "strongest alone on the target")
 
 
-def _column_profile(series: pd.Series, kind: str, unique: int) -> dict:
-    entry = {"dtype": str(series.dtype), "kind": kind, "null_fraction": float(series.isna().mean()),
-             "unique": unique}
-    if kind == "numeric" and pd.api.types.is_numeric_dtype(series):
-        entry.update(_numeric_stats(series.to_numpy(dtype=float, na_value=np.nan)))
-    elif kind == "datetime":
+def order_columns(report: dict, names: list[str], order: str = COLUMN_ORDERS[0], search: str = "") -> list[str]:
+    """``names`` whose name contains ``search`` (any case), in one of :data:`COLUMN_ORDERS`: as in the table, by
+    share missing, by absolute skewness, or by how well each alone predicts the target (``association``; the
+    columns it does not score go last)."""
+    needle = search.strip().lower()
+    names = [name for name in names if needle in name.lower()]
+    columns, scores = report["columns"], report.get("association", {}).get("scores", {})
+    keys = {"table order": None, "most missing": lambda n: -columns[n]["null_fraction"],
+            "most skewed": lambda n: -abs(columns[n].get("skew") or 0.0),
+            "strongest alone on the target": lambda n: -scores.get(n, -np.inf)}
+    if order not in keys:
+        raise ValueError(f"Unknown order {order!r}; choose one of {', '.join(COLUMN_ORDERS)}.")
+    return names if keys[order] is None else sorted(names, key=keys[order])
+
+
+def _column_profile(frame: pd.DataFrame, name: str, kind: str, unique: int, null_fraction: float, numbers) -> dict:
+    entry = {"dtype": str(frame.dtypes[name]), "kind": kind, "null_fraction": null_fraction, "unique": unique}
+    if kind == "numeric" and numbers is not None:
+        entry.update(_numeric_entry(numbers))
+        return entry
+    series = frame[name]
+    if kind == "datetime":
         entry.update(_datetime_stats(series))
     else:
         counts = series.value_counts(dropna=True)
@@ -176,23 +316,23 @@ def _column_profile(series: pd.Series, kind: str, unique: int) -> dict:
     return entry
 
 
-def _numeric_stats(values: np.ndarray) -> dict:
-    values = values[np.isfinite(values)]
-    if not len(values):
+def _numeric_entry(numbers: dict) -> dict:
+    """One column's row of :func:`numeric_summary` as the profile's JSON."""
+    if not numbers["count"]:
         return {"stats": {}}
-    q = np.percentile(values, [0, 25, 50, 75, 100])
-    iqr = q[3] - q[1]
-    mean, std = float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-    skew = float(pd.Series(values).skew()) if len(values) > 2 else 0.0
-    counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
     return {
-        "stats": {"mean": mean, "std": std, "min": float(q[0]), "25%": float(q[1]), "50%": float(q[2]),
-                  "75%": float(q[3]), "max": float(q[4])},
-        "skew": _number(skew),
-        "zeros": int((values == 0).sum()),
-        "outliers": int(((values < q[1] - 1.5 * iqr) | (values > q[3] + 1.5 * iqr)).sum()),
-        "histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+        "stats": {key: float(numbers[key]) for key in ("mean", "std", "min", "25%", "50%", "75%", "max")},
+        "skew": _number(numbers["skew"]),
+        "zeros": int(numbers["zeros"]),
+        "outliers": int(numbers["outliers"]),
+        "histogram": {"edges": numbers["edges"].tolist(), "counts": numbers["counts"].tolist()},
     }
+
+
+def _numeric_stats(values: np.ndarray) -> dict:
+    """:func:`_numeric_entry` of one array of numbers (the regression target's distribution)."""
+    frame = pd.DataFrame({"values": values})
+    return _numeric_entry(numeric_summary(frame, ["values"]).to_dict("index")["values"])
 
 
 def _datetime_stats(series: pd.Series) -> dict:
@@ -227,8 +367,8 @@ def _numeric_share(counts: pd.Series) -> float:
     return float(counts.to_numpy()[numeric].sum() / total) if total else 0.0
 
 
-def _correlations(frame: pd.DataFrame, kinds: dict[str, str], limit: int = 30) -> dict:
-    names = [n for n, k in kinds.items() if k == "numeric" and pd.api.types.is_numeric_dtype(frame[n])][:limit]
+def _correlations(frame: pd.DataFrame, numbers: list[str], limit: int = 30) -> dict:
+    names = numbers[:limit]
     if len(names) < 2:
         return {"columns": names, "matrix": []}
     matrix = frame[names].corr().round(4)
@@ -251,36 +391,144 @@ def _target_numbers(target: pd.Series, task: str) -> tuple[np.ndarray, str]:
     return (labels == positive).to_numpy(dtype=float), f"share {target.name} = {positive}"
 
 
-def _against_target(feature: pd.Series, target: pd.Series, kind: str, task: str) -> dict:
-    keep = target.notna().to_numpy()
-    feature, target = feature[keep], target[keep]
-    if kind in ("categorical", "boolean"):
-        y, label = _target_numbers(target, task)
-        groups = pd.DataFrame({"level": feature.astype("string").fillna("(missing)").to_numpy(), "y": y})
-        stats = groups.groupby("level", observed=True)["y"].agg(["mean", "size"]).sort_values("size", ascending=False)
-        stats = stats.head(TOP_LEVELS)
-        return {"type": "levels", "measure": label, "levels": [str(v) for v in stats.index],
-                "mean": [_number(v) for v in stats["mean"]], "count": stats["size"].astype(int).tolist()}
-    x = feature.to_numpy(dtype=float, na_value=np.nan)
-    if task == "regression":
-        y = target.to_numpy(dtype=float, na_value=np.nan)
-        valid = np.isfinite(x) & np.isfinite(y)
-        if valid.sum() < 2:
-            return {"type": "binned", "centers": [], "mean": []}
-        edges = np.unique(np.nanpercentile(x[valid], np.linspace(0, 100, 11)))
-        bins = np.clip(np.searchsorted(edges, x[valid], side="right") - 1, 0, max(len(edges) - 2, 0))
-        frame = pd.DataFrame({"bin": bins, "x": x[valid], "y": y[valid]}).groupby("bin").mean()
-        return {"type": "binned", "centers": frame["x"].round(6).tolist(), "mean": frame["y"].round(6).tolist()}
-    boxes = {}
-    for label, values in pd.Series(x).groupby(target.astype(str).to_numpy()):
-        values = values.dropna().to_numpy()
-        if len(values):
-            q1, med, q3 = np.percentile(values, [25, 50, 75])
-            iqr = q3 - q1
-            inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
-            boxes[str(label)] = {"q1": float(q1), "median": float(med), "q3": float(q3),
-                                 "low": float(inside.min()), "high": float(inside.max())}
-    return {"type": "boxes", "classes": boxes}
+def _against_target(sample: pd.DataFrame, target: str, kinds: dict[str, str], task: str, numbers: list[str]) -> dict:
+    """Every numeric, categorical and boolean column against the target: box statistics per class or the target's
+    mean over deciles (the ``numbers`` columns, all at once), the target's mean per level (the others)."""
+    if sample[target].isna().any():
+        sample = sample.loc[sample[target].notna()]
+    numbers = [n for n in numbers if kinds.get(n) == "numeric"]
+    relations = _numbers_against_target(sample, numbers, target, task)
+    for name, kind in kinds.items():
+        if kind in ("numeric", "categorical", "boolean") and name not in relations:
+            relations[name] = _levels_against_target(sample[name], sample[target], task)
+    return {name: relations[name] for name in kinds if name in relations}
+
+
+def _levels_against_target(feature: pd.Series, target: pd.Series, task: str) -> dict:
+    y, label = _target_numbers(target, task)
+    groups = pd.DataFrame({"level": feature.astype("string").fillna("(missing)").to_numpy(), "y": y})
+    stats = groups.groupby("level", observed=True)["y"].agg(["mean", "size"]).sort_values("size", ascending=False)
+    stats = stats.head(TOP_LEVELS)
+    return {"type": "levels", "measure": label, "levels": [str(v) for v in stats.index],
+            "mean": [_number(v) for v in stats["mean"]], "count": stats["size"].astype(int).tolist()}
+
+
+def _numbers_against_target(sample: pd.DataFrame, names: list[str], target: str, task: str) -> dict:
+    step = max(1, BLOCK_CELLS // max(len(sample), 1))
+    relations = {}
+    for i in range(0, len(names), step):
+        block, values = names[i:i + step], _as_floats(sample, names[i:i + step])
+        if task == "regression":
+            relations.update(_binned_means(values, block, sample[target].to_numpy(dtype=float, na_value=np.nan)))
+        else:
+            relations.update(_class_boxes(values, block, sample[target].astype(str).to_numpy()))
+    return relations
+
+
+def _binned_means(values: np.ndarray, names: list[str], y: np.ndarray) -> dict:
+    """The mean of each column and of ``y`` within the column's deciles (rows where both are present)."""
+    values = np.where(np.isfinite(y)[:, None], values, np.nan)
+    edges = quantiles(*sorted_columns(values), np.linspace(0, 1, 11))
+    codes = bin_codes(values, edges[1:-1])
+    valid = codes >= 0
+    flat = (np.arange(len(names))[None, :] * 10 + codes)[valid]
+    size = len(names) * 10
+    count = np.bincount(flat, minlength=size).reshape(-1, 10)
+    x_sum = np.bincount(flat, weights=values[valid], minlength=size).reshape(-1, 10)
+    y_sum = np.bincount(flat, weights=np.broadcast_to(y[:, None], values.shape)[valid], minlength=size).reshape(-1, 10)
+    relations = {}
+    for j, name in enumerate(names):
+        filled = count[j] > 0 if count[j].sum() >= 2 else np.zeros(10, dtype=bool)
+        relations[name] = {"type": "binned", "centers": np.round(x_sum[j][filled] / count[j][filled], 6).tolist(),
+                           "mean": np.round(y_sum[j][filled] / count[j][filled], 6).tolist()}
+    return relations
+
+
+def _class_boxes(values: np.ndarray, names: list[str], labels: np.ndarray) -> dict:
+    """Box statistics (quartiles, whiskers at 1.5 IQR) of each column within each class of ``labels``."""
+    relations = {name: {"type": "boxes", "classes": {}} for name in names}
+    for label in sorted(set(labels)):
+        rows = values[labels == label]
+        ordered, count = sorted_columns(rows)
+        q1, median, q3 = quantiles(ordered, count, [0.25, 0.5, 0.75])
+        iqr = q3 - q1
+        inside = (rows >= q1 - 1.5 * iqr) & (rows <= q3 + 1.5 * iqr)
+        low = np.where(inside, rows, np.inf).min(axis=0)
+        high = np.where(inside, rows, -np.inf).max(axis=0)
+        for j in np.flatnonzero(count):
+            relations[names[j]]["classes"][str(label)] = {"q1": float(q1[j]), "median": float(median[j]),
+                                                         "q3": float(q3[j]), "low": float(low[j]),
+                                                         "high": float(high[j])}
+    return relations
+
+
+def _association(frame: pd.DataFrame, target: str, task: str, kinds: dict[str, str]) -> dict:
+    """How well each feature alone predicts the target on held-out rows: ``scores`` (R² for regression, else
+    accuracy), its ``measure``, and the ``baseline`` accuracy of always the majority class. Explore sorts columns by
+    it; a near-perfect score is a leakage alert (e.g. a transform of the target).
+
+    Each feature is cut into bins (quantiles, or its levels) on one half of a sample; the other half is
+    predicted by its bin's mean (regression) or majority class (classification). Numeric columns are scored
+    together, a block of columns at a time.
+    """
+    sample = frame.loc[frame[target].notna()]
+    if len(sample) > 50_000:
+        sample = sample.sample(50_000, random_state=0)
+    if len(sample) < 40:
+        return {"measure": "R²" if task == "regression" else "accuracy", "baseline": None, "scores": {}}
+    order = np.random.default_rng(0).permutation(len(sample))
+    fit, held = order[: len(order) // 2], order[len(order) // 2:]
+    regression = task == "regression"
+    if regression:
+        y = sample[target].to_numpy(dtype=float)
+    else:
+        labels = sample[target].astype(str).to_numpy()
+        majority_share = pd.Series(labels[held]).value_counts(normalize=True).iloc[0]
+        y = pd.factorize(labels)[0]
+    features = [n for n, k in kinds.items() if n != target and k in ("numeric", "categorical", "boolean", "datetime")]
+    candidates = set(features)
+    numbers = [n for n in number_columns(sample) if n in candidates]
+    bins = max(2, min(50, len(fit) // 5))
+    scores = {}
+    step = max(1, BLOCK_CELLS // len(sample))
+    for i in range(0, len(numbers), step):
+        block = numbers[i:i + step]
+        values = sample[block].to_numpy(dtype=float, na_value=np.nan)
+        edges = quantiles(*sorted_columns(values[fit]), np.linspace(0, 1, bins + 1))
+        codes = bin_codes(values, edges[1:-1])
+        scores.update(zip(block, _held_out_scores(codes, y, fit, held, regression)))
+    for name in features:
+        if name not in scores:
+            codes = pd.factorize(sample[name].astype("string").fillna("(missing)"))[0]
+            scores[name] = _held_out_scores(codes[:, None], y, fit, held, regression)[0]
+    return {"measure": "R²" if regression else "accuracy", "baseline": None if regression else float(majority_share),
+            "scores": {name: float(scores[name]) for name in features}}
+
+
+def _held_out_scores(codes: np.ndarray, y: np.ndarray, fit: np.ndarray, held: np.ndarray,
+                     regression: bool) -> np.ndarray:
+    """For each column of bin ``codes`` (-1 missing, its own bin): R² (regression) or accuracy of predicting the
+    ``held`` rows' ``y`` by the mean (or majority class) of their bin among the ``fit`` rows; a bin no fit row
+    fell in predicts the fit rows' mean (or most frequent class)."""
+    codes = codes + 1
+    width = int(codes.max()) + 1
+    offset = np.arange(codes.shape[1])[None, :] * width
+    fit_codes, held_codes = (codes[fit] + offset).ravel(), (codes[held] + offset).ravel()
+    size = codes.shape[1] * width
+    y_fit = np.broadcast_to(y[fit][:, None], codes[fit].shape).ravel()
+    seen = np.bincount(fit_codes, minlength=size) > 0
+    if regression:
+        sums = np.bincount(fit_codes, weights=y_fit, minlength=size)
+        counts = np.bincount(fit_codes, minlength=size)
+        means = np.where(seen, sums / np.maximum(counts, 1), y[fit].mean())
+        pred = means[held_codes].reshape(len(held), -1)
+        total = ((y[held] - y[held].mean()) ** 2).sum()
+        return 1 - ((y[held][:, None] - pred) ** 2).sum(axis=0) / total if total > 0 else np.zeros(codes.shape[1])
+    classes = int(y.max()) + 1
+    table = np.bincount(fit_codes * classes + y_fit, minlength=size * classes).reshape(size, classes)
+    majority = np.where(seen, table.argmax(axis=1), np.bincount(y[fit], minlength=classes).argmax())
+    pred = majority[held_codes].reshape(len(held), -1)
+    return (pred == y[held][:, None]).mean(axis=0)
 
 
 def _number(value) -> float | None:

@@ -7,8 +7,11 @@ import streamlit as st
 
 from dlcore import plots
 from dlcore.alerts import apply_fix
-from dlcore.profiling import KINDS
-from pages.shared import current_profile, require
+from dlcore.profiling import COLUMN_ORDERS, KINDS, order_columns
+from pages.shared import current_profile, paged, require
+
+ALERTS_PER_PAGE = 20
+CHARTS_PER_PAGE = 6
 
 require("dataset")
 state = st.session_state
@@ -63,7 +66,14 @@ if section.startswith("Alerts"):
         st.info("Choose a target on Upload to also check class balance and leakage.", icon=":material/info:")
     if not alerts:
         st.success("No alerts: nothing stands out in this data.", icon=":material/check_circle:")
-    for i, alert in enumerate(alerts):
+    kinds_found = sorted({alert["kind"] for alert in alerts})
+    if len(alerts) > ALERTS_PER_PAGE:
+        shown_kinds = st.pills("Show alerts of kind", kinds_found, selection_mode="multi", default=kinds_found,
+                               format_func=lambda kind: kind.replace("_", " "), key="explore_alert_kinds")
+        alerts = [alert for alert in alerts if alert["kind"] in shown_kinds]
+    numbered = list(enumerate(report["alerts"]))
+    for i, alert in paged([(i, a) for i, a in numbered if a in alerts], "explore_alert_page", ALERTS_PER_PAGE,
+                          "alerts"):
         with st.container(border=True, horizontal=True, vertical_alignment="center"):
             st.markdown(f":orange-badge[{alert['kind'].replace('_', ' ')}] {alert['message']}")
             if alert["fix"]:
@@ -97,20 +107,37 @@ elif section == "Distributions":
     numeric = [n for n, c in columns.items() if c["kind"] == "numeric" and "histogram" in c]
     categorical = [n for n, c in columns.items() if c["kind"] in ("categorical", "boolean") and "top_values" in c]
     dates = [n for n, c in columns.items() if c["kind"] == "datetime" and "counts" in c]
-    chosen = st.multiselect("Numeric columns", numeric, default=numeric[:6], key="explore_numeric")
-    if chosen:
+    if len(numeric) + len(categorical) + len(dates) > CHARTS_PER_PAGE:
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            search = st.text_input("Search columns", key="explore_search", placeholder="Part of a column name",
+                                   help="Show only the columns whose name contains this text (any case).")
+            orders = [o for o in COLUMN_ORDERS if o != COLUMN_ORDERS[-1] or "association" in report]
+            order = st.selectbox("Sort by", orders, key="explore_order",
+                                 help="Strongest alone on the target: how well the column by itself predicts the "
+                                      "target on held-out rows.")
+        numeric, categorical, dates = (order_columns(report, names, order, search)
+                                       for names in (numeric, categorical, dates))
+    if numeric:
+        st.subheader("Numeric columns")
+        chosen = paged(numeric, "explore_numeric_page", CHARTS_PER_PAGE, "numeric columns")
         stats = pd.DataFrame({n: {**columns[n]["stats"], "skew": columns[n]["skew"], "zeros": columns[n]["zeros"],
                                   "outliers": columns[n]["outliers"]} for n in chosen}).T
-        st.dataframe(stats, alt="Statistics of the chosen numeric columns")
-    for pair in [chosen[i:i + 2] for i in range(0, len(chosen), 2)]:
-        for slot, name in zip(st.columns(2), pair):
-            slot.plotly_chart(plots.histogram(name, columns[name]), alt=f"Histogram of {name}")
-    chosen = st.multiselect("Categorical columns", categorical, default=categorical[:6], key="explore_categorical")
-    for pair in [chosen[i:i + 2] for i in range(0, len(chosen), 2)]:
-        for slot, name in zip(st.columns(2), pair):
-            slot.plotly_chart(plots.category_counts(name, columns[name]), alt=f"Bar plot of the levels of {name}")
-    for name in dates:
-        st.plotly_chart(plots.date_counts(name, columns[name]), alt=f"Rows over time for {name}")
+        st.dataframe(stats, alt="Statistics of the numeric columns on show")
+        for pair in [chosen[i:i + 2] for i in range(0, len(chosen), 2)]:
+            for slot, name in zip(st.columns(2), pair):
+                slot.plotly_chart(plots.histogram(name, columns[name]), alt=f"Histogram of {name}")
+    if categorical:
+        st.subheader("Categorical columns")
+        chosen = paged(categorical, "explore_categorical_page", CHARTS_PER_PAGE, "categorical columns")
+        for pair in [chosen[i:i + 2] for i in range(0, len(chosen), 2)]:
+            for slot, name in zip(st.columns(2), pair):
+                slot.plotly_chart(plots.category_counts(name, columns[name]), alt=f"Bar plot of the levels of {name}")
+    if dates:
+        st.subheader("Date columns")
+        for name in paged(dates, "explore_dates_page", CHARTS_PER_PAGE, "date columns"):
+            st.plotly_chart(plots.date_counts(name, columns[name]), alt=f"Rows over time for {name}")
+    if not numeric and not categorical and not dates:
+        st.info("No column matches the search.", icon=":material/search_off:")
 
 elif section == "Against the target":
     if not state.target:
@@ -119,7 +146,9 @@ elif section == "Against the target":
     else:
         st.plotly_chart(plots.target_distribution(report), alt=f"Distribution of {state.target}")
         relations = report["against_target"]
-        name = st.selectbox("Column", list(relations), key="explore_against")
+        strongest = order_columns(report, list(relations), COLUMN_ORDERS[-1])
+        name = st.selectbox("Column", strongest, key="explore_against",
+                            help="Strongest first: how well each column alone predicts the target on held-out rows.")
         if name:
             st.plotly_chart(plots.against_target(name, relations[name], state.target),
                             alt=f"{name} against {state.target}")

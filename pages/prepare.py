@@ -5,7 +5,7 @@ import streamlit as st
 
 from dlcore.encoders import AUTO, ENCODERS, KINDS, OPTION_LABELS, choice_title, encodings
 from dlcore.splitting import KFOLD_ROWS, suggest_kfold
-from pages.shared import column_kinds, current_profile, prepared, require
+from pages.shared import column_kinds, current_profile, prepared, preview, require
 
 require("dataset", "target")
 state = st.session_state
@@ -43,7 +43,8 @@ def option(name: str, setting: str, value, choices: tuple = ()) -> None:
 
 st.caption("Every statistic (medians, scales, category lists, quantiles) is learned from the training rows "
            "only, so the test score stays honest. Change how any column is prepared below.")
-kinds = {name: kind for name, kind in column_kinds().items() if name != state.target}
+target = state.target
+kinds = {name: kind for name, kind in column_kinds().items() if name != target}
 dates = [name for name, kind in kinds.items() if kind == "datetime"]
 if state.order_by not in dates:
     state.order_by = None
@@ -113,6 +114,5 @@ with summary:
                "one per output name.")
 
 st.subheader("Prepared training data (first 20 rows)")
-st.dataframe(pd.DataFrame(data.x_train[:20], columns=prep.feature_names).round(3),
-             alt="The first prepared training rows")
+preview(pd.DataFrame(data.x_train[:20], columns=prep.feature_names).round(3), "The first prepared training rows")
 st.page_link("pages/baseline.py", label="Next: the baseline to beat", icon=":material/arrow_forward:")

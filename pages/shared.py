@@ -26,6 +26,7 @@ if PagesManager.uses_pages_directory:
     st.rerun()
 
 MAX_LEVELS = 1000  # levels listed in a select box of a hand-entered row
+PREVIEW_COLUMNS = 200  # a wider table's preview shows its first columns (the browser draws every column sent)
 
 DEFAULTS = {
     "dataset": None,  # dlcore.loading.Dataset
@@ -132,14 +133,36 @@ def require(*needs: str) -> None:
         st.stop()
 
 
-@st.cache_data(show_spinner="Profiling the data…", max_entries=8)
+def preview(frame: pd.DataFrame, alt: str, **kwargs) -> None:
+    """``frame`` as a table; a frame wider than :data:`PREVIEW_COLUMNS` shows its first columns and says so."""
+    if frame.shape[1] > PREVIEW_COLUMNS:
+        st.caption(f"Showing the first {PREVIEW_COLUMNS:,} of {frame.shape[1]:,} columns.")
+        frame = frame.iloc[:, :PREVIEW_COLUMNS]
+    st.dataframe(frame, alt=alt, **kwargs)
+
+
+def paged(items: list, key: str, per_page: int, what: str) -> list:
+    """The ``items`` of the page the user picks (a page picker appears only when there is more than one page)."""
+    pages = max(1, -(-len(items) // per_page))
+    if pages == 1:
+        return items
+    page = st.number_input(f"Page of {what}", 1, pages, key=key, width=180,
+                           help=f"{len(items):,} {what}, {per_page} per page, {pages:,} pages.")
+    first = (int(page) - 1) * per_page
+    st.caption(f"{what.capitalize()} {first + 1:,}–{min(first + per_page, len(items)):,} of {len(items):,}.")
+    return items[first:first + per_page]
+
+
+@st.cache_resource(show_spinner="Profiling the data…", max_entries=8)
 def _profile(digest: str, _frame, target: str | None, kinds: tuple, task: str | None) -> dict:
     return profile(_frame, target, dict(kinds), task)
 
 
 def current_profile() -> dict:
     """The profile of the current table with the user's kinds and task, cached per file content, target, kinds and
-    task."""
+    task. One copy is kept and handed out as it is (a resource, not data copied on every rerun: a wide table's
+    profile is megabytes), so pages only read it. Keyed on the content's digest, it serves a session only the
+    profile of a file that session holds."""
     state = st.session_state
     return _profile(state.dataset.digest, state.dataset.frame, state.target, tuple(sorted(state.kinds.items())),
                     state.task if state.target else None)

@@ -6,7 +6,7 @@ from dlcore.errors import DataError
 from dlcore.loading import ENCODINGS, Dataset, ReadOptions, join_tables, read_table
 from dlcore.profiling import TASKS, check_task, infer_task
 from dlcore.samples import SAMPLES, sample_csv
-from pages.shared import reset_from
+from pages.shared import preview, reset_from
 
 FILE_TYPES = ["csv", "tsv", "txt", "gz", "parquet", "xlsx"]
 DELIMITER_NAMES = {None: "detect", ",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -73,7 +73,7 @@ if dataset.options.format == "csv" and state.get("raw"):
                                              header_row=int(header_row) - 1))
                 st.rerun()
 
-st.dataframe(frame.head(100), height=280)
+preview(frame.head(100), "The first 100 rows of the data set", height=280)
 
 with st.expander("Join a second table", icon=":material/join:"):
     st.caption("Add columns from another table that shares a key column, like the books' Rossmann sales + stores.")

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dlcore.errors import DataError
+from dlcore import profiling
 from dlcore.profiling import KINDS, check_task, column_kind, decide_kinds, infer_task, profile
 
 SENTENCES = [
@@ -244,3 +245,85 @@ def test_profile_overview_histograms_dates_and_target_relations():
 def test_user_kinds_override_the_guess():
     frame = pd.DataFrame({"code": [1, 2, 3, 1, 2, 3] * 5, "y": np.arange(30.0)})
     assert profile(frame, kinds={"code": "categorical"})["columns"]["code"]["kind"] == "categorical"
+
+
+# -- wide tables: statistics of all numeric columns at once ----------------------------------------------------
+
+def numeric_table(rows: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "normal": rng.normal(5, 2, rows), "skewed": rng.lognormal(0, 1.2, rows),
+        "counts": rng.integers(0, 7, rows), "ones": np.ones(rows), "flags": rng.integers(0, 2, rows).astype(float),
+        "sparse": np.where(rng.random(rows) < 0.7, np.nan, rng.normal(size=rows)), "empty": np.full(rows, np.nan),
+        "order_id": np.arange(rows), "pair": np.where(rng.random(rows) < 0.5, 3.0, np.nan),
+    })
+    frame.loc[::17, "normal"] = np.nan
+    return frame
+
+
+def test_numeric_summary_equals_pandas_and_numpy_column_by_column():
+    frame = numeric_table()
+    summary = profiling.numeric_summary(frame, list(frame.columns)).to_dict("index")
+    for name in frame.columns:
+        values = frame[name].dropna().to_numpy(dtype=float)
+        got = summary[name]
+        assert got["count"] == len(values) and got["unique"] == frame[name].nunique()
+        if not len(values):
+            continue
+        for key, q in (("min", 0), ("25%", 25), ("50%", 50), ("75%", 75), ("max", 100)):
+            assert got[key] == pytest.approx(np.percentile(values, q))
+        assert got["mean"] == pytest.approx(values.mean())
+        assert got["std"] == pytest.approx(frame[name].std() if len(values) > 1 else 0.0)
+        assert got["skew"] == pytest.approx(frame[name].skew() if len(values) > 2 and values.std() else 0.0)
+        assert got["zeros"] == (values == 0).sum()
+        counts, edges = np.histogram(values, bins=profiling.HISTOGRAM_BINS)
+        assert got["counts"].tolist() == counts.tolist() and np.allclose(got["edges"], edges)
+
+
+def test_kinds_decided_together_equal_kinds_decided_one_column_at_a_time():
+    frame = numeric_table().assign(word=lambda f: np.where(f["counts"] > 3, "high", "low"))
+    assert decide_kinds(frame) == {name: column_kind(frame[name]) for name in frame.columns}
+    assert decide_kinds(frame)["order_id"] == "identifier" and decide_kinds(frame)["flags"] == "boolean"
+
+
+def test_summary_in_blocks_equals_summary_at_once(monkeypatch):
+    frame = numeric_table()
+    whole = profiling.numeric_summary(frame, list(frame.columns))
+    monkeypatch.setattr(profiling, "BLOCK_CELLS", 2 * len(frame))  # two columns per block
+    pd.testing.assert_frame_equal(profiling.numeric_summary(frame, list(frame.columns)), whole)
+
+
+def test_a_wide_table_is_profiled_with_every_column():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(200, 2000)), columns=[f"g{i}" for i in range(2000)])
+    frame["y"] = np.where(frame["g7"] + 0.1 * rng.normal(size=200) > 0, "a", "b")
+    report = profile(frame, "y")
+    assert len(report["columns"]) == 2001 and len(report["against_target"]) == 2000
+    assert all(sum(report["columns"][f"g{i}"]["histogram"]["counts"]) == 200 for i in range(2000))
+    strongest = profiling.order_columns(report, [f"g{i}" for i in range(2000)], "strongest alone on the target")
+    assert strongest[0] == "g7"
+
+
+def test_association_scores_the_driver_first_for_each_task():
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"noise": rng.normal(size=600), "driver": rng.normal(size=600),
+                          "level": rng.choice(list("abcd"), 600)})
+    frame["value"] = 3 * frame["driver"] + 0.3 * rng.normal(size=600)
+    frame["label"] = np.where(frame["driver"] > 0.3, "yes", "no")
+    for target, drop in (("value", "label"), ("label", "value")):
+        report = profile(frame.drop(columns=drop), target)
+        scores = report["association"]["scores"]
+        assert max(scores, key=scores.get) == "driver"
+        assert report["association"]["measure"] == ("R²" if target == "value" else "accuracy")
+
+
+def test_columns_are_searched_and_ordered():
+    frame = numeric_table()
+    report = profile(frame, "normal")
+    names = list(report["columns"])
+    assert profiling.order_columns(report, names, search="ID") == ["order_id"]
+    missing = profiling.order_columns(report, names, "most missing")
+    assert missing[:3] == ["empty", "sparse", "pair"]
+    assert profiling.order_columns(report, ["normal", "skewed", "counts"], "most skewed")[0] == "skewed"
+    with pytest.raises(ValueError, match="Unknown order"):
+        profiling.order_columns(report, names, "by colour")
