@@ -46,6 +46,7 @@ JSON_FILES = ("preparation.json", "schema.json", "metrics.json")
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".npy", ".pt", ".pth")
 # Limits on what is read from a bundle (sizes are the declared uncompressed ones, checked before reading)
 MAX_BUNDLE_BYTES = 500 * 1024 * 1024  # the zip, and all its members uncompressed
+MAX_DEVICE_CHARS = 200  # metrics.json's device: "CPU (2 cores)", "GPU: NVIDIA H200"
 MAX_JSON_BYTES = 16 * 1024 * 1024  # each JSON file: preparation.json, schema.json, metrics.json, model.keras' config
 MAX_FILE_BYTES = 16 * 1024 * 1024  # each other file: README.md, history.csv, the code files (never run)
 MAX_KERAS_BYTES = 500 * 1024 * 1024  # model.keras (in the bundle), and all its members uncompressed
@@ -211,6 +212,9 @@ def check_metrics(metrics, task: str) -> None:
     for key in ("recovered_from_checkpoint", "stopped_by_user", "collapsed"):
         if key in metrics and not isinstance(metrics[key], bool):
             raise invalid(f"its {key} is {what_is(metrics[key])}, not true/false")
+    device = metrics.get("device")
+    if device is not None and not (isinstance(device, str) and len(device) <= MAX_DEVICE_CHARS):
+        raise invalid(f"its device is {what_is(device)}, not a device name of at most {MAX_DEVICE_CHARS} characters")
     if metrics.get("cross_validation") is not None:
         cv = metrics["cross_validation"]
         scores = cv.get("scores") if isinstance(cv, dict) else None

@@ -84,10 +84,12 @@ def _parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="check DATA against the training columns, then predict every row")
     predict.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
-    predict.add_argument("data", type=Path, help="CSV file with the training columns")
+    predict.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet, Excel) file with the training columns")
     predict.add_argument("--out", required=True, type=Path, help="predictions CSV to write")
     predict.add_argument("--explain", action="store_true",
                          help="add each row's three most influential columns (SHAP): reason_1..3 and their values")
+    predict.add_argument("--chunk-rows", type=int, help="rows read, predicted and written at a time; fewer take less "
+                                                        "memory (default: sized to the table's width)")
 
     explain = commands.add_parser("explain", help="SHAP values of rows of DATA in the original columns, as JSON")
     explain.add_argument("model", type=Path, help="run folder written by train, its model.zip, or an unpacked bundle")
@@ -205,7 +207,7 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> in
         return 1
     primary = metrics["primary_metric"]
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
-          f"wrote {out}")
+          f"trained on {metrics['device']}; wrote {out}")
     print(metrics["verdict"]["text"])
     bundle = out / BUNDLE_NAME
     print(f"model bundle: {bundle} ({bundle.stat().st_size / 1024:,.0f} KB)")
@@ -330,7 +332,7 @@ def _worker(args) -> int:
 def _predict(args) -> int:
     from dlcore.inference import predict_file
 
-    predict_file(args.model, args.data, args.out, explain=args.explain)
+    predict_file(args.model, args.data, args.out, explain=args.explain, chunk_rows=args.chunk_rows)
     return 0
 
 

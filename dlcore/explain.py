@@ -315,14 +315,15 @@ def background_for(model: str | Path, predictor: Predictor, seed: int = 0) -> pd
     return reference_row(predictor)
 
 
-def predict_with_reasons(predictor: Predictor, model: str | Path, frame: pd.DataFrame, predictions: pd.DataFrame,
-                         echo=print) -> pd.DataFrame:
-    """``predictions`` of ``frame`` with each row's top three reasons (``predict --explain``), explained in
-    batches of :data:`MAX_ROWS` rows with a line of progress for each."""
-    background, parts = background_for(model, predictor), []
+def predict_with_reasons(predictor: Predictor, background: pd.DataFrame, frame: pd.DataFrame,
+                         predictions: pd.DataFrame, echo=print, done: int = 0) -> pd.DataFrame:
+    """``predictions`` of ``frame`` with each row's top three reasons (``predict --explain``) against ``background``
+    (:func:`background_for`), explained in batches of :data:`MAX_ROWS` rows with a line of progress for each, which
+    counts the ``done`` rows of earlier chunks too."""
+    parts = []
     for start in range(0, len(frame), MAX_ROWS):
         parts.append(explain(predictor, frame.iloc[start:start + MAX_ROWS], background).top_reasons())
-        echo(f"explained {min(start + MAX_ROWS, len(frame)):,} of {len(frame):,} rows")
+        echo(f"explained {done + min(start + MAX_ROWS, len(frame)):,} rows")
     return with_reasons(predictions, pd.concat(parts, ignore_index=True))
 
 

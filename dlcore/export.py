@@ -30,7 +30,7 @@ PREDICT_SCRIPT = '''"""Predict every row of a table with this model: python pred
 
 Needs only the packages in requirements.txt (--explain also needs those in requirements-explain.txt). The dlcore/
 folder next to this file is a copy of the app's code that reads a table and prepares it, so the predictions are the
-app's.
+app's. A CSV (or .csv.gz, Parquet) file of any length is read in chunks, in bounded memory.
 """
 
 import argparse
@@ -50,9 +50,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("predictions.csv"), help="CSV file to write")
     parser.add_argument("--explain", action="store_true",
                         help="add each row's three most influential columns (SHAP; pip install -r requirements-explain.txt)")
+    parser.add_argument("--chunk-rows", type=int,
+                        help="rows read, predicted and written at a time; fewer take less memory (default: sized "
+                             "to the table's width)")
     args = parser.parse_args()
     try:
-        predict_file(HERE, args.data, args.out, explain=args.explain)
+        predict_file(HERE, args.data, args.out, explain=args.explain, chunk_rows=args.chunk_rows)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -127,6 +130,8 @@ def _readme(prep: Preparation, metrics: dict) -> str:
         "## Predict\n\n"
         "    pip install -r requirements.txt\n"
         "    python predict.py new_rows.csv --out predictions.csv\n\n"
+        "A CSV (or .csv.gz, Parquet) file of any length is read, predicted and written in chunks, in bounded memory "
+        "(`--chunk-rows N` sets their rows).\n\n"
         "With `--explain` (after `pip install -r requirements-explain.txt`) each row also gets `reason_1` to `reason_3`: "
         "the three columns that moved its prediction most, with their SHAP values, measured against a typical "
         "training row (medians and most frequent levels; the bundle holds no training rows).\n\n"

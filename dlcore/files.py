@@ -68,13 +68,27 @@ def read_json(path: str | Path) -> dict:
     return value
 
 
-def csv_text(frame) -> str:
-    """``frame`` as CSV text (no index), with formula-like text cells neutralised (see the module's description)."""
+def csv_text(frame, header: bool = True) -> str:
+    """``frame`` as CSV text (no index; the ``header`` line unless told not), with formula-like text cells
+    neutralised (see the module's description)."""
     safe = frame.copy()
     for name in frame.select_dtypes(exclude=["number", "bool", "datetime", "timedelta"]).columns:
-        safe[name] = safe[name].map(_neutralised, na_action="ignore")
+        safe[name] = _neutralised_column(safe[name])
     safe.columns = [_neutralised(str(name)) for name in frame.columns]
-    return safe.to_csv(index=False)
+    return safe.to_csv(index=False, header=header)
+
+
+def _neutralised_column(values):
+    """A text column with its formula-like cells neutralised; a column of strings is searched in one pass."""
+    import pandas as pd
+
+    if not isinstance(values.dtype, pd.StringDtype):
+        return values.map(_neutralised, na_action="ignore")
+    risky = values.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+    if risky.any():
+        values = values.copy()
+        values[risky] = values[risky].map(_neutralised)
+    return values
 
 
 def _neutralised(value):

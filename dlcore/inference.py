@@ -2,15 +2,18 @@
 
 :class:`Predictor` reads a run folder or a ``model.zip`` bundle (plain JSON, and ``model.keras`` in Keras safe mode:
 nothing in a bundle is unpickled or executed), checks new rows against what the training rows held
-(:class:`SchemaReport`) and predicts them. A bundle ships this module with the few it needs (:data:`RUNTIME_MODULES`)
-and ``predict.py``, so a raw CSV gives the app's predictions with only the bundle's ``requirements.txt`` installed.
+(:class:`SchemaReport`) and predicts them; :func:`predict_file` streams a file of any length through it in chunks. A
+bundle ships this module with the few it needs (:data:`RUNTIME_MODULES`) and ``predict.py``, so a raw CSV gives the
+app's predictions with only the bundle's ``requirements.txt`` installed.
 
 Every file of a bundle is checked before it is used (:mod:`dlcore.bundle`).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,7 +36,7 @@ from dlcore.bundle import (
 )
 from dlcore.encoders import InvalidConfig
 from dlcore.errors import DataError
-from dlcore.files import csv_text, write_text
+from dlcore.files import csv_text, replacing
 from dlcore.preparation import Preparation, output_columns
 
 PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
@@ -51,7 +54,7 @@ class SchemaReport:
 
     def summary(self) -> str:
         """A few lines for a terminal."""
-        lines = [f"checked {self.rows} rows against the training columns"
+        lines = [f"checked {self.rows:,} rows against the training columns"
                  + ("" if self.extra or len(self.findings) else ": every value is as in training")]
         if self.extra:
             lines.append(f"ignored column(s), kept in the output: {', '.join(self.extra)}")
@@ -165,19 +168,27 @@ class Predictor:
     def output_columns(self) -> list[str]:
         return output_columns(self.preparation)
 
-    def check_schema(self, frame: pd.DataFrame) -> SchemaReport:
+    def check_schema(self, frame: pd.DataFrame, earlier: SchemaReport | None = None) -> SchemaReport:
         """Check ``frame`` against the training columns before predicting: a missing column is refused by name;
         extra columns, unseen categories, values out of the training range or of the wrong type and missing
-        values are reported with their row counts."""
+        values are reported with their row counts. ``earlier``, the report of the rows before ``frame`` (a table
+        checked chunk by chunk), is added in: the result is the report of all the rows."""
         prep = self.preparation
         inputs = prep.input_columns
         missing = [name for name in inputs if name not in frame.columns]
         if missing:
             raise DataError(f"Missing column(s) the model needs: {', '.join(missing)}.")
-        findings = [finding for name in inputs if name in prep.seen
-                    for finding in _column_findings(prep, frame[name], prep.seen[name])]
-        return SchemaReport(len(frame), [str(c) for c in frame.columns if c not in inputs],
-                            pd.DataFrame(findings, columns=["column", "problem", "rows", "handling"]))
+        counts = pd.DataFrame([finding for name in inputs if name in prep.seen
+                               for finding in _column_findings(prep, frame[name], prep.seen[name])],
+                              columns=["column", "problem", "rows", "handling"])
+        rows = len(frame)
+        if earlier is not None:
+            before = earlier.findings.set_index(["column", "problem"])["rows"]
+            keys = pd.MultiIndex.from_frame(counts[["column", "problem"]])
+            counts["rows"] += before.reindex(keys, fill_value=0).to_numpy()
+            rows += earlier.rows
+        return SchemaReport(rows, [str(c) for c in frame.columns if c not in inputs],
+                            counts[counts["rows"] > 0].reset_index(drop=True))
 
     def predict(self, frame: pd.DataFrame, on_batch: Callable[[int, int], None] | None = None) -> pd.DataFrame:
         """``frame`` with its columns in order, plus ``prediction`` and ``probability_<label>`` per class (earlier
@@ -207,14 +218,14 @@ class Predictor:
 
 
 def _column_findings(prep: Preparation, raw: pd.Series, seen: dict) -> list[dict]:
-    """What one column holds that training did not, as rows of :attr:`SchemaReport.findings`."""
+    """What one column holds that training did not, as rows of :attr:`SchemaReport.findings`: every check, in
+    order, with its count of rows (none included)."""
     name, encoder = str(raw.name), prep.encoders[str(raw.name)]
     values = encoder.read(raw)
     found = []
 
     def add(mask, problem: str, handling: str) -> None:
-        if (rows := int(np.sum(mask))) > 0:
-            found.append({"column": name, "problem": problem, "rows": rows, "handling": handling})
+        found.append({"column": name, "problem": problem, "rows": int(np.sum(mask)), "handling": handling})
 
     add(raw.isna(), "without a value", "filled as in training")
     if seen["type"] == "level":
@@ -231,27 +242,42 @@ def _column_findings(prep: Preparation, raw: pd.Series, seen: dict) -> list[dict
     return found
 
 
-def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=print, explain: bool = False
-                 ) -> SchemaReport:
+def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=print, explain: bool = False,
+                 chunk_rows: int | None = None) -> SchemaReport:
     """Check and predict every row of the table at ``data`` with a run folder or bundle, and write the CSV ``out``:
-    ``python -m dlcore predict`` and a bundle's ``predict.py``. With ``explain``, each row's three most influential
-    columns are added (needs shap). ``echo`` gets the report's summary and a last line."""
-    from dlcore.loading import read_table
+    ``python -m dlcore predict`` and a bundle's ``predict.py``.
 
+    The table is streamed (:func:`~dlcore.loading.stream_table`, ``chunk_rows`` rows at a time): each chunk is
+    checked, predicted and appended to a temporary file beside ``out``, which replaces ``out`` once every row is
+    written, so memory stays bounded and a failure leaves no half file. With ``explain``, each row's three most
+    influential columns are added (needs shap). ``echo`` gets the report's summary, counted over all the rows, and a
+    last line with the rows per second."""
+    from dlcore.loading import stream_table
+
+    started = time.perf_counter()
+    if chunk_rows is not None and chunk_rows < 1:
+        raise DataError(f"--chunk-rows must be 1 or more, not {chunk_rows}.")
     predictor = Predictor.load(model)
-    frame = read_table(data, for_prediction=True).frame
-    report = predictor.check_schema(frame)
-    echo(report.summary())
-    result = predictor.predict(frame)
+    _, chunks = stream_table(data, chunk_rows, multiple=PREDICT_BATCH)
     if explain:
         try:
             import shap  # noqa: F401
         except ImportError as exc:
             raise DataError(f"Explaining needs shap ({exc.name} is not installed): pip install shap") from exc
-        from dlcore.explain import predict_with_reasons
+        from dlcore.explain import background_for, predict_with_reasons
 
-        result = predict_with_reasons(predictor, model, frame, result, echo)
-    out = Path(out)
-    write_text(out, csv_text(result))  # formula-like text cells neutralised
-    echo(f"wrote {len(result)} predictions to {out}")
+        background = background_for(model, predictor)
+    report, out = None, Path(out)
+    with replacing(out) as temporary, open(temporary, "w", encoding="utf-8", newline="") as sink:
+        for chunk in chunks:
+            report = predictor.check_schema(chunk, report)
+            result = predictor.predict(chunk)
+            if explain:
+                result = predict_with_reasons(predictor, background, chunk, result, echo, report.rows - len(chunk))
+            sink.write(csv_text(result, header=report.rows == len(chunk)))  # formula-like text cells neutralised
+        sink.flush()
+        os.fsync(sink.fileno())
+    echo(report.summary())
+    seconds = time.perf_counter() - started
+    echo(f"wrote {report.rows:,} predictions to {out} in {seconds:.1f} s ({report.rows / seconds:,.0f} rows/s)")
     return report

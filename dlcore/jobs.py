@@ -14,10 +14,10 @@ the server restarts)::
     <runs>/.queue/running/<ticket>.json      moved here when started; removed once the job has ended
 
 A worker (:func:`work`, ``python -m dlcore worker JOB_DIR``) keeps the job's ``status.json`` current (state, epoch,
-phase, pid, host and a heartbeat every :data:`HEARTBEAT_SECONDS`) and stops within an epoch once a ``stop`` file
-appears. Backends: ``local`` (default) starts a new OS process per job, in its own session so a server restart
-leaves it running; ``ray`` (``RAY_ADDRESS`` set, or ``DLCORE_BACKEND=ray``) runs the same :func:`work` in a
-detached Ray actor on the cluster, which then needs the runs folder on storage every node shares.
+phase, pid, host, the device it trains on and a heartbeat every :data:`HEARTBEAT_SECONDS`) and stops within an epoch
+once a ``stop`` file appears. Backends: ``local`` (default) starts a new OS process per job, in its own session so a
+server restart leaves it running; ``ray`` (``RAY_ADDRESS`` set, or ``DLCORE_BACKEND=ray``) runs the same :func:`work`
+in a detached Ray actor on the cluster, which then needs the runs folder on storage every node shares.
 
 Settings (environment variables): ``DLCORE_MAX_JOBS`` (jobs training at once; default one per two CPU cores, or the
 Ray cluster's CPUs), ``DLCORE_MAX_RUNS_PER_SESSION`` (runs one browser session may have waiting or training;
@@ -42,6 +42,7 @@ from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS, explain_job
 from dlcore.files import read_json, write_json
 from dlcore.runs import (HOST, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint,
                          execute, execute_fold, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
+from dlcore.training import training_device
 
 QUEUE_DIR = ".queue"
 HEARTBEAT_SECONDS = 2.0
@@ -369,7 +370,7 @@ class _StatusKeeper:
         self.update(progress=[done, total], phase=f"explaining rows: {done:,} of {total:,}")
 
     def stop_requested(self) -> bool:
-        """True once a ``stop`` file appeared (a file check: cheap enough for every batch)."""
+        """True once a ``stop`` file appeared (a file check, asked once per call of batches)."""
         self._stopping = self._stopping or (self.job_dir / STOP_FILE).exists()
         return self._stopping
 
@@ -405,6 +406,8 @@ def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epo
     try:
         with status.beating():
             kind = read_json(job_dir / JOB_FILE).get("kind")
+            if not evaluate and kind != "explain":
+                status.update(device=training_device())
             if evaluate:
                 metrics = evaluate_checkpoint(job_dir, on_phase=status.on_phase)
             elif kind == "explain":

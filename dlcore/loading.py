@@ -3,7 +3,7 @@
 CSV-like text (any of ``, ; TAB |``, decimal point or comma, thousands separators, UTF-8 with or
 without BOM, cp1252/Latin-1, CRLF, quoted newlines, common missing-value markers), gzip-compressed
 CSV, Excel (.xlsx) and Parquet. What was detected is kept in :class:`ReadOptions` so the user can
-see it and override any part of it.
+see it and override any part of it. :func:`stream_table` reads a table to predict in chunks, in bounded memory.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,9 @@ DECIMAL_COMMA_NUMBER = re.compile(r"^[+-]?\d+,\d+$")
 DECIMAL_POINT_NUMBER = re.compile(r"^[+-]?\d+\.\d+$")
 THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 SNIFF_LINES = 200
+SAMPLE_BYTES = 262144  # the start of a CSV that the delimiter, decimal mark and thousands separator are sniffed on
+CHUNK_CELLS = 500_000  # rows × columns of one chunk of a streamed table (stream_table), unless told its rows
+WIDE_COLUMNS = 100  # a table of more columns is wide: its columns are kept in one block of memory
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,104 @@ def read_table(source: bytes | str | Path, name: str | None = None, for_predicti
         dataset = Dataset(name, frame, digest, options)
     else:
         dataset = _read_csv(raw, name, digest, options)
-    _tidy_header(dataset)
-    _clean_infinities(dataset)
+    dataset.frame.columns = _tidy_names(dataset.frame.columns)
+    if infinite := _infinities_as_missing(dataset.frame):
+        dataset.notes.append(f"{infinite} infinite value(s) were treated as missing.")
     _check_usable(dataset, for_prediction)
     return dataset
+
+
+def stream_table(path: str | Path, chunk_rows: int | None = None, multiple: int = 1
+                 ) -> tuple[ReadOptions, Iterator[pd.DataFrame]]:
+    """The read options :func:`read_table` would detect, and the table at ``path`` as DataFrames of ``chunk_rows``
+    rows, to predict a file of any length in bounded memory. By default a chunk holds about :data:`CHUNK_CELLS`
+    cells, in a multiple of ``multiple`` rows where that many fit (a predictor's batch: the same batches as the
+    whole table's, so the same predictions to the bit).
+
+    The options are detected once, on the file's start. A CSV, plain or gzip-compressed, and a Parquet file stream;
+    an Excel workbook is read whole, within every limit of :func:`read_table`. A streamed file is held to the header
+    and column limits (:data:`MAX_HEADER_BYTES`, :data:`MAX_COLUMNS`) but not to :data:`MAX_BYTES` and
+    :data:`MAX_CELLS`, which bound a table held whole. A chunk that cannot be read (a bad line, text not in the
+    encoding of the file's start) raises :class:`DataError` when it is reached, as does a table of no rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"File not found: {path}.")
+    head, compressed = _file_start(path)
+    if head[:4] == b"PAR1" and not compressed:
+        return _stream_parquet(path, chunk_rows, multiple)
+    if head[:4] in (b"PAR1", b"PK\x03\x04"):  # Excel, or compressed Parquet: read whole
+        dataset = read_table(path, for_prediction=True)
+        rows = chunk_rows or _chunk_rows(dataset.shape[1], multiple)
+        frame = dataset.frame
+        return dataset.options, (frame.iloc[start:start + rows] for start in range(0, len(frame), rows))
+    options, thousands, _, columns = _csv_format(head, path.name, ReadOptions(format="csv"))
+    _check_size(path.name, 0, columns)
+    return options, _chunks(lambda: pd.read_csv(path, compression="gzip" if compressed else None,
+                                                chunksize=chunk_rows or _chunk_rows(columns, multiple),
+                                                **_csv_arguments(options, thousands)),
+                            path.name, (ValueError, UnicodeError, OSError, EOFError))
+
+
+def _file_start(path: Path) -> tuple[bytes, bool]:
+    """The first bytes of a file, decompressed, enough to detect how to read it (cut after the last whole line), and
+    whether it is gzip-compressed."""
+    size = MAX_HEADER_BYTES + SAMPLE_BYTES
+    with open(path, "rb") as file:
+        head = file.read(size)
+    compressed = head[:2] == b"\x1f\x8b"
+    if compressed:
+        try:
+            with gzip.open(path) as file:
+                head = file.read(size)
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{path.name} looks gzip-compressed but cannot be decompressed ({exc}).") from exc
+    end = head.rfind(b"\n")
+    return (head[:end + 1] if len(head) == size and end >= 0 else head), compressed
+
+
+def _chunk_rows(columns: int, multiple: int) -> int:
+    """Rows of a chunk of about :data:`CHUNK_CELLS` cells, rounded down to a multiple of ``multiple`` if one fits."""
+    rows = max(1, CHUNK_CELLS // max(columns, 1))
+    return rows - rows % multiple if rows >= multiple else rows
+
+
+def _stream_parquet(path: Path, chunk_rows: int | None, multiple: int) -> tuple[ReadOptions, Iterator[pd.DataFrame]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises many unrelated types
+        raise DataError(f"{path.name} is not a readable Parquet file ({_first_line(exc)[:200]}).") from exc
+    columns = parquet.metadata.num_columns
+    _check_size(path.name, 0, columns)
+    rows = chunk_rows or _chunk_rows(columns, multiple)
+    return ReadOptions(format="parquet"), _chunks(
+        lambda: (pa.Table.from_batches([batch]).to_pandas() for batch in parquet.iter_batches(batch_size=rows)),
+        path.name, Exception)  # pyarrow raises many unrelated types
+
+
+def _chunks(open_frames, name: str, errors) -> Iterator[pd.DataFrame]:
+    """The frames of ``open_frames()``, with tidy names and infinities as missing; a read error (of the types
+    ``errors``) as a :class:`DataError`, and a table of no rows too."""
+    rows = 0
+    try:
+        frames = open_frames()
+        try:
+            for frame in frames:
+                if len(frame):
+                    frame.columns = _tidy_names(frame.columns)
+                    _infinities_as_missing(frame)
+                    rows += len(frame)
+                    yield frame
+        finally:
+            frames.close()
+    except errors as exc:
+        where = f"after its first {rows:,} rows" if rows else "as a table"
+        raise DataError(f"{name} could not be read {where}: {_first_line(exc)}.") from exc
+    if not rows:
+        raise DataError(f"{name} has a header but no data rows.")
 
 
 def _gunzip(raw: bytes, name: str) -> bytes:
@@ -169,31 +267,48 @@ def _read_binary(reader, raw: bytes, name: str, what: str) -> pd.DataFrame:
 
 
 def _read_csv(raw: bytes, name: str, digest: str, options: ReadOptions) -> Dataset:
+    options, thousands, lines, columns = _csv_format(raw, name, options)
+    _check_size(name, raw.count(b"\n"), columns)
+    try:
+        frame = pd.read_csv(io.BytesIO(raw), **_csv_arguments(options, thousands))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
+        raise DataError(f"{name} could not be read as a table: {_first_line(exc)} "
+                        "(check the delimiter and header row).") from exc
+    if frame.shape[1] > WIDE_COLUMNS:
+        frame = frame.copy()  # with na_values the C parser gives a block per column: one block makes wide work fast
+    dataset = Dataset(name, frame, digest, options)
+    header = lines[0] if lines else ""
+    dataset.notes.extend(_header_notes(next(csv.reader([header], delimiter=options.delimiter), []),
+                                      frame.columns))
+    return dataset
+
+
+def _csv_format(raw: bytes, name: str, options: ReadOptions) -> tuple[ReadOptions, str | None, list[str], int]:
+    """How to read CSV bytes (a whole file or its start): the options with what was detected filled in, the
+    thousands separator, the sniffed lines from the header on, and the header's count of columns."""
     if not raw.strip():
         raise DataError(f"{name} is empty: upload a CSV file with a header row and data rows.")
     if b"\x00" in raw[:65536]:
         raise DataError(f"{name} is not a text table (it contains binary data): upload a CSV file.")
     header = _header_line(raw, name, options.header_row)
     encoding = options.encoding or _detect_encoding(raw, name)
-    sample = raw[:262144].decode(encoding, errors="replace")
+    sample = raw[:SAMPLE_BYTES].decode(encoding, errors="replace")
     lines = sample.splitlines()[options.header_row:options.header_row + SNIFF_LINES]
     delimiter = options.delimiter or _sniff_delimiter(lines)
-    _check_size(name, raw.count(b"\n"), header.count(delimiter.encode()) + 1)
     decimal = options.decimal or _sniff_decimal(lines, delimiter)
     options = replace(options, encoding=encoding, delimiter=delimiter, decimal=decimal)
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(raw), sep=delimiter, decimal=decimal, thousands=_sniff_thousands(lines, delimiter, decimal),
-            encoding=encoding, header=options.header_row, na_values=MISSING_MARKERS, keep_default_na=True,
-            skipinitialspace=True, index_col=False, on_bad_lines="error",
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
-        raise DataError(f"{name} could not be read as a table: {str(exc).strip().splitlines()[0]} "
-                        "(check the delimiter and header row).") from exc
-    dataset = Dataset(name, frame, digest, options)
-    header = lines[0] if lines else ""
-    dataset.notes.extend(_header_notes(next(csv.reader([header], delimiter=delimiter), []), frame.columns))
-    return dataset
+    return options, _sniff_thousands(lines, delimiter, decimal), lines, header.count(delimiter.encode()) + 1
+
+
+def _csv_arguments(options: ReadOptions, thousands: str | None) -> dict:
+    """``pandas.read_csv``'s arguments for a CSV of these options."""
+    return dict(sep=options.delimiter, decimal=options.decimal, thousands=thousands, encoding=options.encoding,
+                header=options.header_row, na_values=MISSING_MARKERS, keep_default_na=True, skipinitialspace=True,
+                index_col=False, on_bad_lines="error")
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _header_line(raw: bytes, name: str, header_row: int) -> bytes:
@@ -266,27 +381,27 @@ def _header_notes(header: list[str], columns: pd.Index) -> list[str]:
     return notes
 
 
-def _tidy_header(dataset: Dataset) -> None:
+def _tidy_names(columns: pd.Index) -> list[str]:
     """Column names as trimmed strings, unique (Excel and Parquet may repeat or use numbers)."""
     names, seen = [], {}
-    for column in dataset.frame.columns:
+    for column in columns:
         name = str(column).strip()
         if name in seen:
             seen[name] += 1
             name = f"{name}.{seen[name]}"
         seen.setdefault(name, 0)
         names.append(name)
-    dataset.frame.columns = names
+    return names
 
 
-def _clean_infinities(dataset: Dataset) -> None:
-    """Infinite numbers are data errors, not values: treat them as missing and say so."""
-    numeric = dataset.frame.select_dtypes("number")
+def _infinities_as_missing(frame: pd.DataFrame) -> int:
+    """Infinite numbers are data errors, not values: make them missing in ``frame``; how many there were."""
+    numeric = frame.select_dtypes("number")
     infinite = np.isinf(numeric)
     count = int(infinite.to_numpy().sum())
     if count:
-        dataset.frame[numeric.columns] = numeric.mask(infinite)
-        dataset.notes.append(f"{count} infinite value(s) were treated as missing.")
+        frame[numeric.columns] = numeric.mask(infinite)
+    return count
 
 
 def _check_usable(dataset: Dataset, for_prediction: bool) -> None:

@@ -6,7 +6,7 @@ Every file below is written atomically (:mod:`dlcore.files`), so a run folder is
 - ``job.json``: what the worker needs (kind ``run`` or ``fold``, architecture, training config, fold folders);
 - ``prepared/``: the prepared data (:meth:`PreparedData.save`: preparation, matrices, the split's raw rows);
 - ``status.json``: state (queued, running, finished, stopped, failed, recovered), epoch, phase, heartbeat, pid,
-  host and error, kept by the worker (:mod:`dlcore.jobs`);
+  host, the device it trains on and error, kept by the worker (:mod:`dlcore.jobs`);
 - ``history.csv``: one row per epoch, rewritten as each epoch ends; ``best.keras``: the best weights so far;
 - ``stop``: present once Stop was asked for;
 - when done: ``metrics.json``, ``model.keras``, ``preparation.json``, ``schema.json``, ``README.md`` and the
@@ -337,7 +337,7 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
     result = train(data, arch, config, on_epoch=history_writer(run_dir, on_epoch), should_stop=should_stop,
                    checkpoint=run_dir / CHECKPOINT_FILE)
     return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
-                   result.best_epoch, result.stopped, result.seconds, on_phase)
+                   result.best_epoch, result.stopped, result.seconds, on_phase, device=result.device)
 
 
 def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
@@ -352,11 +352,11 @@ def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
     history = pd.DataFrame(read_history(run_dir))
     best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
     return _finish(run_dir, spec, data, arch, config, model, history, len(history), best, False, None, on_phase,
-                   recovered=True)
+                   recovered=True, device=read_status(run_dir).get("device"))
 
 
 def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_epoch, stopped, seconds,
-            on_phase=None, recovered=False) -> dict:
+            on_phase=None, recovered=False, device=None) -> dict:
     prep = data.preparation
     if on_phase is not None:
         on_phase("scoring the network and the baselines")
@@ -370,7 +370,7 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
         "epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_user": stopped,
         "seconds": None if seconds is None else round(seconds, 3), "rows": {"train": len(data.x_train), "validation": len(data.x_val),
                                                "test": len(data.x_test)},
-        "architecture": arch.get_config(), "config": config.get_config(),
+        "architecture": arch.get_config(), "config": config.get_config(), "device": device,
     }
     if recovered:
         metrics["recovered_from_checkpoint"] = True

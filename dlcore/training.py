@@ -9,6 +9,7 @@ label smoothing 0.1 when the headline metric is accuracy, and the best epoch's w
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ from dlcore.profiling import IMBALANCED, minority_share as share_of_rarest
 
 EpochCallback = Callable[[int, dict], None]
 CHECKPOINT_SECONDS = 2.0  # the best weights reach the disk at most this long after they were reached
+# Rows of batches TensorFlow trains per call from Python (Keras' steps_per_execution): the callbacks, the stop check
+# and Keras' own bookkeeping run once per call, not once per batch (the same updates, in the same order)
+ROWS_PER_EXECUTION = 4096
 OPTIMIZERS = {
     "adam": "Adam",
     "adamw": "AdamW (Adam with decoupled weight decay)",
@@ -155,6 +159,23 @@ def _optimizer(config: TrainConfig, steps: int):
     return {"rmsprop": keras.optimizers.RMSprop, "nadam": keras.optimizers.Nadam}[config.optimizer](rate, **clip)
 
 
+def steps_per_execution(rows: int, batch_size: int) -> int:
+    """Batches per call from Python: about :data:`ROWS_PER_EXECUTION` rows, at most an epoch."""
+    return max(1, min(-(-rows // batch_size), ROWS_PER_EXECUTION // batch_size))
+
+
+def training_device() -> str:
+    """Where TensorFlow trains, which places the work on the first GPU it sees by itself: ``GPU: <name>``, else
+    ``CPU (<n> cores)`` with the cores this process may use."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return f"GPU: {tf.config.experimental.get_device_details(gpus[0]).get('device_name') or gpus[0].name}"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return f"CPU ({cores} core{'s' if cores != 1 else ''})"
+
+
 def _loss(config: TrainConfig, head: dict, smoothing: float):
     """The loss to compile with: the chosen one, or the task's; cross-entropy with label smoothing when asked (for
     multiclass on one-hot targets, since Keras' sparse cross-entropy has no smoothing)."""
@@ -177,6 +198,7 @@ class TrainResult:
     epochs_run: int
     seconds: float
     stopped: bool
+    device: str  # :func:`training_device`
 
 
 def train(
@@ -184,7 +206,8 @@ def train(
     on_epoch: EpochCallback | None = None, should_stop: Callable[[], bool] | None = None,
     checkpoint: Path | None = None,
 ) -> TrainResult:
-    """Fit ``arch`` on the training matrix, validating every epoch; ``should_stop`` ends it early.
+    """Fit ``arch`` on the training matrix, validating every epoch; ``should_stop`` (asked once per
+    :func:`steps_per_execution` batches) ends it early.
 
     With ``checkpoint``, the best weights so far are saved there as a ``.keras`` model (atomically) whenever the
     validation loss improves, at most every :data:`CHECKPOINT_SECONDS` and always when training ends, so a process
@@ -203,10 +226,11 @@ def train(
     steps = epochs * -(-len(data.x_train) // batch_size)
     smoothing = config.smoothing_for(prep.task, data.primary_metric)
     loss = _loss(config, head, smoothing)
-    fitted.compile(optimizer=_optimizer(config, steps), loss=loss, metrics=head["metrics"])
+    fitted.compile(optimizer=_optimizer(config, steps), loss=loss, metrics=head["metrics"],
+                   steps_per_execution=steps_per_execution(len(data.x_train), batch_size))
     y_train, y_val = data.y_train, data.y_val
-    if isinstance(loss, keras.losses.CategoricalCrossentropy):  # smoothed multiclass: one-hot targets
-        y_train, y_val = (keras.utils.to_categorical(y, len(prep.classes)) for y in (y_train, y_val))
+    if isinstance(loss, keras.losses.CategoricalCrossentropy):  # smoothed multiclass: one-hot float32 targets
+        y_train, y_val = (np.eye(len(prep.classes), dtype=np.float32)[y] for y in (y_train, y_val))
     weights = class_weights(data, config)
     sample_weight = None if weights is None else np.vectorize(weights.get)(data.y_train).astype(np.float32)
     if fitted is not model:  # every member's copy of the target (and of the row's weight)
@@ -262,6 +286,7 @@ def train(
     if config.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(1, config.patience // 2)))
+    device = training_device()
     start = time.perf_counter()
     fitted.fit(
         data.x_train, y_train, validation_data=(data.x_val, y_val), sample_weight=sample_weight,
@@ -270,7 +295,7 @@ def train(
     seconds = time.perf_counter() - start
     history = pd.DataFrame(rows)
     best_epoch = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
-    return TrainResult(model, history, best_epoch, len(history), seconds, stopped["by_user"])
+    return TrainResult(model, history, best_epoch, len(history), seconds, stopped["by_user"], device)
 
 
 def _per_member(y: np.ndarray, members: int, sparse: bool) -> np.ndarray:

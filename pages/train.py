@@ -58,12 +58,11 @@ def show_share(run) -> None:
         st.code(share_link(run), language=None)
 
 
-def show_status(run) -> None:
-    """What the run is doing now: waiting in the queue, training (progress and time left), or how it ended."""
-    status = run.status_record
-    history = pd.DataFrame(run.history)
+def show_status(run, status: dict, history: pd.DataFrame) -> None:
+    """What the run is doing now: waiting in the queue, training (progress and time left, the device), or how it
+    ended; from the status and history read once per refresh."""
     epochs, max_epochs = len(history), run.info["max_epochs"]
-    if run.status == "queued":
+    if status.get("state") == "queued":
         where = queue_position(run)
         ahead = f"position {where['position']} of {where['waiting']}" if where["position"] else "next"
         st.info(f"Waiting in the queue ({ahead}): {where['running']} job(s) training, at most {where['limit']} at "
@@ -72,8 +71,10 @@ def show_status(run) -> None:
     timing = f"{run.elapsed:.0f} s"
     if not run.done and epochs:
         timing += f", at most {run.elapsed / epochs * (max_epochs - epochs):.0f} s left"
-    phase = status.get("phase") or run.status
+    phase = status.get("phase") or status.get("state", "failed")
     st.progress(min(epochs / max_epochs, 1.0), text=f"Epoch {epochs} of at most {max_epochs} · {timing} · {phase}")
+    if status.get("device"):
+        st.caption(f"{'Trained' if run.done else 'Training'} on {status['device']}.")
 
 
 @st.fragment(run_every=1.0 if running else None)
@@ -90,8 +91,8 @@ def live_view() -> None:
                    "read-only.")
     else:
         show_share(run)
-    show_status(run)
     history = pd.DataFrame(run.history)
+    show_status(run, run.status_record, history)
     if len(history):
         best = int(history["val_loss"].idxmin()) + 1
         st.caption(f"Best epoch so far: {best} (validation loss {history['val_loss'].min():.4g}).")

@@ -164,6 +164,20 @@ def test_missing_column_at_predict_time(workspace, trained, tmp_path):
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_predict_streams_and_a_bad_line_late_in_the_file_exits_2_writing_nothing(workspace, trained, tmp_path):
+    _, env = workspace
+    _, out = trained
+    lines = training_frame(n=30, seed=8).drop(columns="label").to_csv(index=False).splitlines()
+    lines[25] += ",9"  # data row 25, in the third chunk of 10
+    (tmp_path / "late.csv").write_text("\n".join(lines) + "\n")
+
+    proc = run_cli(["predict", out / "model.zip", tmp_path / "late.csv", "--out", tmp_path / "p.csv",
+                    "--chunk-rows", 10], env)
+
+    assert_one_error_line(proc, "late.csv could not be read after its first 20 rows", "line 26")
+    assert [path.name for path in tmp_path.iterdir()] == ["late.csv"]  # neither p.csv nor a temporary file
+
+
 def test_unknown_arch(workspace, tmp_path):
     base, env = workspace
     proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--arch", "huge"], env)

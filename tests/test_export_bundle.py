@@ -1,12 +1,14 @@
 """The model bundle: its files, ``predict.py`` in a clean folder against the app and the command line, the schema
-check before predicting, batches, and tampered bundles refused."""
+check before predicting, batches, a long table streamed in chunks, and tampered bundles refused."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import zipfile
@@ -18,10 +20,12 @@ import pytest
 
 import dlcore.bundle as bundles
 import dlcore.inference as inference
+import dlcore.loading as loading
 from conftest import mixed_frame
 from dlcore.architectures import resolve
 from dlcore.errors import DataError
 from dlcore.bundle import RUN_FILES, RUNTIME_FILES, RUNTIME_MODULES, read_bundle
+from dlcore.files import csv_text
 from dlcore.inference import Predictor, predict_file
 from dlcore.loading import read_table
 from dlcore.prepared import prepare
@@ -120,10 +124,11 @@ def test_schema_describes_columns_ranges_categories_and_labels(run):
 def test_predict_py_in_a_clean_folder_equals_the_app_and_the_command_line(run, bundle_dir, new_csv, tmp_path):
     assert run_python(["-c", "import dlcore"], cwd=tmp_path).returncode != 0, "the repository must not be importable"
 
-    script = run_python(["-c", WITHOUT_EXTRAS, bundle_dir / "predict.py", new_csv, "--out", tmp_path / "script.csv"],
-                        cwd=tmp_path)
+    script = run_python(["-c", WITHOUT_EXTRAS, bundle_dir / "predict.py", new_csv, "--out", tmp_path / "script.csv",
+                         "--chunk-rows", 7], cwd=tmp_path)  # streamed in 6 chunks
     assert script.returncode == 0, script.stderr[-3000:]
-    assert "wrote 40 predictions" in script.stdout
+    assert re.fullmatch(r"wrote 40 predictions to .*script\.csv in [\d.]+ s \([\d,]+ rows/s\)",
+                        script.stdout.strip().splitlines()[-1])
     assert "colour: 1 row(s) with a category not seen in training" in script.stdout
     cli = run_python(["-m", "dlcore", "predict", run / "model.zip", new_csv, "--out", tmp_path / "cli.csv"], cwd=ROOT)
     assert cli.returncode == 0, cli.stderr[-3000:]
@@ -159,6 +164,138 @@ def test_predict_file_writes_and_reports(run, new_csv, tmp_path):
     report = predict_file(run, new_csv, tmp_path / "out" / "p.csv", echo=lines.append)
     assert len(pd.read_csv(tmp_path / "out" / "p.csv")) == 40
     assert lines[0] == report.summary() and lines[-1].startswith("wrote 40 predictions")
+
+
+# -- a long table, streamed -----------------------------------------------------------------------------------------
+
+def long_rows(rows: int = 2000) -> pd.DataFrame:
+    """New rows whose findings fall in different chunks (of 300 rows): unseen levels, values far out of range, text
+    in a number column, gaps; and a text column with formula-like cells."""
+    new = mixed_frame(rows, 11).drop(columns="label")
+    new["x"] = new["x"].astype(object)
+    new.loc[[5, 1250], "colour"] = "purple"
+    new.loc[1999, "city"] = "atlantis"
+    new.loc[[700, 1400], "income"] = 1e9
+    new.loc[1801, "x"] = "n/a?"
+    new.insert(0, "note", ["@cmd" if i % 500 == 7 else "ok" for i in range(rows)])
+    return new
+
+
+@pytest.fixture(scope="module")
+def long_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("long") / "long.csv"
+    long_rows().to_csv(path, index=False)
+    return path
+
+
+def counting_predictions(monkeypatch) -> list[int]:
+    """The rows of every call of :meth:`Predictor.predict` from now on."""
+    calls, predict = [], Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, frame, on_batch=None: calls.append(len(frame))
+                        or predict(self, frame, on_batch))
+    return calls
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet", ".xlsx"])
+def test_a_long_table_streams_in_chunks_as_the_whole_table_predicts(run, long_csv, tmp_path, monkeypatch, suffix):
+    path = tmp_path / f"long{suffix}"
+    if suffix == ".csv.gz":
+        path.write_bytes(gzip.compress(long_csv.read_bytes()))
+    elif suffix != ".csv":
+        rows = read_table(long_csv, for_prediction=True).frame
+        rows.to_parquet(path) if suffix == ".parquet" else rows.to_excel(path, index=False)
+    else:
+        path = long_csv
+    frame = read_table(path, for_prediction=True).frame
+    predictor = Predictor.load(run)
+    whole, expected = predictor.predict(frame), predictor.check_schema(frame)
+    calls, lines = counting_predictions(monkeypatch), []
+
+    report = predict_file(run, path, tmp_path / "p.csv", echo=lines.append, chunk_rows=300)
+
+    assert calls == [300] * 6 + [200]  # Excel is read whole, then predicted in the same chunks
+    streamed = pd.read_csv(tmp_path / "p.csv", keep_default_na=False, na_values=[""])
+    pd.testing.assert_frame_equal(streamed, pd.read_csv(io.StringIO(csv_text(whole)), keep_default_na=False,
+                                                        na_values=[""]), atol=1e-6)
+    assert streamed["note"].value_counts().to_dict() == {"ok": 1996, "'@cmd": 4}  # neutralised in every chunk
+    # the check is counted over every chunk: the same report as the whole table's, given once
+    assert report.rows == 2000 and report.extra == ["note"]
+    pd.testing.assert_frame_equal(report.findings, expected.findings)
+    found = {(f.column, f.problem.split(" (")[0]): f.rows for f in report.findings.itertuples()}
+    assert found[("colour", "with a category not seen in training")] == 2
+    assert found[("city", "with a category not seen in training")] == 1
+    assert found[("income", "outside the training range")] >= 2
+    assert found[("x", "without a value")] == frame["x"].isna().sum() > 7
+    assert lines[0] == report.summary() == expected.summary() and len(lines) == 2
+    assert re.fullmatch(r"wrote 2,000 predictions to .*p\.csv in [\d.]+ s \([\d,]+ rows/s\)", lines[1])
+
+
+def test_default_chunks_give_the_whole_tables_predictions_to_the_bit(run, long_csv, tmp_path, monkeypatch):
+    monkeypatch.setattr(inference, "PREDICT_BATCH", 256)
+    monkeypatch.setattr(loading, "CHUNK_CELLS", 600 * 8)  # 600 rows of the 8 columns: chunks of 512, two batches
+    whole = Predictor.load(run).predict(read_table(long_csv, for_prediction=True).frame)
+    calls = counting_predictions(monkeypatch)
+    predict_file(run, long_csv, tmp_path / "p.csv", echo=lambda line: None)
+    assert calls == [512, 512, 512, 464]
+    assert (tmp_path / "p.csv").read_text() == csv_text(whole)
+
+
+def test_a_bad_line_late_in_the_table_leaves_no_half_written_file(run, long_csv, tmp_path, monkeypatch):
+    lines = long_csv.read_text().splitlines()
+    lines[1500] += ",surplus"  # data row 1,500, in the fifth chunk
+    (tmp_path / "bad.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out" / "p.csv"
+    out.parent.mkdir()
+    out.write_text("earlier predictions\n")
+    calls = counting_predictions(monkeypatch)
+    with pytest.raises(DataError, match=r"^bad\.csv could not be read after its first 1,200 rows: .*line 1501"):
+        predict_file(run, tmp_path / "bad.csv", out, echo=lambda line: None, chunk_rows=300)
+    assert calls == [300] * 4  # four chunks were predicted and written before the bad one
+    assert out.read_text() == "earlier predictions\n"
+    assert [path.name for path in out.parent.iterdir()] == ["p.csv"]  # and no temporary file is left
+
+
+def test_a_streamed_table_is_held_to_the_column_and_header_limits_not_the_size_limits(run, long_csv, tmp_path,
+                                                                                     monkeypatch):
+    monkeypatch.setattr(loading, "MAX_BYTES", 1000)
+    monkeypatch.setattr(loading, "MAX_CELLS", 100)
+    with pytest.raises(DataError, match="larger than"):
+        read_table(long_csv, for_prediction=True)
+    predict_file(run, long_csv, tmp_path / "p.csv", echo=lambda line: None)
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2000
+    monkeypatch.setattr(loading, "MAX_COLUMNS", 5)
+    with pytest.raises(DataError, match="8 columns, more than the 5"):
+        predict_file(run, long_csv, tmp_path / "q.csv", echo=lambda line: None)
+    monkeypatch.setattr(loading, "MAX_HEADER_BYTES", 10)
+    with pytest.raises(DataError, match="header line is longer than"):
+        predict_file(run, long_csv, tmp_path / "q.csv", echo=lambda line: None)
+    with pytest.raises(DataError, match="--chunk-rows must be 1 or more"):
+        predict_file(run, long_csv, tmp_path / "q.csv", echo=lambda line: None, chunk_rows=0)
+    assert not (tmp_path / "q.csv").exists()
+
+
+def test_a_stream_is_read_as_the_whole_file_is(tmp_path):
+    frame = pd.DataFrame({"price": [f"{1000 + 7 * i:,}.5" for i in range(90)], "rate": [i / 8 for i in range(90)],
+                          "city": ["Zürich", "Genève", "?"] * 30})
+    path = tmp_path / "semi.csv"
+    path.write_bytes(frame.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+    whole = read_table(path, for_prediction=True)
+    options, chunks = loading.stream_table(path, 25)
+    chunks = list(chunks)
+    assert options == whole.options and (options.delimiter, options.decimal, options.encoding) == (";", ",", "cp1252")
+    assert [len(chunk) for chunk in chunks] == [25, 25, 25, 15]
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole.frame)
+
+
+def test_explained_predictions_stream_too(run, tmp_path):
+    mixed_frame(12, 8).drop(columns="label").to_csv(tmp_path / "rows.csv", index=False)
+    lines = []
+    predict_file(run, tmp_path / "rows.csv", tmp_path / "p.csv", echo=lines.append, explain=True, chunk_rows=8)
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert len(table) == 12 and table["reason_1"].notna().all()
+    assert list(table.columns[-6:]) == ["reason_1", "reason_1_shap", "reason_2", "reason_2_shap", "reason_3",
+                                        "reason_3_shap"]
+    assert [line for line in lines if line.startswith("explained")] == ["explained 8 rows", "explained 12 rows"]
 
 
 # -- the schema check ----------------------------------------------------------------------------------------------

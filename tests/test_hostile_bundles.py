@@ -446,6 +446,7 @@ def test_every_encoder_declares_what_fit_sets():
     (lambda m: m.update(epochs_run="many"), "its epochs_run is a text, not a count of epochs"),
     (lambda m: m.update(cross_validation={"k": 5, "scores": [[]]}), "its cross_validation is not k, a metric"),
     (lambda m: m.update(stopped_by_user="no"), "its stopped_by_user is a text, not true/false"),
+    (lambda m: m.update(device=["GPU"]), "its device is a list, not a device name of at most 200 characters"),
 ])
 def test_tampered_metrics_are_refused_with_what_is_wrong(bundle, sandbox, change, message):
     assert message in refusal(with_json(bundle, "metrics.json", change))

@@ -245,3 +245,4 @@ def test_finished_training_reads_the_curves_in_plain_words(loaded):
 
     hints = overfitting_hints(pd.DataFrame(job.history), job.config.patience)
     assert hints and set(hints) <= {info.value for info in loaded.info}
+    assert f"Trained on {job.metrics['device']}." in [caption.value for caption in loaded.caption]

@@ -22,8 +22,8 @@ from dlcore.inference import Predictor
 from dlcore.preparation import Preparation
 from dlcore.prepared import prepare
 from dlcore.jobs import start_run, train_here
-from dlcore.runs import RUNS_ENV, new_run_dir, runs_root
-from dlcore.training import TrainConfig, train
+from dlcore.runs import RUNS_ENV, history_writer, new_run_dir, runs_root
+from dlcore.training import TrainConfig, steps_per_execution, train, training_device
 
 N = 300
 
@@ -122,8 +122,29 @@ def test_should_stop_ends_training_in_the_first_epoch(binary_data, arch):
     assert result.stopped is True
     assert result.epochs_run == 1
     assert len(result.history) == 1
-    assert len(calls) == 1  # asked once, after the first batch
+    assert len(calls) == 1  # asked once, after the first call of batches
     assert result.best_epoch == 1
+
+
+def test_training_does_no_python_work_per_batch(tmp_path, monkeypatch):
+    """Many batches an epoch: the stop check runs once per call of batches, the run folder is written once an epoch."""
+    import dlcore.files
+
+    written = []
+    write_bytes = dlcore.files.write_bytes
+    monkeypatch.setattr(dlcore.files, "write_bytes", lambda path, data: (written.append(Path(path).name),
+                                                                         write_bytes(path, data)))
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
+    frame["y"] = np.where(frame["a"] > frame["b"], "up", "down")
+    data = prepare(frame, "y", "binary")
+    checks = []
+    result = train(data, resolve("chollet_small", 2, len(data.x_train)), TrainConfig(epochs=2, batch_size=8),
+                   on_epoch=history_writer(tmp_path, None), should_stop=lambda: checks.append(1) and False)
+
+    assert -(-len(data.x_train) // 8) == steps_per_execution(len(data.x_train), 8) == 270  # an epoch in one call
+    assert result.epochs_run == 2 and len(checks) == 2
+    assert written == ["history.csv", "history.csv"]
 
 
 def test_same_seed_same_history(binary_data, arch):
@@ -186,6 +207,22 @@ def test_execute_writes_the_run_folder(binary_run, binary_data):
     with zipfile.ZipFile(run_dir / "model.zip") as archive:
         assert sorted(archive.namelist()) == sorted(RUN_FILES + RUNTIME_FILES)
         assert json.loads(archive.read("metrics.json")) == saved
+
+
+def test_a_run_records_the_device_it_trained_on(binary_run):
+    run_dir, metrics = binary_run
+    assert metrics["device"] == training_device()
+    assert re.fullmatch(r"CPU \(\d+ cores?\)|GPU: .+", metrics["device"])
+    assert json.loads((run_dir / "status.json").read_text())["device"] == metrics["device"]  # from the start on
+
+
+def test_the_device_is_the_gpu_tensorflow_sees(monkeypatch):
+    import tensorflow as tf
+
+    gpu = tf.config.PhysicalDevice("/physical_device:GPU:0", "GPU")
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [gpu] if kind == "GPU" else [])
+    monkeypatch.setattr(tf.config.experimental, "get_device_details", lambda device: {"device_name": "NVIDIA H200"})
+    assert training_device() == "GPU: NVIDIA H200"
 
 
 def test_the_network_learns_the_rule(binary_run):
