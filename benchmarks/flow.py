@@ -15,8 +15,6 @@ two pages before any data is loaded, in the same run. Memory: the resident memor
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -28,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from large import generate  # noqa: E402
-from server_memory import CHROMIUM_ARGS, ROOT, rss_mb, start_server  # noqa: E402
+from server_memory import CHROMIUM_ARGS, ROOT, chromium_path, rss_mb, start_server, worker_pids  # noqa: E402
 
 PAGES = ["Explore", "Prepare", "Baseline", "Model", "Train", "Results & predictions", "Explain"]
 
@@ -46,18 +44,6 @@ class MemorySampler(threading.Thread):
             self.peak = max(self.peak, rss_mb(self.server_pid) + workers)
             self.peak_workers = max(self.peak_workers, workers)
             time.sleep(0.2)
-
-
-def worker_pids() -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if b"dlcore worker" in (proc / "cmdline").read_bytes().replace(b"\0", b" "):
-                    pids.append(int(proc.name))
-            except OSError:
-                continue
-    return pids
 
 
 def settle(page) -> None:
@@ -117,21 +103,21 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="checkout whose app.py to serve")
     args = parser.parse_args()
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / f"table_{args.rows}.csv"
         generate(args.rows, csv)
+        size_mb = csv.stat().st_size / 2**20
         server, url = start_server(args.app_dir.resolve(), Path(tmp) / "runs", Path(tmp) / "server.log")
         sampler = MemorySampler(server.pid)
         sampler.start()
         try:
-            result = drive(url, csv, args.epochs, chromium)
+            result = drive(url, csv, args.epochs, chromium_path())
         finally:
             sampler.running = False
             server.terminate()
             server.wait(30)
     reference = result["reference"]
-    print(f"{args.rows:,} rows × 30 columns ({csv.stat().st_size / 2**20 if csv.exists() else 0:.0f} MB), "
+    print(f"{args.rows:,} rows × 30 columns ({size_mb:.0f} MB), "
           f"{args.epochs} epochs; reference switch with no data: {reference:.2f} s\n")
     print(f"| page | first visit s | again s | again / reference |\n|:--|--:|--:|--:|")
     for title, seconds in result["times"].items():

@@ -41,18 +41,27 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def worker_rss_mb() -> float:
-    """Resident memory of the largest running ``dlcore worker`` process, in MB."""
-    largest = 0.0
+def worker_pids() -> list[int]:
+    """The process ids of every running ``dlcore worker``."""
+    pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+                if b"dlcore worker" in (proc / "cmdline").read_bytes().replace(b"\0", b" "):
+                    pids.append(int(proc.name))
             except OSError:
                 continue
-            if b"dlcore worker" in command:
-                largest = max(largest, rss_mb(int(proc.name)))
-    return largest
+    return pids
+
+
+def worker_rss_mb() -> float:
+    """Resident memory of the largest running ``dlcore worker`` process, in MB."""
+    return max((rss_mb(pid) for pid in worker_pids()), default=0.0)
+
+
+def chromium_path() -> str:
+    """The system Chromium: ``$CHROMIUM``, else the one on the PATH."""
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def free_port() -> int:
@@ -126,7 +135,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="checkout whose app.py to serve")
     args = parser.parse_args()
-    chromium = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    chromium = chromium_path()
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(args.app_dir.resolve(), Path(tmp) / "runs", Path(tmp) / "server.log")
         try:

@@ -24,10 +24,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("DLCORE_RUNS_DIR", tempfile.mkdtemp(prefix="wide-runs-"))
 
 from dlcore.loading import read_table  # noqa: E402
 from dlcore.profiling import profile  # noqa: E402
+from profiling import best_of  # noqa: E402  (benchmarks/profiling.py)
 
 
 def generate(rows: int, columns: int, path: Path) -> None:
@@ -37,15 +39,6 @@ def generate(rows: int, columns: int, path: Path) -> None:
     frame = pd.DataFrame(values, columns=[f"g{i}" for i in range(columns)])
     frame["target"] = np.where(values[:, 0] + np.nan_to_num(values[:, 1]) > 0, "yes", "no")
     frame.to_csv(path, index=False)
-
-
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def page_seconds(path: Path, page: str) -> tuple[float, float]:
