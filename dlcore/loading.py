@@ -8,6 +8,7 @@ see it and override any part of it. :func:`stream_table` reads a table to predic
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -42,6 +43,8 @@ THOUSANDS_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 SNIFF_LINES = 200
 SAMPLE_BYTES = 262144  # the start of a CSV that the delimiter, decimal mark and thousands separator are sniffed on
 CHUNK_CELLS = 500_000  # rows × columns of one chunk of a streamed table (stream_table), unless told its rows
+SCAN_BYTES = 16 * 2**20  # a file is digested and its encoding checked in blocks of this size
+LOAD_CHUNK_CELLS = 4_000_000  # a CSV is parsed in chunks of about this many cells, each chunk's text made compact
 WIDE_COLUMNS = 100  # a table of more columns is wide: its columns are kept in one block of memory
 
 
@@ -73,6 +76,11 @@ class Dataset:
     def shape(self) -> tuple[int, int]:
         return self.frame.shape
 
+    @property
+    def memory_bytes(self) -> int:
+        """What the table takes in memory, text included."""
+        return int(self.frame.memory_usage(deep=True).sum())
+
     def derive(self, frame: pd.DataFrame, change: str) -> Dataset:
         """The same data set after ``change`` (a join, dropped duplicates): a new digest, the note kept."""
         digest = hashlib.sha256(f"{self.digest}:{change}".encode()).hexdigest()[:16]
@@ -92,10 +100,21 @@ def read_table(source: bytes | str | Path, name: str | None = None, for_predicti
                options: ReadOptions | None = None) -> Dataset:
     """Read a table from bytes or a path, detecting whatever ``options`` leaves as ``None``.
 
+    A plain CSV file is parsed from its path, never held whole as bytes, and in chunks, so that the parser's
+    per-row text objects live for one chunk only: the peak memory of loading stays under 2.5× the file's size.
     A table to train on needs two columns and two rows; one ``for_prediction`` needs only a row.
     """
-    raw, name = _read_bytes(source, name)
     options = options or ReadOptions()
+    if isinstance(source, (str, Path)) and options.format in (None, "csv"):
+        path = Path(source)
+        head, compressed = _file_start(path) if path.is_file() else (b"", False)
+        if not compressed and head[:4] not in (b"PAR1", b"PK\x03\x04"):
+            _check_file(path)
+            digest, lines, encodings = _scan_text(path)
+            dataset = _read_csv(path, head, name or path.name, digest, lines,
+                                replace(options, format="csv"), encodings)
+            return _finish(dataset, for_prediction)
+    raw, name = _read_bytes(source, name)
     digest = hashlib.sha256(raw).hexdigest()[:16]
     if raw[:2] == b"\x1f\x8b":
         raw = _gunzip(raw, name)
@@ -108,12 +127,49 @@ def read_table(source: bytes | str | Path, name: str | None = None, for_predicti
                              raw, name, "Excel (.xlsx)")
         dataset = Dataset(name, frame, digest, options)
     else:
-        dataset = _read_csv(raw, name, digest, options)
+        dataset = _read_csv(raw, raw, name, digest, raw.count(b"\n"), options, ENCODINGS)
+    return _finish(dataset, for_prediction)
+
+
+def _finish(dataset: Dataset, for_prediction: bool) -> Dataset:
+    """Tidy names, infinities as missing (with a note), and the checks that the table can be used."""
     dataset.frame.columns = _tidy_names(dataset.frame.columns)
     if infinite := _infinities_as_missing(dataset.frame):
         dataset.notes.append(f"{infinite} infinite value(s) were treated as missing.")
     _check_usable(dataset, for_prediction)
     return dataset
+
+
+def _scan_text(path: Path) -> tuple[str, int, tuple[str, ...]]:
+    """One pass over a file in blocks: its digest (as of its bytes), its count of lines, and the encodings of
+    :data:`ENCODINGS` that may be tried: UTF-8 alone when it decodes the whole file, else those that do."""
+    digest, utf8, lines = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")(), 0
+    valid = True
+    with open(path, "rb") as file:
+        while block := file.read(SCAN_BYTES):
+            digest.update(block)
+            lines += block.count(b"\n")
+            valid = valid and _decodes(utf8, block)
+    valid = valid and _decodes(utf8, b"", final=True)
+    return digest.hexdigest()[:16], lines, ("utf-8",) if valid else _single_byte_encodings(path)
+
+
+def _decodes(decoder: codecs.IncrementalDecoder, block: bytes, final: bool = False) -> bool:
+    try:
+        decoder.decode(block, final=final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _single_byte_encodings(path: Path) -> tuple[str, ...]:
+    """The encodings after UTF-8 in :data:`ENCODINGS` that decode the whole file (Latin-1 decodes any bytes)."""
+    cp1252 = codecs.getincrementaldecoder("cp1252")()
+    with open(path, "rb") as file:
+        while block := file.read(SCAN_BYTES):
+            if not _decodes(cp1252, block):
+                return ("latin-1",)
+    return ("cp1252", "latin-1")
 
 
 def stream_table(path: str | Path, chunk_rows: int | None = None, multiple: int = 1
@@ -232,13 +288,18 @@ def _check_size(name: str, rows: int, columns: int) -> None:
                         "app reads (DLCORE_MAX_CELLS); use a sample of the rows.")
 
 
+def _check_file(path: Path) -> None:
+    """Refuse a path that is not a file, or a file larger than :data:`MAX_BYTES`."""
+    if not path.is_file():
+        raise DataError(f"File not found: {path}.")
+    if path.stat().st_size > MAX_BYTES:
+        raise DataError(f"{path.name} is larger than {MAX_BYTES // 2**20} MB; use a sample of it.")
+
+
 def _read_bytes(source: bytes | str | Path, name: str | None) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.is_file():
-            raise DataError(f"File not found: {path}.")
-        if path.stat().st_size > MAX_BYTES:
-            raise DataError(f"{path.name} is larger than {MAX_BYTES // 2**20} MB; use a sample of it.")
+        _check_file(path)
         return path.read_bytes(), name or path.name
     name = name or "data.csv"
     if len(source) > MAX_BYTES:
@@ -266,32 +327,56 @@ def _read_binary(reader, raw: bytes, name: str, what: str) -> pd.DataFrame:
     return frame
 
 
-def _read_csv(raw: bytes, name: str, digest: str, options: ReadOptions) -> Dataset:
-    options, thousands, lines, columns = _csv_format(raw, name, options)
-    _check_size(name, raw.count(b"\n"), columns)
+def _read_csv(source: bytes | Path, head: bytes, name: str, digest: str, lines: int, options: ReadOptions,
+              encodings: tuple[str, ...]) -> Dataset:
+    """Parse a CSV (its bytes or its path), detecting how to read it from ``head``, its start; ``encodings`` are
+    those that decode the whole file."""
+    options, thousands, sniffed, columns = _csv_format(head, name, options, encodings)
+    _check_size(name, lines, columns)
+    rows = max(1, LOAD_CHUNK_CELLS // max(columns, 1))
     try:
-        frame = pd.read_csv(io.BytesIO(raw), **_csv_arguments(options, thousands))
+        chunks = list(pd.read_csv(io.BytesIO(source) if isinstance(source, bytes) else source, chunksize=rows,
+                                  **_csv_arguments(options, thousands)))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, ValueError) as exc:
         raise DataError(f"{name} could not be read as a table: {_first_line(exc)} "
                         "(check the delimiter and header row).") from exc
+    frame = _concat_chunks(chunks)
+    del chunks
     if frame.shape[1] > WIDE_COLUMNS:
         frame = frame.copy()  # with na_values the C parser gives a block per column: one block makes wide work fast
     dataset = Dataset(name, frame, digest, options)
-    header = lines[0] if lines else ""
+    header = sniffed[0] if sniffed else ""
     dataset.notes.extend(_header_notes(next(csv.reader([header], delimiter=options.delimiter), []),
                                       frame.columns))
     return dataset
 
 
-def _csv_format(raw: bytes, name: str, options: ReadOptions) -> tuple[ReadOptions, str | None, list[str], int]:
-    """How to read CSV bytes (a whole file or its start): the options with what was detected filled in, the
-    thousands separator, the sniffed lines from the header on, and the header's count of columns."""
+def _concat_chunks(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table from the chunks a CSV was parsed in, with the dtypes one parse of the whole file gives: a text
+    column that is empty throughout a chunk (read there as missing numbers) stays text."""
+    if len(chunks) == 1:
+        return chunks[0]
+    dtypes = pd.DataFrame([chunk.dtypes for chunk in chunks])
+    for column in dtypes.columns[dtypes.nunique() > 1]:
+        text = next((dtype for dtype in dtypes[column] if pd.api.types.is_string_dtype(dtype)), None)
+        if text is not None:
+            for chunk in chunks:
+                if not pd.api.types.is_string_dtype(chunk[column]) and chunk[column].isna().all():
+                    chunk[column] = chunk[column].astype(text)
+    return pd.concat(chunks, ignore_index=True)
+
+
+def _csv_format(raw: bytes, name: str, options: ReadOptions, encodings: tuple[str, ...] = ENCODINGS
+                ) -> tuple[ReadOptions, str | None, list[str], int]:
+    """How to read CSV bytes (a whole file or its start): the options with what was detected filled in (the encoding
+    among ``encodings``, those known to decode the whole file), the thousands separator, the sniffed lines from the
+    header on, and the header's count of columns."""
     if not raw.strip():
         raise DataError(f"{name} is empty: upload a CSV file with a header row and data rows.")
     if b"\x00" in raw[:65536]:
         raise DataError(f"{name} is not a text table (it contains binary data): upload a CSV file.")
     header = _header_line(raw, name, options.header_row)
-    encoding = options.encoding or _detect_encoding(raw, name)
+    encoding = options.encoding or _detect_encoding(raw, name, encodings)
     sample = raw[:SAMPLE_BYTES].decode(encoding, errors="replace")
     lines = sample.splitlines()[options.header_row:options.header_row + SNIFF_LINES]
     delimiter = options.delimiter or _sniff_delimiter(lines)
@@ -327,10 +412,11 @@ def _header_line(raw: bytes, name: str, header_row: int) -> bytes:
     return raw[start:end]
 
 
-def _detect_encoding(raw: bytes, name: str) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
+def _detect_encoding(raw: bytes, name: str, encodings: tuple[str, ...] = ENCODINGS) -> str:
+    """The first of ``encodings`` that decodes ``raw`` to printable text (UTF-8 with a byte-order mark as such)."""
+    if raw.startswith(b"\xef\xbb\xbf") and "utf-8" in encodings:
         return "utf-8-sig"
-    for encoding in ENCODINGS:
+    for encoding in encodings:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:

@@ -53,6 +53,8 @@ with st.container(horizontal=True):
     st.metric("Rows", f"{len(frame):,}", border=True)
     st.metric("Columns", frame.shape[1], border=True)
     st.metric("Missing cells", f"{frame.isna().mean().mean():.1%}", border=True)
+    st.metric("In memory", f"{dataset.memory_bytes / 2**20:,.1f} MB", border=True,
+              help="What the loaded table takes in this app's memory.")
 st.caption(f"Read as {dataset.describe_format()}.")
 for note in dataset.notes:
     st.warning(note, icon=":material/warning:")

@@ -372,3 +372,41 @@ def test_left_and_inner_join_report_row_counts():
     assert report.duplicate_right_keys == 1 and "duplicated" in report.message()
     with pytest.raises(DataError, match="must be in both tables"):
         join_tables(sales, stores, ["missing"], "left")
+
+
+def _chunky_csv() -> bytes:
+    """A table whose text column is empty for its first 30 rows and whose last rows hold a cp1252 letter."""
+    rows = ["id,colour,size"] + [f"{i},,{i * 0.5}" for i in range(30)] + [f"{i},red,{i}" for i in range(30, 60)]
+    return ("\n".join(rows) + "\n60,café,1\n").encode("cp1252")
+
+
+def test_a_file_parsed_in_chunks_reads_as_one_parse_would(monkeypatch, tmp_path):
+    whole = read_table(_chunky_csv())
+    monkeypatch.setattr("dlcore.loading.LOAD_CHUNK_CELLS", 30)  # chunks of 10 rows: colour is empty in three
+    path = tmp_path / "chunky.csv"
+    path.write_bytes(_chunky_csv())
+    for source in (_chunky_csv(), path):
+        chunked = read_table(source)
+        assert pd.api.types.is_string_dtype(chunked.frame["colour"])
+        assert chunked.frame["colour"].isna().sum() == 30
+        assert chunked.frame["colour"].iloc[-1] == "café"
+        pd.testing.assert_frame_equal(chunked.frame, whole.frame)
+        assert chunked.options == whole.options and chunked.options.encoding == "cp1252"
+
+
+def test_a_path_reads_like_its_bytes_with_the_same_digest(tmp_path):
+    raw = "a;b;c\n1,5;x;2020-01-01\n2,5;y;2020-01-02\n".encode("utf-8-sig")
+    path = tmp_path / "t.csv"
+    path.write_bytes(raw)
+    from_path, from_bytes = read_table(path), read_table(raw, name="t.csv")
+    pd.testing.assert_frame_equal(from_path.frame, from_bytes.frame)
+    assert from_path.digest == from_bytes.digest and from_path.options == from_bytes.options
+    assert from_path.frame.columns[0] == "a" and from_path.frame["a"].tolist() == [1.5, 2.5]
+
+
+def test_utf8_cut_inside_a_letter_at_a_block_edge_is_not_utf8(monkeypatch, tmp_path):
+    monkeypatch.setattr("dlcore.loading.SCAN_BYTES", 7)
+    path = tmp_path / "t.csv"
+    path.write_bytes("a,b\nx,é\n".encode("utf-8") + b"y,\xe9\n")  # the last letter is Latin-1
+    dataset = read_table(path)
+    assert dataset.options.encoding == "cp1252" and dataset.frame["b"].tolist() == ["Ã©", "é"]

@@ -55,6 +55,8 @@ def test_upload_infers_target_and_task(loaded):
     assert loaded.session_state["task"] == "binary"
     assert "Ready: predict **churn** (binary)" in loaded.success[0].value
     assert loaded.metric[0].value == "240"
+    memory = next(m for m in loaded.metric if m.label == "In memory").value
+    assert memory == f"{loaded.session_state['dataset'].frame.memory_usage(deep=True).sum() / 2**20:,.1f} MB"
     assert len(loaded.dataframe[0].value) == 100  # the preview
 
 
