@@ -1,9 +1,15 @@
 """Entry point: page config, the shared sidebar, and navigation over the workflow's pages."""
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
-from dlcore.logs import quiet_native_logs
-from pages.shared import init_state, sidebar_status
+# A fresh server's first session starts in Streamlit's legacy mode for a `pages/` folder (a sidebar listing every
+# file in it) until st.navigation runs: leave it at once, before the imports, so the shared helpers below need not
+# restart the run and a click on that sidebar meanwhile lands on the page of the same name.
+PagesManager.uses_pages_directory = False
+
+from dlcore.logs import quiet_native_logs  # noqa: E402
+from pages.shared import init_state, sidebar_status  # noqa: E402
 
 quiet_native_logs()  # TensorFlow's C++ log lines stay off the server's console (DLCORE_VERBOSE=1 keeps them)
 

@@ -79,6 +79,18 @@ def _nav(page, title: str) -> None:
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
 
 
+def test_a_click_during_the_first_load_of_a_fresh_server_opens_the_page(server):
+    """The first test of the module, on the server's first session: the sidebar is clicked as soon as it shows."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server)
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").first.click()
+        expect(page.get_by_text("Load a data set first.")).to_be_visible(timeout=60_000)
+        assert page.get_by_text("Error").count() == 0 and page.get_by_text("Traceback").count() == 0
+        browser.close()
+
+
 def test_upload_train_and_download(server, tmp_path):
     train_csv = tmp_path / "train.csv"
     _data(1500, 0).to_csv(train_csv, index=False)
