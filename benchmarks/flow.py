@@ -6,7 +6,7 @@ Generates ``--rows`` rows × 30 columns (the table of ``benchmarks/large.py``), 
 system Chromium through it: upload the file, then each page in the sidebar's order (Explore, Prepare, Baseline,
 Model, Train: train for ``--epochs`` epochs, Results: download the test predictions, Explain: explain 50 rows), and
 then every page once more. A page switch is timed from the click on the sidebar link until the page's heading is
-shown and the app has stopped running (Streamlit's status widget is gone). The first visit of a page does its
+shown and the app's run has ended (Streamlit's script state on the app's root element, watched from the click). The first visit of a page does its
 work (profiling, preparation, baselines); the second is what moving around costs. The reference is a switch between
 two pages before any data is loaded, in the same run. Memory: the resident memory of the server plus every running
 ``dlcore worker``, sampled every 0.2 s for the whole flow; the peak is the figure.
@@ -46,17 +46,33 @@ class MemorySampler(threading.Thread):
             time.sleep(0.2)
 
 
+WATCH_RUN = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__dlcoreRan = false;
+    window.__dlcoreWatch?.disconnect();
+    window.__dlcoreWatch = new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__dlcoreRan = true;
+    });
+    window.__dlcoreWatch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+RUN_DONE = """() => window.__dlcoreRan && document.querySelector('[data-testid="stApp"]')
+    .getAttribute('data-test-script-state') === 'notRunning'"""
+
+
 def settle(page) -> None:
-    """Wait until the app has finished its run (no status widget saying it is running)."""
-    page.wait_for_timeout(100)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=600_000)
+    """Wait until the app's run has ended (Streamlit's own script state on the app's root element)."""
+    page.wait_for_function("""() => document.querySelector('[data-testid="stApp"]')
+        ?.getAttribute('data-test-script-state') === 'notRunning'""", timeout=600_000)
 
 
 def switch(page, title: str) -> float:
+    """Seconds from the click on the sidebar link until the page's run has ended with its heading shown (a run
+    must have started after the click: the app root's script state went to running and back)."""
+    page.evaluate(WATCH_RUN)
     start = time.perf_counter()
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.wait_for_function(RUN_DONE, timeout=600_000, polling=20)
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=600_000)
-    settle(page)
     return time.perf_counter() - start
 
 

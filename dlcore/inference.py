@@ -131,6 +131,11 @@ class Predictor:
             raise DataError("model.keras is missing.")
         return cls(files["model.keras"], prep, metrics, problem)
 
+    @property
+    def model_loaded(self) -> bool:
+        """Whether :attr:`model` has been loaded (the first use imports TensorFlow and takes seconds)."""
+        return "model" in vars(self)
+
     @cached_property
     def model(self):
         """The Keras model, loaded with ``safe_mode=True`` (no arbitrary code from the file runs) after

@@ -61,7 +61,7 @@ class PreparedData:
             np.savez(temporary, **{name: getattr(self, name) for name in MATRICES})
         for part in SPLIT_PARTS:
             with replacing(folder / f"{part}.parquet") as temporary:
-                _storable(getattr(self.split, part)).to_parquet(temporary, index=False)
+                storable(getattr(self.split, part)).to_parquet(temporary, index=False)
 
     @classmethod
     def load(cls, folder: str | Path) -> PreparedData:
@@ -131,7 +131,7 @@ def _classes(frame: pd.DataFrame, target: str, task: str) -> list | None:
     return None if task == "regression" else sorted(frame[target].dropna().unique().tolist(), key=str)
 
 
-def _storable(frame: pd.DataFrame) -> pd.DataFrame:
+def storable(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its mixed-type (object) columns as text, so Parquet can store it."""
     mixed = [name for name in frame.columns if pd.api.types.is_object_dtype(frame[name])]
     return frame.astype({name: "string" for name in mixed}) if mixed else frame

@@ -10,7 +10,8 @@ Every file below is written atomically (:mod:`dlcore.files`), so a run folder is
 - ``history.csv``: one row per epoch, rewritten as each epoch ends; ``best.keras``: the best weights so far;
 - ``stop``: present once Stop was asked for;
 - when done: ``metrics.json``, ``model.keras``, ``preparation.json``, ``schema.json``, ``README.md`` and the
-  downloadable ``model.zip`` (:mod:`dlcore.export`);
+  downloadable ``model.zip`` (:mod:`dlcore.export`), and ``test_predictions.parquet``: the test rows with that
+  model's predictions;
 - ``folds/<i>/``: with K-fold cross-validation, one job folder per fold;
 - ``explain/``: the explanation job's ``job.json`` and ``status.json`` (with its progress), and, once it is done,
   ``explanations.json`` beside the run's files (:mod:`dlcore.explain`).
@@ -37,7 +38,7 @@ from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
 from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
-from dlcore.files import read_json, write_json, write_text
+from dlcore.files import read_json, replacing, write_json, write_text
 from dlcore.inference import PREPARED_DIR
 from dlcore.prepared import PreparedData
 from dlcore.training import EpochCallback, TrainConfig, train
@@ -46,6 +47,7 @@ RUNS_ENV = "DLCORE_RUNS_DIR"
 HEARTBEAT_ENV = "DLCORE_HEARTBEAT_TIMEOUT"
 RUN_FILE, JOB_FILE, STATUS_FILE, HISTORY_FILE = "run.json", "job.json", "status.json", "history.csv"
 CHECKPOINT_FILE, STOP_FILE, FOLDS_DIR = "best.keras", "stop", "folds"
+TEST_PREDICTIONS_FILE = "test_predictions.parquet"
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 SECRET = re.compile(r"^[0-9a-f]{32}$")
 FINAL_STATES = ("finished", "stopped", "failed", "recovered")
@@ -230,6 +232,13 @@ class Run:
         """The prepared data this run trained on."""
         return PreparedData.load(self.run_dir / PREPARED_DIR)
 
+    def test_predictions(self) -> pd.DataFrame | None:
+        """The test rows with the delivered model's predictions, or None if the folder has none (an older run)."""
+        try:
+            return pd.read_parquet(self.run_dir / TEST_PREDICTIONS_FILE)
+        except (OSError, ValueError):
+            return None
+
     def test_rows(self) -> pd.DataFrame | None:
         """The raw rows of the test split, or None if the folder has none."""
         try:
@@ -379,7 +388,22 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
             on_phase("waiting for the cross-validation folds")
         metrics["cross_validation"] = _cross_validation([run_dir / name for name in spec["folds"]])
     write_run(run_dir, model, prep, metrics, history)
+    _write_test_predictions(run_dir, data.split.test)
     return metrics
+
+
+def _write_test_predictions(run_dir: Path, rows: pd.DataFrame | None) -> None:
+    """The delivered model's predictions on the raw test rows, as the Results page shows them, computed by the
+    worker from the saved model: the web server reads them instead of loading TensorFlow to compute them."""
+    from dlcore.inference import Predictor
+
+    if rows is None or not len(rows):
+        return
+    from dlcore.prepared import storable
+
+    predictions = Predictor.load(run_dir).predict(rows)
+    with replacing(run_dir / TEST_PREDICTIONS_FILE) as temporary:
+        storable(predictions).to_parquet(temporary, index=False)
 
 
 def _cross_validation(fold_dirs: list[Path], poll: float = 0.5) -> dict:

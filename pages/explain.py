@@ -1,6 +1,8 @@
 """Explain: which of your columns drive the network's predictions (SHAP, with permutation importance beside it),
 how each column pushes them, and one prediction taken apart. Computed by a background job, kept in the run folder."""
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -209,7 +211,7 @@ else:
             st.plotly_chart(plots.waterfall(single, 0, output), key="explain_own_waterfall",
                             alt="Base value, each column's contribution and the prediction of the row you entered")
 
-st.download_button("Download SHAP values (CSV)", csv_text(explanation.table(output)), "shap_values.csv",
+st.download_button("Download SHAP values (CSV)", partial(csv_text, explanation.table(output)), "shap_values.csv",
                    "text/csv", icon=":material/download:", key="download_shap", on_click="ignore",
                    help="One row per explained test row: its columns, the prediction, the base value and each "
                         "column's SHAP value.")

@@ -2,6 +2,7 @@
 on the test split or a new file, and the model to download; or a model bundle downloaded earlier, uploaded back."""
 
 import hashlib
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -67,15 +68,33 @@ def predicted(predictor: Predictor, key: str, frame: pd.DataFrame) -> pd.DataFra
     cache = st.session_state.setdefault("results_predictions", {})
     slot = st.empty()  # on every run, so the elements after it (the tabs) keep their place
     if key not in cache:
+        if not predictor.model_loaded:
+            with st.spinner("Loading the model…"):
+                predictor.model
         try:
             result = predictor.predict(frame, on_batch=lambda done, total: slot.progress(
                 done / total, text=f"Predicting… {done:,} of {total:,} rows"))
         finally:
             slot.empty()
-        while len(cache) >= 4:
-            cache.pop(next(iter(cache)))
-        cache[key] = result
+        remember(cache, key, result)
     return cache[key]
+
+
+def remember(cache: dict, key: str, predictions: pd.DataFrame) -> None:
+    """Keep ``predictions`` under ``key``, and at most the four latest."""
+    while len(cache) >= 4:
+        cache.pop(next(iter(cache)))
+    cache[key] = predictions
+
+
+def test_predictions_of(predictor: Predictor, model_key: str, test_rows: pd.DataFrame) -> pd.DataFrame:
+    """The run's predictions on its test rows: those its worker stored in the run folder (no model is loaded in
+    the server for them), or predicted here for a run that has none."""
+    cache, key = st.session_state.setdefault("results_predictions", {}), f"{model_key}:test"
+    if key not in cache and (stored := st.session_state.job.test_predictions()) is not None \
+            and len(stored) == len(test_rows):
+        remember(cache, key, stored)
+    return predicted(predictor, key, test_rows)
 
 
 def show_scores(metrics: dict, whose: str, problem: str | None = None) -> None:
@@ -264,7 +283,7 @@ def show_new_data(predictor: Predictor, model_key: str) -> None:
     st.caption(f"{len(new):,} rows predicted.")
     new = with_reasons_option(predictor, f"{model_key}:{upload.file_id}", frame, new)
     st.dataframe(new.head(SHOWN_ROWS), alt="Predictions on the uploaded file")
-    st.download_button("Download predictions (CSV)", csv_text(new), "predictions.csv", "text/csv",
+    st.download_button("Download predictions (CSV)", partial(csv_text, new), "predictions.csv", "text/csv",
                        icon=":material/download:", key="download_new_predictions", on_click="ignore")
 
 
@@ -319,7 +338,7 @@ show_scores(predictor.metrics, "This run's" if source == "run" else "This bundle
 test_predictions = None
 if test_rows is not None:
     try:
-        test_predictions = predicted(predictor, f"{model_key}:test", test_rows)
+        test_predictions = test_predictions_of(predictor, model_key, test_rows)  # test rows: a run's only
     except DataError as exc:  # a damaged model.keras in the run folder
         st.error(str(exc), icon=":material/error:")
         st.stop()
@@ -340,8 +359,9 @@ else:
     with on_test:
         test_predictions = with_reasons_option(predictor, f"{model_key}:test", test_rows, test_predictions)
         st.dataframe(test_predictions.head(SHOWN_ROWS), alt="Predictions on the test split")
-        st.download_button("Download predictions (CSV)", csv_text(test_predictions), "test_predictions.csv",
-                           "text/csv", icon=":material/download:", key="download_test_predictions", on_click="ignore")
+        st.download_button("Download predictions (CSV)", partial(csv_text, test_predictions),
+                           "test_predictions.csv", "text/csv", icon=":material/download:",
+                           key="download_test_predictions", on_click="ignore")
     with on_new:
         show_new_data(predictor, model_key)
 

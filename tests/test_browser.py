@@ -74,6 +74,11 @@ CHART_POINTS = """() => {
 }"""  # the markers drawn for the first curve of the loss chart: one per epoch
 
 
+def _settled(page) -> None:
+    """Wait until the app's script run has ended (Streamlit's script state on its root element)."""
+    expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
+
+
 def _nav(page, title: str) -> None:
     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
@@ -126,6 +131,7 @@ def test_upload_train_and_download(server, tmp_path):
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()  # the page has settled
 
         _nav(page, "Results & predictions")
+        _settled(page)
         with page.expect_download() as test_download:
             page.get_by_role("button", name="Download predictions (CSV)").click()
         test_predictions = pd.read_csv(test_download.value.path())
@@ -134,7 +140,8 @@ def test_upload_train_and_download(server, tmp_path):
 
         page.get_by_role("tab", name="New data").click()
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
-        expect(page.get_by_text("57 rows predicted.")).to_be_visible()
+        expect(page.get_by_text("57 rows predicted.")).to_be_visible(timeout=60_000)  # the server loads TensorFlow
+        _settled(page)
         with page.expect_download() as new_download:
             page.get_by_role("button", name="Download predictions (CSV)").filter(visible=True).click()
         predictions = pd.read_csv(new_download.value.path())
@@ -160,8 +167,10 @@ def test_upload_train_and_download(server, tmp_path):
         page.get_by_text("A downloaded model (.zip)").click()
         page.locator('.st-key-bundle_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
             {"name": "model.zip", "mimeType": "application/zip", "buffer": bundle})
+        expect(page.get_by_text("A model of label (binary)")).to_be_visible()
         page.locator('.st-key-predict_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
         expect(page.get_by_text("57 rows predicted.")).to_be_visible()
+        _settled(page)  # the button of the finished run: its CSV is made when it is clicked
         with page.expect_download() as again_download:
             page.get_by_role("button", name="Download predictions (CSV)").click()
         _assert_same_predictions(pd.read_csv(again_download.value.path()), predictions)

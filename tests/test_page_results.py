@@ -205,3 +205,19 @@ def test_a_run_read_back_from_its_folder_shows_its_charts(churn_job, tmp_path, m
     assert len(app.get("plotly_chart")) == 7, "the test rows are in the run folder, so every chart is drawn"
     assert [b.label for b in app.get("download_button")] == ["Download predictions (CSV)", "Download model"]
     assert {"minutes", "plan"} <= set(table_with(app, "correct").columns)
+
+
+def test_the_test_split_predictions_come_from_the_run_folder_without_loading_the_model(churn_job, tmp_path,
+                                                                                        monkeypatch):
+    stored = churn_job.test_predictions()
+    expected = Predictor.load(churn_job.run_dir).predict(churn_job.test_rows())
+    pd.testing.assert_frame_equal(stored, expected)  # what the worker wrote is what the model predicts
+
+    def unloadable(self):
+        raise AssertionError("the server loaded the model")
+
+    monkeypatch.setattr(Predictor, "model", property(unloadable))
+    app = results(tmp_path, monkeypatch, churn_job)
+    download = next(b for b in app.get("download_button") if b.proto.label == "Download predictions (CSV)")
+    table = table_with(app, "correct")
+    assert len(table) == len(stored) and table["predicted"].tolist() == stored["prediction"].tolist()
