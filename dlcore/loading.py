@@ -13,6 +13,7 @@ import csv
 import gzip
 import hashlib
 import io
+import json
 import os
 import re
 from dataclasses import asdict, dataclass, field, replace
@@ -68,7 +69,7 @@ class Dataset:
 
     name: str
     frame: pd.DataFrame
-    digest: str
+    digest: str  # identifies the table: the file's bytes and how they were read
     options: ReadOptions = field(default_factory=ReadOptions)
     notes: list[str] = field(default_factory=list)
 
@@ -132,7 +133,11 @@ def read_table(source: bytes | str | Path, name: str | None = None, for_predicti
 
 
 def _finish(dataset: Dataset, for_prediction: bool) -> Dataset:
-    """Tidy names, infinities as missing (with a note), and the checks that the table can be used."""
+    """Tidy names, infinities as missing (with a note), the checks that the table can be used, and the digest made
+    that of the table as read: the file's bytes and the options they were read with (the same bytes read with
+    another delimiter are another table, and every cache keyed on the digest must see that)."""
+    read_as = json.dumps(dataset.options.get_config(), sort_keys=True)
+    dataset.digest = hashlib.sha256(f"{dataset.digest}:{read_as}".encode()).hexdigest()[:16]
     dataset.frame.columns = _tidy_names(dataset.frame.columns)
     if infinite := _infinities_as_missing(dataset.frame):
         dataset.notes.append(f"{infinite} infinite value(s) were treated as missing.")

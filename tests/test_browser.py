@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,8 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"  # the system's
+APP_URL = os.environ.get("DLCORE_APP_URL")  # a server already running (CI's deployment check), else one is started
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -33,6 +35,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    if APP_URL:
+        yield APP_URL
+        return
     port = _free_port()
     runs = tmp_path_factory.mktemp("runs")
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")

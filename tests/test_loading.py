@@ -166,6 +166,15 @@ def test_digest_identifies_the_bytes():
     assert first.digest != other.digest
 
 
+def test_the_same_bytes_read_another_way_are_another_table():
+    raw = b"a;b,c\n1;2,5\n3;4,5\n"
+    by_comma = read_table(raw, options=ReadOptions(delimiter=","))
+    by_semicolon = read_table(raw, options=ReadOptions(delimiter=";"))
+    assert list(by_comma.frame.columns) != list(by_semicolon.frame.columns)
+    assert by_comma.digest != by_semicolon.digest  # caches keyed on the digest (the profile) see the change
+    assert read_table(raw, options=by_semicolon.options).digest == by_semicolon.digest
+
+
 # -- duplicate headers ------------------------------------------------------------------------------------
 
 def test_duplicate_header_names_get_a_note():

@@ -248,3 +248,23 @@ def test_finished_training_reads_the_curves_in_plain_words(loaded):
     hints = overfitting_hints(pd.DataFrame(job.history), job.config.patience)
     assert hints and set(hints) <= {info.value for info in loaded.info}
     assert f"Trained on {job.metrics['device']}." in [caption.value for caption in loaded.caption]
+
+
+def test_reading_the_same_file_again_another_way_is_profiled_again(app):
+    raw = "a;b;label\n" + "".join(f"{i},{i % 7};{i % 3};{'yes' if i % 2 else 'no'}\n" for i in range(60))
+    app.file_uploader[0].upload("decimals.csv", raw.encode(), "text/csv").run()
+    assert app.session_state["dataset"].options.decimal == ","
+
+    def kind_of_a() -> str:
+        app.switch_page("pages/explore.py").run()
+        assert not app.exception
+        return app.session_state["dataset"].frame["a"].dtype.kind, next(
+            c.value for c in app.caption if c.value.startswith("Kinds:"))
+
+    assert kind_of_a() == ("f", "Kinds: 2 numeric, 1 boolean.")
+    app.switch_page("pages/upload.py").run()
+    next(box for box in app.selectbox if box.label == "Decimal mark").select(".")
+    next(b for b in app.button if b.label == "Read again").click().run()
+    assert app.session_state["dataset"].options.decimal == "."
+    dtype_kind, kinds = kind_of_a()  # the same bytes and columns, read as text now: profiled again
+    assert dtype_kind != "f" and kinds != "Kinds: 2 numeric, 1 boolean."
