@@ -70,7 +70,7 @@ def switch(page, title: str) -> float:
     must have started after the click: the app root's script state went to running and back)."""
     page.evaluate(WATCH_RUN)
     start = time.perf_counter()
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
     page.wait_for_function(RUN_DONE, timeout=600_000, polling=20)
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=600_000)
     return time.perf_counter() - start

@@ -90,7 +90,7 @@ def start_server(app_dir: Path, runs: Path, log: Path) -> tuple[subprocess.Popen
 
 
 def nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=60_000)
 
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -20,49 +17,12 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"  # the system's
-APP_URL = os.environ.get("DLCORE_APP_URL")  # a server already running (CI's deployment check), else one is started
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from browser import CHROMIUM, CHROMIUM_ARGS, nav, serve, settled
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if APP_URL:
-        yield APP_URL
-        return
-    port = _free_port()
-    runs = tmp_path_factory.mktemp("runs")
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        log.seek(0)
-        pytest.fail(f"streamlit did not start:\n{log.read()}")
-    yield url
-    proc.terminate()
-    proc.wait(20)
-    log.seek(0)
-    print(log.read()[-3000:])
+    yield from serve(tmp_path_factory)
 
 
 def _data(rows: int, seed: int) -> pd.DataFrame:
@@ -77,16 +37,6 @@ CHART_POINTS = """() => {
     const trace = document.querySelector('[data-testid="stPlotlyChart"] .scatterlayer .trace');
     return trace ? trace.querySelectorAll('.point').length : 0;
 }"""  # the markers drawn for the first curve of the loss chart: one per epoch
-
-
-def _settled(page) -> None:
-    """Wait until the app's script run has ended (Streamlit's script state on its root element)."""
-    expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
-
-
-def _nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=30_000)
 
 
 def test_a_click_during_the_first_load_of_a_fresh_server_opens_the_page(server):
@@ -116,14 +66,14 @@ def test_upload_train_and_download(server, tmp_path):
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(train_csv))
         expect(page.get_by_text("Ready: predict label (binary)")).to_be_visible()
 
-        _nav(page, "Model")
+        nav(page, "Model")
         epochs = page.get_by_role("spinbutton", name="Max epochs")
         epochs.fill("40")
         page.get_by_role("spinbutton", name="Early-stopping patience").fill("40")
         page.get_by_role("button", name="Save settings").click()
         expect(page.get_by_text("Saved.")).to_be_visible()
 
-        _nav(page, "Train")
+        nav(page, "Train")
         page.get_by_role("button", name="Train", exact=True).click()
         points_seen = set()  # how many epochs the live loss chart shows, sampled while it trains
         deadline = time.time() + 180
@@ -135,8 +85,8 @@ def test_upload_train_and_download(server, tmp_path):
         expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(3)  # loss, metric, learning rate
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()  # the page has settled
 
-        _nav(page, "Results & predictions")
-        _settled(page)
+        nav(page, "Results & predictions")
+        settled(page)
         with page.expect_download() as test_download:
             page.get_by_role("button", name="Download predictions (CSV)").click()
         test_predictions = pd.read_csv(test_download.value.path())
@@ -146,7 +96,7 @@ def test_upload_train_and_download(server, tmp_path):
         page.get_by_role("tab", name="New data").click()
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
         expect(page.get_by_text("57 rows predicted.")).to_be_visible(timeout=60_000)  # the server loads TensorFlow
-        _settled(page)
+        settled(page)
         with page.expect_download() as new_download:
             page.get_by_role("button", name="Download predictions (CSV)").filter(visible=True).click()
         predictions = pd.read_csv(new_download.value.path())
@@ -175,7 +125,7 @@ def test_upload_train_and_download(server, tmp_path):
         expect(page.get_by_text("A model of label (binary)")).to_be_visible()
         page.locator('.st-key-predict_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
         expect(page.get_by_text("57 rows predicted.")).to_be_visible()
-        _settled(page)  # the button of the finished run: its CSV is made when it is clicked
+        settled(page)  # the button of the finished run: its CSV is made when it is clicked
         with page.expect_download() as again_download:
             page.get_by_role("button", name="Download predictions (CSV)").click()
         _assert_same_predictions(pd.read_csv(again_download.value.path()), predictions)

@@ -1,0 +1,87 @@
+"""What the real-browser tests share: a ``streamlit run`` server on a free port, the system Chromium, waiting for the
+app's run to end, moving between pages, and a screenshot of each page for CI's artifacts."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"  # the system's
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+APP_URL = os.environ.get("DLCORE_APP_URL")  # a server already running (CI's deployment check), else one is started
+SCREENSHOTS = Path(os.environ.get("DLCORE_SCREENSHOTS") or ROOT / "tests" / "screenshots")
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(tmp_path_factory):
+    """A generator for a module-scoped fixture: the URL of a fresh server with its own runs folder."""
+    if APP_URL:
+        yield APP_URL
+        return
+    port = free_port()
+    runs = tmp_path_factory.mktemp("runs")
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+        cwd=ROOT, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        log.seek(0)
+        raise RuntimeError(f"streamlit did not start:\n{log.read()}")
+    yield url
+    proc.terminate()
+    proc.wait(20)
+    log.seek(0)
+    print(log.read()[-3000:])
+
+
+def settled(page) -> None:
+    """Wait until the app's script run has ended (Streamlit's script state on its root element)."""
+    expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
+
+
+def nav(page, title: str, timeout: float = 30_000) -> None:
+    """Open a page from the sidebar and wait for its heading and the end of its run."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=timeout)
+    settled(page)
+
+
+def no_error_shown(page) -> None:
+    """No exception box on the page (a traceback would be a bug, not a message)."""
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def shot(page, journey: str, step: str) -> Path:
+    """A full-page screenshot, ``<journey>-<step>.png`` in :data:`SCREENSHOTS` (CI keeps the folder)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{journey}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
