@@ -143,7 +143,8 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
 
     Returns the ``best`` model's name and its ``margin`` over the ``runner_up``; ``beats_naive`` (better than
     every naive baseline); ``collapsed`` (a classifier whose ``predictions`` are one class for every test row);
-    a ``level`` (``success``, ``warning`` or ``error``) and the ``text`` in plain words. Ties go to the baseline.
+    a ``level`` (``success``, ``warning`` or ``error``) and the ``text`` in plain words. Ties go to the baseline, and
+    the text says it is a tie.
     """
     if metric not in network:  # e.g. ROC AUC when the test split lacks a class
         metric = next(iter(network))
@@ -161,9 +162,13 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     def shown(name: str) -> str:
         return f"{names[name]} ({scores[name]:.4g})"
 
+    tied = best != NETWORK and np.isclose(scores[best], scores[NETWORK], rtol=0, atol=1e-12)
     if best == NETWORK:
         sentences = [f"The network is the best model on the test split: {title} {scores[NETWORK]:.4g}, ahead of "
                      f"the best baseline, {shown(runner_up)}, by {margin:.4g}."]
+    elif tied:
+        sentences = [f"The network and {names[best]} tie as the best models on the test split: {title} "
+                     f"{scores[best]:.4g}."]
     else:
         sentences = [f"{names[best]} is the best model on the test split: {title} {scores[best]:.4g}, against the "
                      f"network's {scores[NETWORK]:.4g} (a gap of {abs(scores[best] - scores[NETWORK]):.4g})."]
@@ -173,6 +178,9 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     if not beats_naive:
         sentences.append(f"The network does not beat the naive baseline, {shown(naive[0])}: it has learned nothing "
                          "useful from the inputs.")
+    elif tied:
+        sentences.append(f"The network beats the naive baseline and only matches {names[best]}: on this data the "
+                         "simpler classical model does as well.")
     elif best != NETWORK:
         sentences.append(f"The network beats the naive baseline but not {names[best]}: on this data a classical "
                          "model is the better choice.")

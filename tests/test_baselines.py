@@ -207,6 +207,15 @@ def test_verdict_gradient_boosting_best():
     assert "beats the naive baseline but not Gradient boosting" in result["text"]
 
 
+def test_verdict_a_tie_with_a_baseline_is_called_a_tie():
+    result = verdict({"accuracy": 0.85, "log_loss": 0.3}, BASELINES, "accuracy", "binary", LABELS)
+
+    assert result["best"] == "gradient_boosting" and result["level"] == "warning"  # the simpler model wins ties
+    assert result["text"].startswith("The network and Gradient boosting tie as the best models on the test split: "
+                                     "Accuracy 0.85.")
+    assert "only matches Gradient boosting" in result["text"] and "gap" not in result["text"]
+
+
 def test_verdict_on_a_lower_is_better_metric():
     result = verdict({"accuracy": 0.9, "log_loss": 0.35}, BASELINES, "log_loss", "binary", LABELS)
     assert result["best"] == "network" and result["margin"] == pytest.approx(0.05)
