@@ -63,7 +63,9 @@ def serve(tmp_path_factory):
 
 
 def settled(page) -> None:
-    """Wait until the app's script run has ended (Streamlit's script state on its root element)."""
+    """Wait until the app's script run has ended (Streamlit's script state on its root element), after a moment
+    for a run that an action has just asked for to start."""
+    page.wait_for_timeout(250)
     expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
 
 
