@@ -59,7 +59,7 @@ def usable_test_rows(predictor: Predictor, rows: pd.DataFrame | None) -> pd.Data
 def load_bundle(digest: str, _data: bytes) -> Predictor:
     """A bundle's JSON files and its model (Keras safe mode); its code files are never run."""
     predictor = Predictor.from_bundle(_data)
-    predictor.model  # load it now, so a bad model.keras is refused on upload
+    _ = predictor.model  # load it now, so a bad model.keras is refused on upload (assigned: no magic output)
     return predictor
 
 
@@ -70,7 +70,7 @@ def predicted(predictor: Predictor, key: str, frame: pd.DataFrame) -> pd.DataFra
     if key not in cache:
         if not predictor.model_loaded:
             with st.spinner("Loading the model…"):
-                predictor.model
+                _ = predictor.model  # assigned: a bare expression would be shown (magic)
         try:
             result = predictor.predict(frame, on_batch=lambda done, total: slot.progress(
                 done / total, text=f"Predicting… {done:,} of {total:,} rows"))

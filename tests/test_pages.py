@@ -268,3 +268,17 @@ def test_reading_the_same_file_again_another_way_is_profiled_again(app):
     assert app.session_state["dataset"].options.decimal == "."
     dtype_kind, kinds = kind_of_a()  # the same bytes and columns, read as text now: profiled again
     assert dtype_kind != "f" and kinds != "Kinds: 2 numeric, 1 boolean."
+
+
+def test_no_page_has_a_bare_expression_that_streamlit_magic_would_print():
+    """Streamlit's magic writes a bare ``x`` or ``x.attr`` line to the page (a bundle's model once showed up as
+    ``<Functional name=auto, built=True>``); calls and docstrings are left alone."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    printed = [f"{path.name}:{node.lineno}: {ast.unparse(node)}"
+               for path in [root / "app.py", *sorted((root / "pages").glob("*.py"))]
+               for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.Expr) and not isinstance(node.value, (ast.Call, ast.Constant, ast.Await))]
+    assert printed == []
