@@ -58,7 +58,8 @@ else:
     epochs = config.epochs_for(len(data.x_train))
     st.caption(f"Each trial trains up to {epochs} epochs with early stopping after {config.patience} epochs without "
                f"improvement (the Model page's settings, seed {config.seed}); at most "
-               f"{max_jobs(default_backend())} jobs train at once, in the same queue as Train's.")
+               f"{(jobs := max_jobs(default_backend()))} job{'s' if jobs != 1 else ''} train{'' if jobs != 1 else 's'} "
+               "at once, in the same queue as Train's.")
 
     def budget() -> tuple[int, float | None]:
         return int(state.tune_trials), float(state.tune_minutes) or None
