@@ -7,6 +7,9 @@ from streamlit.runtime.pages_manager import PagesManager
 # file in it) until st.navigation runs: leave it at once, before the imports, so the shared helpers below need not
 # restart the run and a click on that sidebar meanwhile lands on the page of the same name.
 PagesManager.uses_pages_directory = False
+# Root-level secrets (a deployer's DLCORE_* limits on Community Cloud) become environment variables: load them before
+# dlcore reads its limits at import, so the server and the workers it starts see them.
+st.secrets.load_if_toml_exists()
 
 from dlcore.logs import quiet_native_logs  # noqa: E402
 from pages.shared import init_state, sidebar_status  # noqa: E402
