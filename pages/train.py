@@ -95,7 +95,8 @@ def live_view() -> None:
     show_status(run, run.status_record, history)
     if len(history):
         best = int(history["val_loss"].idxmin()) + 1
-        st.caption(f"Best epoch so far: {best} (validation loss {history['val_loss'].min():.4g}).")
+        st.caption(f"Best epoch{'' if run.done else ' so far'}: {best} "
+                   f"(validation loss {history['val_loss'].min():.4g}).")
         smoothing = st.slider("Smoothing", 0.0, 0.9, 0.0, 0.1, key="train_smoothing",
                               help="Exponential moving average of the curves; 0 shows the raw values.")
         metric = next(k for k in history.columns if k not in ("epoch", "loss", "learning_rate")
