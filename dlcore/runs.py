@@ -39,8 +39,8 @@ from dlcore.baselines import baselines, verdict
 from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
 from dlcore.files import read_json, replacing, write_json, write_text
-from dlcore.inference import PREPARED_DIR
-from dlcore.prepared import PreparedData
+from dlcore.inference import PREPARED_DIR, Predictor
+from dlcore.prepared import PreparedData, storable
 from dlcore.training import EpochCallback, TrainConfig, train
 
 RUNS_ENV = "DLCORE_RUNS_DIR"
@@ -395,12 +395,8 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
 def _write_test_predictions(run_dir: Path, rows: pd.DataFrame | None) -> None:
     """The delivered model's predictions on the raw test rows, as the Results page shows them, computed by the
     worker from the saved model: the web server reads them instead of loading TensorFlow to compute them."""
-    from dlcore.inference import Predictor
-
     if rows is None or not len(rows):
         return
-    from dlcore.prepared import storable
-
     predictions = Predictor.load(run_dir).predict(rows)
     with replacing(run_dir / TEST_PREDICTIONS_FILE) as temporary:
         storable(predictions).to_parquet(temporary, index=False)

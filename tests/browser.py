@@ -81,6 +81,29 @@ def no_error_shown(page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
+def upload(page, path, ready: str) -> None:
+    """Upload the file at ``path`` on the Upload page and wait for its ``ready`` line (the target and task)."""
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    expect(page.get_by_text(ready)).to_be_visible()
+    settled(page)
+
+
+def save_training_settings(page, epochs: int, patience: int | None = None) -> None:
+    """On the Model page: the epochs (and patience), saved."""
+    page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))
+    if patience is not None:
+        page.get_by_role("spinbutton", name="Early-stopping patience").fill(str(patience))
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+
+
+def train_to_the_end(page, timeout: float = 300_000) -> None:
+    """On the Train page: Train, then wait until training has finished and the page has settled."""
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Training finished after \d+ epochs"))).to_be_visible(timeout=timeout)
+    settled(page)
+
+
 def shot(page, journey: str, step: str) -> Path:
     """A full-page screenshot, ``<journey>-<step>.png`` in :data:`SCREENSHOTS` (CI keeps the folder)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser import CHROMIUM, CHROMIUM_ARGS, nav, serve, settled
+from browser import CHROMIUM, CHROMIUM_ARGS, nav, save_training_settings, serve, settled, upload
 
 
 @pytest.fixture(scope="module")
@@ -63,15 +63,10 @@ def test_upload_train_and_download(server, tmp_path):
         page = browser.new_page(accept_downloads=True)
         page.set_default_timeout(60_000)
         page.goto(server)
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(train_csv))
-        expect(page.get_by_text("Ready: predict label (binary)")).to_be_visible()
+        upload(page, train_csv, "Ready: predict label (binary)")
 
         nav(page, "Model")
-        epochs = page.get_by_role("spinbutton", name="Max epochs")
-        epochs.fill("40")
-        page.get_by_role("spinbutton", name="Early-stopping patience").fill("40")
-        page.get_by_role("button", name="Save settings").click()
-        expect(page.get_by_text("Saved.")).to_be_visible()
+        save_training_settings(page, epochs=40, patience=40)
 
         nav(page, "Train")
         page.get_by_role("button", name="Train", exact=True).click()

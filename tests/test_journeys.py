@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser import CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, nav, no_error_shown, serve, settled, shot
+from browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, nav, no_error_shown, save_training_settings, serve,
+                     settled, shot, train_to_the_end, upload)
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +47,6 @@ def load_sample(page, name: str, ready: str) -> None:
     settled(page)
 
 
-def save_training_settings(page, epochs: int, patience: int | None = None) -> None:
-    page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))
-    if patience is not None:
-        page.get_by_role("spinbutton", name="Early-stopping patience").fill(str(patience))
-    page.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_text("Saved.")).to_be_visible()
-
-
 def download(page, button: str):
     settled(page)
     with page.expect_download() as done:
@@ -75,9 +68,7 @@ def test_journey_1_a_sample_through_every_page_to_the_downloads(server):
         save_training_settings(page, epochs=8)
 
         nav(page, "Train")
-        page.get_by_role("button", name="Train", exact=True).click()
-        expect(page.get_by_text(re.compile(r"Training finished after \d+ epochs"))).to_be_visible(timeout=300_000)
-        settled(page)
+        train_to_the_end(page)
         no_error_shown(page)
         shot(page, "1", "06 train")
         nav(page, "Runs")
@@ -166,9 +157,7 @@ def test_journey_2_a_kind_and_a_preparation_changed_a_preset_and_an_early_stop(s
     with browser_page() as page:
         page.goto(server)
         settled(page)
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "customers.csv"))
-        expect(page.get_by_text("Ready: predict label (binary)")).to_be_visible()
-        settled(page)
+        upload(page, tmp_path / "customers.csv", "Ready: predict label (binary)")
 
         nav(page, "Prepare", timeout=120_000)
         choose(page, "Column", "id")
@@ -221,16 +210,13 @@ def test_journey_3_a_regression_with_a_date_column_explained(server, tmp_path):
     with browser_page() as page:
         page.goto(server)
         settled(page)
-        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(tmp_path / "houses.csv"))
-        expect(page.get_by_text("Ready: predict price (regression)")).to_be_visible()
-        settled(page)
+        upload(page, tmp_path / "houses.csv", "Ready: predict price (regression)")
         nav(page, "Explore", timeout=120_000)
         expect(page.get_by_text(re.compile(r"Kinds: .*1 datetime"))).to_be_visible()
         nav(page, "Model")
         save_training_settings(page, epochs=15)
         nav(page, "Train")
-        page.get_by_role("button", name="Train", exact=True).click()
-        expect(page.get_by_text(re.compile(r"Training finished after \d+ epochs"))).to_be_visible(timeout=300_000)
+        train_to_the_end(page)
 
         nav(page, "Explain")
         page.get_by_role("spinbutton", name="Test rows to explain").fill("40")
