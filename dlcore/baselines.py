@@ -162,16 +162,21 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     def shown(name: str) -> str:
         return f"{names[name]} ({scores[name]:.4g})"
 
+    def difference(a: str, b: str) -> str:
+        """|a − b| to the decimals the scores are shown with (4 significant digits): 0.0088, not 0.008772."""
+        largest = max(abs(scores[a]), abs(scores[b]), 1e-12)
+        return f"{round(abs(scores[a] - scores[b]), max(0, 3 - int(np.floor(np.log10(largest))))):.4g}"
+
     tied = best != NETWORK and np.isclose(scores[best], scores[NETWORK], rtol=0, atol=1e-12)
     if best == NETWORK:
         sentences = [f"The network is the best model on the test split: {title} {scores[NETWORK]:.4g}, ahead of "
-                     f"the best baseline, {shown(runner_up)}, by {margin:.4g}."]
+                     f"the best baseline, {shown(runner_up)}, by {difference(NETWORK, runner_up)}."]
     elif tied:
         sentences = [f"The network and {names[best]} tie as the best models on the test split: {title} "
                      f"{scores[best]:.4g}."]
     else:
         sentences = [f"{names[best]} is the best model on the test split: {title} {scores[best]:.4g}, against the "
-                     f"network's {scores[NETWORK]:.4g} (a gap of {abs(scores[best] - scores[NETWORK]):.4g})."]
+                     f"network's {scores[NETWORK]:.4g} (a gap of {difference(best, NETWORK)})."]
     if collapsed:
         sentences.append(f"The network has collapsed: it answers “{classes[0]}” for every test row, as a rule that "
                          "ignores the inputs would.")

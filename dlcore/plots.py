@@ -11,6 +11,10 @@ from plotly.subplots import make_subplots
 from dlcore.alerts import HIGH_MISSING, SOME_MISSING
 from dlcore.evaluation import METRIC_TITLES
 
+# Reference lines (chance, zero, thresholds, the best epoch) and error bars: a mid grey that reads on both of
+# Streamlit's backgrounds (contrast 3.4:1 on white, 5.6:1 on the dark theme's), where plotly's default is near black.
+REFERENCE = "#8C8C8C"
+
 def null_fractions(profile: dict, limit: int = 60) -> go.Figure:
     """Percentage of missing values per column, largest first; of a wide table, the ``limit`` columns most missing."""
     nulls = pd.Series({name: col["null_fraction"] * 100 for name, col in profile["columns"].items()})
@@ -21,8 +25,10 @@ def null_fractions(profile: dict, limit: int = 60) -> go.Figure:
         title += f" (the {len(nulls)} most missing of {profile['overview']['columns']:,})"
     fig = px.bar(x=nulls.index, y=nulls.values, labels={"x": "column", "y": "% missing"}, title=title)
     fig.update_yaxes(range=[0, 100])
-    fig.add_hline(y=100 * SOME_MISSING, line_dash="dot", annotation_text=f"{SOME_MISSING:.0%}: impute")
-    fig.add_hline(y=100 * HIGH_MISSING, line_dash="dash", annotation_text=f"{HIGH_MISSING:.0%}: consider dropping")
+    fig.add_hline(y=100 * SOME_MISSING, line_dash="dot", line_color=REFERENCE,
+                  annotation_text=f"{SOME_MISSING:.0%}: impute")
+    fig.add_hline(y=100 * HIGH_MISSING, line_dash="dash", line_color=REFERENCE,
+                  annotation_text=f"{HIGH_MISSING:.0%}: consider dropping")
     return fig
 
 
@@ -100,7 +106,7 @@ def training_curves(history: pd.DataFrame, metric: str, smoothing: float = 0.0, 
             values = history[key].ewm(alpha=1 - smoothing).mean() if smoothing else history[key]
             fig.add_trace(go.Scatter(x=history["epoch"], y=values, mode="lines+markers", name=name))
     if best_epoch:
-        fig.add_vline(x=best_epoch, line_dash="dot", annotation_text="best")
+        fig.add_vline(x=best_epoch, line_dash="dot", line_color=REFERENCE, annotation_text="best")
     title = METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
     fig.update_layout(title=f"{title} per epoch", xaxis_title="epoch", yaxis_title=title, legend_title=None)
     return fig
@@ -130,7 +136,8 @@ def roc_curves(curves: dict) -> go.Figure:
     """ROC curve per class (:func:`dlcore.evaluation.roc_curves`) with its AUC, and the chance diagonal."""
     fig = go.Figure([go.Scatter(x=c.x, y=c.y, mode="lines", name=f"{label} (AUC {c.area:.3f})")
                      for label, c in curves.items()])
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="chance (AUC 0.5)"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": REFERENCE},
+                             name="chance (AUC 0.5)"))
     fig.update_layout(title="ROC curve", xaxis_title="false positive rate", yaxis_title="true positive rate",
                       legend_title=None)
     return fig
@@ -142,7 +149,8 @@ def precision_recall_curves(curves: dict) -> go.Figure:
     fig = go.Figure()
     for label, c in curves.items():
         fig.add_trace(go.Scatter(x=c.x, y=c.y, mode="lines", name=f"{label} (AP {c.area:.3f})"))
-        fig.add_hline(y=c.chance, line_dash="dot", annotation_text=f"{label}: share {c.chance:.2f}")
+        fig.add_hline(y=c.chance, line_dash="dot", line_color=REFERENCE,
+                      annotation_text=f"{label}: share {c.chance:.2f}")
     fig.update_layout(title="Precision-recall curve", xaxis_title="recall", yaxis_title="precision",
                       legend_title=None, yaxis_range=[0, 1.05])
     return fig
@@ -153,7 +161,7 @@ def threshold_metrics(table: pd.DataFrame, threshold: float, positive: str) -> g
     fig = go.Figure([go.Scatter(x=table["threshold"], y=table[name], mode="lines+markers",
                                 name=METRIC_TITLES.get(name, name))
                      for name in table.columns if name != "threshold"])
-    fig.add_vline(x=threshold, line_dash="dot", annotation_text=f"{threshold:.2f}")
+    fig.add_vline(x=threshold, line_dash="dot", line_color=REFERENCE, annotation_text=f"{threshold:.2f}")
     fig.update_layout(title=f"Metrics when {positive!r} is predicted above a threshold", xaxis_title="threshold",
                       yaxis_title="score", legend_title=None)
     return fig
@@ -165,7 +173,8 @@ def calibration(table: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Scatter(x=table["predicted"], y=table["observed"], mode="lines+markers", name="model",
                                customdata=table["rows"], hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}"
                                                                        "<br>%{customdata} rows<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="calibrated"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": REFERENCE},
+                             name="calibrated"))
     fig.update_layout(title="Calibration", xaxis_title="mean predicted probability", yaxis_title="observed share",
                       legend_title=None, xaxis_range=[0, 1], yaxis_range=[0, 1])
     return fig
@@ -183,7 +192,8 @@ def predicted_vs_actual(compared: pd.DataFrame, target: str) -> go.Figure:
     low, high = float(compared[["actual", "predicted"]].min().min()), float(compared[["actual", "predicted"]].max().max())
     fig = go.Figure(go.Scattergl(x=shown["actual"], y=shown["predicted"], mode="markers", name="test rows",
                                  marker={"opacity": 0.5}))
-    fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", line={"dash": "dot"}, name="perfect"))
+    fig.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", line={"dash": "dot", "color": REFERENCE},
+                             name="perfect"))
     fig.update_layout(title=f"Predicted against actual {target}{note}", xaxis_title=f"actual {target}",
                       yaxis_title=f"predicted {target}", legend_title=None)
     return fig
@@ -193,7 +203,7 @@ def residuals(compared: pd.DataFrame, target: str) -> go.Figure:
     """Errors (predicted − actual) against predicted values: a pattern means the model misses something."""
     shown, note = _sample(compared)
     fig = go.Figure(go.Scattergl(x=shown["predicted"], y=shown["error"], mode="markers", marker={"opacity": 0.5}))
-    fig.add_hline(y=0, line_dash="dot")
+    fig.add_hline(y=0, line_dash="dot", line_color=REFERENCE)
     fig.update_layout(title=f"Errors against predictions{note}", xaxis_title=f"predicted {target}",
                       yaxis_title="error (predicted − actual)")
     return fig
@@ -226,7 +236,8 @@ def importance(shap_table: pd.DataFrame, permutation: pd.DataFrame | None = None
     if columns == 2:
         drops = permutation.set_index("column").reindex(shown["column"])
         fig.add_trace(go.Bar(x=drops["drop"], y=shown["column"], orientation="h", name=f"drop in {title}",
-                             error_x={"type": "data", "array": drops["spread"]}), row=1, col=2)
+                             error_x={"type": "data", "array": drops["spread"], "color": REFERENCE}),
+                      row=1, col=2)
     more = f": the top {top} of {len(shap_table)}" if len(shap_table) > top else ""
     fig.update_layout(title=f"Columns by importance{more}", showlegend=False, height=max(320, 26 * len(shown) + 120))
     fig.update_yaxes(type="category")
@@ -259,8 +270,8 @@ def beeswarm(explanation, output: int = 0, top: int = TOP_COLUMNS) -> go.Figure:
         fig.add_trace(go.Scattergl(
             x=np.asarray(xs)[~ordered], y=np.asarray(ys)[~ordered], mode="markers", text=np.asarray(texts)[~ordered],
             hovertemplate="%{text}<br>SHAP %{x:.4g}<extra></extra>", name="levels",
-            marker={"color": "#8c8c8c", "size": 6, "opacity": 0.6}))
-    fig.add_vline(x=0, line_dash="dot")
+            marker={"color": REFERENCE, "size": 6, "opacity": 0.6}))
+    fig.add_vline(x=0, line_dash="dot", line_color=REFERENCE)
     fig.update_yaxes(tickvals=list(range(len(order))), ticktext=order)
     fig.update_layout(title=f"How each column pushes the {explanation.outputs[output]}", showlegend=False,
                       xaxis_title=f"SHAP value (effect on the {explanation.outputs[output]})",
@@ -279,7 +290,7 @@ def dependence(explanation, column: str, output: int = 0) -> go.Figure:
                                  marker={"opacity": 0.7, "color": explanation.predictions[:, output],
                                          "colorscale": "Viridis", "colorbar": {"title": "prediction"}},
                                  hovertemplate=f"{column} = %{{x}}<br>SHAP %{{y:.4g}}<extra></extra>"))
-    fig.add_hline(y=0, line_dash="dot")
+    fig.add_hline(y=0, line_dash="dot", line_color=REFERENCE)
     if x is not numeric:
         fig.update_xaxes(type="category")
     fig.update_layout(title=f"{column}: its value against its effect on the {explanation.outputs[output]}",
@@ -304,7 +315,7 @@ def waterfall(explanation, row: int = 0, output: int = 0, top: int = 10) -> go.F
         measure=["absolute", *["relative"] * len(steps), "total"], textposition="outside",
         text=[f"{base:.4g}", *(f"{s:+.3g}" for s in steps), f"{prediction:.4g}"],
         increasing={"marker": {"color": "#d6604d"}}, decreasing={"marker": {"color": "#4393c3"}},
-        totals={"marker": {"color": "#7f7f7f"}}))
+        totals={"marker": {"color": REFERENCE}}))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_layout(title=f"Why this row's {explanation.outputs[output]} is {prediction:.4g}",
                       xaxis_title=explanation.outputs[output], showlegend=False, height=max(320, 30 * len(labels) + 160))

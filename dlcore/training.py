@@ -331,6 +331,7 @@ def overfitting_hints(history: pd.DataFrame, patience: int) -> list[str]:
                      "the network too small to fit; try a higher learning rate or more units. If it stays flat, the "
                      "columns may not predict the target (compare with the baselines).")
     elif best >= last - 1 and not rising and val_loss[best] < 0.98 * val_loss[max(0, last - 3)]:
-        hints.append(f"Still improving: validation loss was still falling at the last epoch ({last + 1}). Train for "
-                     "more epochs (raise Max epochs).")
+        where = "at the last epoch" if best == last else f"until epoch {best + 1} of {last + 1}"
+        hints.append(f"Still improving: validation loss was still falling {where}. Train for more epochs (raise Max "
+                     "epochs).")
     return hints

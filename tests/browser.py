@@ -105,8 +105,18 @@ def train_to_the_end(page, timeout: float = 300_000) -> None:
 
 
 def shot(page, journey: str, step: str) -> Path:
-    """A full-page screenshot, ``<journey>-<step>.png`` in :data:`SCREENSHOTS` (CI keeps the folder)."""
+    """A screenshot of the whole page, ``<journey>-<step>.png`` in :data:`SCREENSHOTS` (CI keeps the folder).
+
+    Streamlit scrolls its main area inside the window, so a "full page" screenshot would stop at the window's
+    height: the window is made as tall as the page's content for the picture, at the same width, then restored."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{journey}-{re.sub(r'[^a-z0-9]+', '-', step.lower()).strip('-')}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate('document.querySelector(\'[data-testid="stMain"]\')?.scrollHeight ?? 0')
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(height, 12_000))})
+    try:
+        page.wait_for_timeout(300)  # charts redraw for the new size
+        page.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(size)
     return path

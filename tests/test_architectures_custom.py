@@ -301,7 +301,11 @@ def test_hint_large_gap():
 def test_hint_still_improving():
     hints = overfitting_hints(history([1.0, 0.8, 0.6, 0.5, 0.45], [1.0, 0.85, 0.7, 0.62, 0.58]), 10)
     assert [hint.split(":")[0] for hint in hints] == ["Still improving"]
-    assert "epoch (5)" in hints[0]
+    assert "still falling at the last epoch" in hints[0]
+    # lowest one epoch before the end (as a run often is): the hint names that epoch, not the last
+    hints = overfitting_hints(history([1.0, 0.8, 0.6, 0.5, 0.45], [1.0, 0.85, 0.7, 0.58, 0.581]), 10)
+    assert [hint.split(":")[0] for hint in hints] == ["Still improving"]
+    assert "still falling until epoch 4 of 5" in hints[0]
 
 
 def test_hint_flat():

@@ -207,6 +207,15 @@ def test_verdict_gradient_boosting_best():
     assert "beats the naive baseline but not Gradient boosting" in result["text"]
 
 
+def test_verdict_states_the_gap_to_the_decimals_of_the_scores():
+    baselines = {**BASELINES, "linear": {"accuracy": 0.9912, "log_loss": 0.07}}
+    result = verdict({"accuracy": 0.9825, "log_loss": 0.11}, baselines, "accuracy", "binary", LABELS)
+    assert "Accuracy 0.9912, against the network's 0.9825 (a gap of 0.0087)." in result["text"]
+
+    result = verdict({"accuracy": 0.99995, "log_loss": 0.01}, baselines, "accuracy", "binary", LABELS)
+    assert "ahead of the best baseline, Logistic regression (0.9912), by 0.0088." in result["text"]
+
+
 def test_verdict_a_tie_with_a_baseline_is_called_a_tie():
     result = verdict({"accuracy": 0.85, "log_loss": 0.3}, BASELINES, "accuracy", "binary", LABELS)
 
