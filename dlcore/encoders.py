@@ -53,9 +53,11 @@ SCALE_TITLES = {"standardize": "standardize", "minmax": "scale to 0–1", "robus
 OPTION_LABELS = {  # option → (label, help) for the Prepare page
     "encoding": ("Encoding", "auto: the first of the column kind's encodings that suits its training values "
                              f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then frequency)."),
-    "impute": ("Fill missing with", None),
+    "impute": ("Fill missing with", "The training rows' median, mean or most frequent value, or a constant you "
+                                    "give."),
     "fill_value": ("Constant", "The value that fills a missing one when 'Fill missing with' is constant."),
-    "scale": ("Scale", None),
+    "scale": ("Scale", "Put the column on a common scale, from the training rows: standardize (mean 0, spread 1), "
+                       "0–1, robust to outliers, or to a normal shape."),
     "log": ("Log transform", "sign(x)·log(1+|x|), for skewed values."),
     "missing_indicator": ("Missing indicator", "A 0/1 column marking rows where the value was missing "
                                                "(when training rows had gaps)."),

@@ -92,7 +92,8 @@ def settings() -> None:
                                          help=" ".join(f"{name.capitalize()}: {text}." for name, text in
                                                        EXPLAINERS.items()))
         st.button("Explain", type="primary", icon=":material/psychology:", disabled=busy(job_status()),
-                  on_click=start, key="explain_start")
+                  on_click=start, key="explain_start", help="Runs in the background with progress; the result is "
+                                                            "kept with the run and shown at once on a later visit.")
     if error := state.pop("explain_error", None):
         st.error(error, icon=":material/error:")
 
@@ -179,10 +180,11 @@ st.plotly_chart(plots.dependence(explanation, column, output), key="explain_depe
 st.subheader("One prediction explained")
 sources = {"test": "A test row", "own": "A row you enter"}
 source = st.segmented_control("Row", list(sources), format_func=sources.get, default="test", required=True,
-                              key="explain_row_source")
+                              key="explain_row_source", help="One of the explained test rows, or values you type in.")
 if source == "test":
     shown = explanation.predictions[:, output]
     row = st.selectbox("Test row", range(len(explanation.rows)), key="explain_test_row",
+                       help="The explained test rows, numbered in the order they were explained.",
                        format_func=lambda i: f"{i + 1}: predicted {explanation.outputs[output]} {shown[i]:.4g}")
     st.plotly_chart(plots.waterfall(explanation, row, output), key="explain_waterfall",
                     alt="Base value, each column's contribution and the prediction of one row")
@@ -191,7 +193,8 @@ else:
     if tried is not None and tried[0] == str(run.run_dir):
         st.caption("The last row you tried on Results & predictions: ")
         st.dataframe(tried[1], hide_index=True, alt="The row entered on the Results page")
-        if st.button("Explain this row", key="explain_tried_row", icon=":material/psychology:"):
+        if st.button("Explain this row", key="explain_tried_row", icon=":material/psychology:",
+                     help="Take this row's prediction apart below."):
             state.explained_row = tried[1]
     entered = None
     if predictor is None:

@@ -59,6 +59,8 @@ alerts = report["alerts"]
 section = st.segmented_control(
     "Section", [f"Alerts ({len(alerts)})", "Column types", "Distributions", "Against the target", "Correlations"],
     default=f"Alerts ({len(alerts)})", key="explore_section", label_visibility="collapsed",
+    help="What to look at: alerts with their fixes, each column's kind, distributions, columns against the target, "
+         "correlations.",
 ) or f"Alerts ({len(alerts)})"
 
 if section.startswith("Alerts"):
@@ -69,6 +71,7 @@ if section.startswith("Alerts"):
     kinds_found = sorted({alert["kind"] for alert in alerts})
     if len(alerts) > ALERTS_PER_PAGE:
         shown_kinds = st.pills("Show alerts of kind", kinds_found, selection_mode="multi", default=kinds_found,
+                               help="Click a kind to hide or show its alerts.",
                                format_func=lambda kind: kind.replace("_", " "), key="explore_alert_kinds")
         alerts = [alert for alert in alerts if alert["kind"] in shown_kinds]
     numbered = list(enumerate(report["alerts"]))
@@ -79,7 +82,8 @@ if section.startswith("Alerts"):
             if alert["fix"]:
                 done = applied(alert)
                 st.button("Applied" if done else alert["fix"]["label"], key=f"fix_{i}", disabled=done,
-                          on_click=fix, args=(alert,), icon=":material/check:" if done else ":material/build:")
+                          on_click=fix, args=(alert,), icon=":material/check:" if done else ":material/build:",
+                          help="Applied to this data set's preparation; change it back on Prepare.")
 
 elif section == "Column types":
     st.caption("The guessed kind of every column decides how it is prepared. Change it, or exclude the column.")
@@ -89,6 +93,7 @@ elif section == "Column types":
                           "dtype": [c["dtype"] for c in columns.values()]})
     edited = st.data_editor(
         table, hide_index=True, disabled=["column", "missing", "unique", "dtype"], key="kinds_editor",
+        alt="Every column's kind, missing share, distinct values and stored type; the kind can be changed",
         column_config={"use as": st.column_config.SelectboxColumn("use as", options=[*KINDS, "excluded"], required=True),
                        "missing": st.column_config.ProgressColumn("missing", format="percent", min_value=0, max_value=1)},
     )

@@ -42,7 +42,8 @@ def refusal(arch, config: TrainConfig) -> str | None:
 
 
 choice = st.selectbox("Architecture", CHOICES, index=CHOICES.index(state.arch_name), format_func=title,
-                      key="model_arch")
+                      key="model_arch", help="Auto is measured to do well on most tables; the presets are the books' "
+                                             "networks; Custom lets you set every layer.")
 if choice == CUSTOM and state.get("custom_arch") is None:  # start from the network on show
     start = network(state.arch_name)
     state.custom_arch = custom(start.get_config()["layers"], start.residual, start.initializer,
@@ -70,6 +71,7 @@ if choice == CUSTOM:
         edited = st.data_editor(
             pd.DataFrame(arch.get_config()["layers"]), num_rows="dynamic", hide_index=True,
             key=f"custom_layers_{state.get('custom_version', 0)}",  # a fresh editor after each save
+            alt="The hidden layers, one row each: units, activation, dropout, L1, L2 and batch norm",
             column_config={
                 "units": column.NumberColumn("Units", min_value=1, max_value=MAX_UNITS, step=1, required=True),
                 "activation": column.SelectboxColumn("Activation", options=ACTIVATIONS, default="relu", required=True),
@@ -88,12 +90,15 @@ if choice == CUSTOM:
                                              "Glorot (Keras' default) otherwise.")
         outputs = (None, *OUTPUT_ACTIVATIONS)
         output = cols[2].selectbox("Output activation", outputs, index=outputs.index(arch.output_activation),
-                                   format_func=lambda a: f"From the task ({head['activation']})" if a is None else a)
+                                   format_func=lambda a: f"From the task ({head['activation']})" if a is None else a,
+                                   help="The task decides it (sigmoid for two classes, softmax for more, linear for "
+                                        "a number); change it only with a loss that fits.")
         embedding = cols[3].selectbox("Numeric embedding", list(NUMERIC_EMBEDDINGS),
                                       index=list(NUMERIC_EMBEDDINGS).index(arch.numeric_embedding),
                                       format_func=lambda name: name.capitalize(),
                                       help=" ".join(f"{text}." for text in NUMERIC_EMBEDDINGS.values()))
-        if st.form_submit_button("Save network", icon=":material/save:"):
+        if st.form_submit_button("Save network", icon=":material/save:",
+                                 help="Check the layers and keep them as the network to train."):
             try:
                 candidate = custom(edited.to_dict("records"), residual, initializer, output, embedding)
                 validate(candidate, state.train_config, task, n_classes)
@@ -129,17 +134,21 @@ with st.form("train_settings", border=True):
     patience = cols[1].number_input("Early-stopping patience", 1, 200, value=config.patience,
                                     help="Stop when validation loss has not improved for this many epochs; "
                                          "the best weights are restored.")
-    learning_rate = cols[2].number_input("Learning rate", 1e-5, 1.0, value=config.learning_rate, format="%.5f")
+    learning_rate = cols[2].number_input("Learning rate", 1e-5, 1.0, value=config.learning_rate, format="%.5f",
+                                         help="The step size of each update: too high and the loss jumps about, too "
+                                              "low and it barely falls.")
     batch_size = cols[3].number_input("Batch size (0 = auto)", 0, 8192, value=config.batch_size,
                                       help=f"Auto is {TrainConfig().batch_for(n_rows)} rows for this data.")
     cols = st.columns(4)
     optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(config.optimizer),
-                                  format_func=OPTIMIZERS.get)
+                                  format_func=OPTIMIZERS.get, help="How the weights are updated from the gradients.")
     schedule = cols[1].selectbox("Learning-rate schedule", list(SCHEDULES),
-                                 index=list(SCHEDULES).index(config.schedule), format_func=SCHEDULES.get)
+                                 index=list(SCHEDULES).index(config.schedule), format_func=SCHEDULES.get,
+                                 help="How the learning rate changes over the epochs.")
     losses = (None, *LOSSES[task])
     loss = cols[2].selectbox("Loss", losses, index=losses.index(config.loss) if config.loss in losses else 0,
-                             format_func=lambda name: f"From the task ({head['loss']})" if name is None else name)
+                             format_func=lambda name: f"From the task ({head['loss']})" if name is None else name,
+                             help="What training minimizes; only the losses valid for this task are offered.")
     seed = cols[3].number_input("Seed", 0, 2**31 - 1, value=state.seed,
                                 help="One seed for the split (as on Prepare) and the weights: the same data, settings "
                                      "and seed give the same metrics.")
@@ -151,7 +160,9 @@ with st.form("train_settings", border=True):
             format_func=lambda on: {None: f"Auto ({'on' if weighted else 'off'}: the rarest class is {share:.0%} of "
                                           "training rows)", True: "On", False: "Off"}[on],
             help="Weight each class inversely to its frequency so a rare class counts as much as a common one.")
-    if st.form_submit_button("Save settings", icon=":material/save:"):
+    if st.form_submit_button("Save settings", icon=":material/save:",
+                             help="Keep these settings for Train and Tune; a combination that cannot work is "
+                                  "refused with the reason."):
         candidate = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                 patience=int(patience), seed=int(seed), class_weights=weights, optimizer=optimizer,
                                 schedule=schedule, loss=loss)

@@ -50,12 +50,15 @@ if state.order_by not in dates:
     state.order_by = None
 with st.container(horizontal=True, vertical_alignment="bottom"):
     st.number_input("Test share", 0.05, 0.5, value=state.test_size, step=0.05, key="prepare_test_size",
-                    on_change=lambda: state.update(test_size=state.prepare_test_size))
+                    on_change=lambda: state.update(test_size=state.prepare_test_size),
+                    help="Rows held out until the end to score every model honestly.")
     st.number_input("Validation share (of the rest)", 0.05, 0.5, value=state.validation_size, step=0.05,
                     key="prepare_validation_size",
-                    on_change=lambda: state.update(validation_size=state.prepare_validation_size))
+                    on_change=lambda: state.update(validation_size=state.prepare_validation_size),
+                    help="Of the rows left after the test split: watched during training for early stopping.")
     st.number_input("Seed", 0, 2**31 - 1, value=state.seed, step=1, key="prepare_seed",
-                    on_change=lambda: state.update(seed=state.prepare_seed))
+                    on_change=lambda: state.update(seed=state.prepare_seed),
+                    help="The same seed gives the same split (and, on Train, the same model).")
     st.selectbox("Split", [None, *dates], index=[None, *dates].index(state.order_by),
                  format_func=lambda c: "Shuffled (stratified for classes)" if c is None else f"Time-ordered by {c}",
                  key="prepare_order_by", on_change=lambda: state.update(order_by=state.prepare_order_by),
@@ -66,7 +69,7 @@ if suggest_kfold(rows) and state.order_by is None:
                         help=f"Under {KFOLD_ROWS:,} rows one hold-out split is a noisy judge: K-fold trains k "
                              "models, each validated on the fold it did not see, and averages their scores (Chollet).")
         k = st.number_input("Folds (k)", 2, 10, value=state.get("kfold") or 5, key="prepare_k", disabled=not use,
-                            width=160)
+                            width=160, help="How many models K-fold trains; 5 is usual.")
     state.kfold = int(k) if use else 0
 else:
     state.kfold = 0
@@ -76,7 +79,7 @@ data = prepared()
 prep = data.preparation
 
 st.subheader("Change how a column is prepared")
-column = st.selectbox("Column", list(kinds), key="prepare_column")
+column = st.selectbox("Column", list(kinds), key="prepare_column", help="The column whose preparation to change.")
 if column:
     encoder = prep.encoders[column]
     names = encodings(kinds[column])

@@ -24,6 +24,8 @@ SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
 VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
            "error": (st.error, ":material/error:")}
 SHOWN_ROWS = 200
+PREDICTIONS_HELP = ("Every row, not only those shown, with its prediction and, for classes, one probability "
+                    "per class.")
 REASON_ROWS = 1000  # rows whose top reasons are computed on this page
 
 
@@ -188,11 +190,11 @@ def show_actual_vs_predicted(predictor: Predictor, predictions: pd.DataFrame, te
     parts = [compared, predictions[predictor.output_columns[1:]]] + ([test_rows[prep.input_columns]] if inputs else [])
     table = pd.concat(parts, axis=1)
     if prep.task == "regression":
-        if st.toggle("Largest errors first", key="results_worst"):
+        if st.toggle("Largest errors first", key="results_worst", help="Sort the rows by the size of their error."):
             table = table.iloc[np.argsort(-compared["error"].abs().to_numpy(), kind="stable")]
         st.caption(f"Mean absolute error on these {len(table):,} rows: {compared['error'].abs().mean():.4g}.")
     else:
-        if st.toggle("Only wrong predictions", key="results_wrong"):
+        if st.toggle("Only wrong predictions", key="results_wrong", help="Show only the rows the model got wrong."):
             table = table[~table["correct"]]
         st.caption(f"{int(compared['correct'].sum()):,} of {len(compared):,} test rows predicted right.")
     st.dataframe(table.head(SHOWN_ROWS), alt="Actual against predicted values on test rows")
@@ -284,7 +286,8 @@ def show_new_data(predictor: Predictor, model_key: str) -> None:
     new = with_reasons_option(predictor, f"{model_key}:{upload.file_id}", frame, new)
     st.dataframe(new.head(SHOWN_ROWS), alt="Predictions on the uploaded file")
     st.download_button("Download predictions (CSV)", partial(csv_text, new), "predictions.csv", "text/csv",
-                       icon=":material/download:", key="download_new_predictions", on_click="ignore")
+                       icon=":material/download:", key="download_new_predictions", on_click="ignore",
+                       help=PREDICTIONS_HELP)
 
 
 run_dir, test_rows = shown_run()
@@ -295,6 +298,7 @@ if run_dir is None:
     source = "bundle"
 else:
     source = st.segmented_control("Model", list(SOURCES), format_func=SOURCES.get, default="run", required=True,
+                                  help="The run on show, or a model.zip downloaded earlier from this app.",
                                   key="results_source")
 
 shared = st.session_state.shared and source == "run"
@@ -361,7 +365,7 @@ else:
         st.dataframe(test_predictions.head(SHOWN_ROWS), alt="Predictions on the test split")
         st.download_button("Download predictions (CSV)", partial(csv_text, test_predictions),
                            "test_predictions.csv", "text/csv", icon=":material/download:",
-                           key="download_test_predictions", on_click="ignore")
+                           key="download_test_predictions", on_click="ignore", help=PREDICTIONS_HELP)
     with on_new:
         show_new_data(predictor, model_key)
 
@@ -377,4 +381,5 @@ if source == "run":
                f"its `requirements.txt` installed: `python predict.py new.csv --out predictions.csv`. Upload it here "
                f"later, or run `python -m dlcore predict {BUNDLE_NAME} new.csv --out predictions.csv`.")
     st.download_button("Download model", bundle, BUNDLE_NAME, "application/zip", icon=":material/deployed_code:",
-                       key="download_model", on_click="ignore")
+                       key="download_model", on_click="ignore", help="The zip described above; nothing in it is "
+                                                                    "pickled or needs this app to run.")

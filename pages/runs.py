@@ -22,11 +22,13 @@ by_id = {run.run_id: run for run in runs}
 labels = {run_id: f"{row['run']} · {row['architecture']} · {row['status']}"
           for run_id, row in zip(by_id, table.to_dict("records"))}
 current = state.job.run_id if state.job is not None and state.job.run_id in by_id else next(iter(by_id))
-chosen = st.selectbox("Run", list(by_id), index=list(by_id).index(current), format_func=labels.get, key="runs_pick")
+chosen = st.selectbox("Run", list(by_id), index=list(by_id).index(current), format_func=labels.get, key="runs_pick",
+                      help="The run to open; the table above compares them all.")
 with st.container(horizontal=True):
-    if st.button("Show in Results", icon=":material/download:", disabled=by_id[chosen].status not in RESULT_STATES):
+    if st.button("Show in Results", icon=":material/download:", disabled=by_id[chosen].status not in RESULT_STATES,
+                 help="Its scores, charts, predictions and model download (once it has finished)."):
         show_run(by_id[chosen])
         st.switch_page("pages/results.py")
-    if st.button("Show in Train", icon=":material/model_training:"):
+    if st.button("Show in Train", icon=":material/model_training:", help="Its curves, live while it trains."):
         show_run(by_id[chosen])
         st.switch_page("pages/train.py")

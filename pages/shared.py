@@ -225,7 +225,8 @@ def value_input(name: str, seen: dict, key: str):
     if seen.get("type") == "number":
         low, high = seen["min"], seen["max"]
         return st.number_input(name, value=seen["median"] or 0.0, key=key,
-                               help=f"Training range: {low:.4g} to {high:.4g}." if low is not None else None)
+                               help=f"Training range: {low:.4g} to {high:.4g}." if low is not None else
+                               "The training rows had no value here.")
     if seen.get("type") == "level":
         levels = seen["levels"]
         listed = f"the {MAX_LEVELS:,} most frequent of {len(levels):,}" if len(levels) > MAX_LEVELS else \
@@ -233,7 +234,8 @@ def value_input(name: str, seen: dict, key: str):
         return st.selectbox(name, levels[:MAX_LEVELS], key=key, accept_new_options=True,
                             help=f"Levels seen in training: {listed}; type another to try it.")
     return st.text_input(name, value=seen.get("median") or "", key=key,
-                         help=f"Training dates: {seen['min']} to {seen['max']}." if seen.get("min") else None)
+                         help=f"Training dates: {seen['min']} to {seen['max']}." if seen.get("min") else
+                         "A value written as in the training file.")
 
 
 def manual_row_form(prep, form_key: str, key: str, label: str, icon: str) -> pd.DataFrame | None:
@@ -245,5 +247,5 @@ def manual_row_form(prep, form_key: str, key: str, label: str, icon: str) -> pd.
         for i, name in enumerate(prep.input_columns):
             with columns[i % 3]:
                 row[name] = value_input(name, prep.seen.get(name, {}), f"{key}_{name}")
-        submitted = st.form_submit_button(label, icon=icon)
+        submitted = st.form_submit_button(label, icon=icon, help="Run the model on the values above.")
     return pd.DataFrame([row]) if submitted else None

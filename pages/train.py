@@ -12,6 +12,8 @@ from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover,
 from dlcore.training import overfitting_hints
 from pages.shared import architecture, folds, prepared, require, share_link, show_run
 
+STOP_HELP = "End training within one epoch; the best weights so far are kept, scored and downloadable."
+
 state = st.session_state
 job = state.job
 owned = job is not None and not state.shared
@@ -23,7 +25,7 @@ if state.dataset is None or not state.target:
     if owned:
         st.info("This run's data is not loaded in this browser session: load it on Upload to train again.",
                 icon=":material/info:")
-        st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop)
+        st.button("Stop", icon=":material/stop:", disabled=not running, on_click=job.stop, help=STOP_HELP)
 else:
     data = prepared()
     arch = architecture()
@@ -45,7 +47,7 @@ else:
                   on_click=start_training, help=f"Each session may have {max_runs_per_session()} runs training or "
                                                  "waiting at once.")
         st.button("Stop", icon=":material/stop:", disabled=not (running and owned),
-                  on_click=job.stop if running and owned else None)
+                  on_click=job.stop if running and owned else None, help=STOP_HELP)
     if error := state.pop("train_error", None):
         st.error(error, icon=":material/error:")
 

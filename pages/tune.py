@@ -44,7 +44,8 @@ if state.dataset is None or not state.target:
         require("dataset", "target")
     st.info("This tune's data is not loaded in this browser session: load it on Upload to start another tune.",
             icon=":material/info:")
-    st.button("Stop", icon=":material/stop:", disabled=not running, on_click=tune.stop)
+    st.button("Stop", icon=":material/stop:", disabled=not running, on_click=tune.stop,
+              help="Trials in flight stop within a batch and keep their best validation loss; no more start.")
 else:
     data = prepared()
     config = dataclasses.replace(state.train_config, seed=state.seed)

@@ -29,10 +29,12 @@ def load(raw: bytes, name: str, options: ReadOptions | None = None) -> None:
 
 
 source = st.segmented_control("Data source", ["Upload a file", "Try a sample dataset"], default="Upload a file",
-                              key="upload_source")
+                              key="upload_source", help="Your own table, or a small public one bundled with the app "
+                                                        "to see the whole workflow first.")
 if source == "Try a sample dataset":
     name = st.selectbox("Sample dataset", list(SAMPLES), help="Bundled with scikit-learn; no download needed.")
-    if st.button("Load sample", icon=":material/dataset:"):
+    if st.button("Load sample", icon=":material/dataset:", help="Load it as if it were uploaded; its target is "
+                                                                 "chosen for you."):
         load(sample_csv(name), f"{name}.csv")
         state.target = state.target or SAMPLES[name][1]
 else:
@@ -65,12 +67,17 @@ if dataset.options.format == "csv" and state.get("raw"):
         with st.form("read_options", border=False):
             cols = st.columns(4)
             delimiter = cols[0].selectbox("Delimiter", list(DELIMITER_NAMES), format_func=DELIMITER_NAMES.get,
-                                          index=list(DELIMITER_NAMES).index(opts.delimiter))
-            decimal = cols[1].selectbox("Decimal mark", [".", ","], index=[".", ","].index(opts.decimal))
+                                          index=list(DELIMITER_NAMES).index(opts.delimiter),
+                                          help="The character between values on a line; detected from the file.")
+            decimal = cols[1].selectbox("Decimal mark", [".", ","], index=[".", ","].index(opts.decimal),
+                                        help="A comma for files from much of Europe (1,5 for one and a half).")
             encoding = cols[2].selectbox("Encoding", ["utf-8-sig", *ENCODINGS],
-                                         index=["utf-8-sig", *ENCODINGS].index(opts.encoding))
-            header_row = cols[3].number_input("Header on line", 1, 100, value=opts.header_row + 1)
-            if st.form_submit_button("Read again", icon=":material/refresh:"):
+                                         index=["utf-8-sig", *ENCODINGS].index(opts.encoding),
+                                         help="How the text is stored; change it if accented letters look wrong.")
+            header_row = cols[3].number_input("Header on line", 1, 100, value=opts.header_row + 1,
+                                              help="The line with the column names; lines above it are skipped.")
+            if st.form_submit_button("Read again", icon=":material/refresh:",
+                                     help="Read the same file with these settings."):
                 load(*state.raw, ReadOptions(format="csv", delimiter=delimiter, decimal=decimal, encoding=encoding,
                                              header_row=int(header_row) - 1))
                 st.rerun()
@@ -79,7 +86,8 @@ preview(frame.head(100), "The first 100 rows of the data set", height=280)
 
 with st.expander("Join a second table", icon=":material/join:"):
     st.caption("Add columns from another table that shares a key column, like the books' Rossmann sales + stores.")
-    second = st.file_uploader("Second table", type=FILE_TYPES, key="join_upload")
+    second = st.file_uploader("Second table", type=FILE_TYPES, key="join_upload",
+                              help="The same kinds of file as above; it must share a column name with the first.")
     if second is not None:
         try:
             other = read_table(second.getvalue(), name=second.name).frame
@@ -90,11 +98,15 @@ with st.expander("Join a second table", icon=":material/join:"):
             if not shared_columns:
                 st.error("The two tables share no column name to join on.", icon=":material/error:")
             else:
-                keys = st.multiselect("Key column(s)", shared_columns, default=shared_columns[:1])
+                keys = st.multiselect("Key column(s)", shared_columns, default=shared_columns[:1],
+                                      help="Rows are matched where these columns hold the same values.")
                 how = st.segmented_control("Keep", ["left", "inner"], default="left",
                                            format_func={"left": "every row of the first table",
-                                                        "inner": "only rows with a match"}.get)
-                if st.button("Join", icon=":material/join:", disabled=not keys):
+                                                        "inner": "only rows with a match"}.get,
+                                           help="A row of the first table without a match keeps empty new columns, "
+                                                "or is dropped.")
+                if st.button("Join", icon=":material/join:", disabled=not keys,
+                             help="Add the second table's other columns; the row counts before and after are shown."):
                     try:
                         joined, report = join_tables(frame, other, keys, how or "left")
                     except DataError as exc:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlcore.encoders import ENCODERS, KINDS, MAX_ONEHOT_LEVELS, encodings, fit_encoder, from_config
+from dlcore.encoders import ENCODERS, KINDS, MAX_ONEHOT_LEVELS, OPTION_LABELS, encodings, fit_encoder, from_config
 from dlcore.errors import DataError
 
 
@@ -136,3 +136,9 @@ def test_piecewise_linear_is_offered_for_numbers_and_chosen_through_the_preparat
     plan = data.preparation.plan().set_index("column")
     assert plan.loc["income", "encoding"] == "piecewise-linear bins"
     assert plan.loc["x", "encoding"] == "number: fill, scale"
+
+
+def test_every_option_an_encoder_offers_has_a_label_and_help_for_the_prepare_page():
+    offered = {option for cls in ENCODERS.values() for option in cls("x").options}
+    assert offered >= {"impute", "scale", "log", "min_frequency", "cyclical", "bins"}
+    assert all(OPTION_LABELS[option][0] and OPTION_LABELS[option][1] for option in offered)
