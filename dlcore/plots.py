@@ -14,6 +14,9 @@ from dlcore.evaluation import METRIC_TITLES
 # Reference lines (chance, zero, thresholds, the best epoch) and error bars: a mid grey that reads on both of
 # Streamlit's backgrounds (contrast 3.4:1 on white, 5.6:1 on the dark theme's), where plotly's default is near black.
 REFERENCE = "#8C8C8C"
+# Points coloured by a value (low → high): blue, grey-violet, red, each at least 3:1 on both backgrounds, where
+# RdBu's white middle vanishes on a light page and Viridis' dark end on a dark one.
+VALUE_SCALE = [[0.0, "#2166AC"], [0.5, "#8F8AC0"], [1.0, "#D6604D"]]
 
 def null_fractions(profile: dict, limit: int = 60) -> go.Figure:
     """Percentage of missing values per column, largest first; of a wide table, the ``limit`` columns most missing."""
@@ -264,7 +267,7 @@ def beeswarm(explanation, output: int = 0, top: int = TOP_COLUMNS) -> go.Figure:
     fig.add_trace(go.Scattergl(
         x=np.asarray(xs)[ordered], y=np.asarray(ys)[ordered], mode="markers", text=np.asarray(texts)[ordered],
         hovertemplate="%{text}<br>SHAP %{x:.4g}<extra></extra>", name="value rank",
-        marker={"color": colours[ordered], "colorscale": "RdBu_r", "cmin": 0, "cmax": 1, "size": 6, "opacity": 0.7,
+        marker={"color": colours[ordered], "colorscale": VALUE_SCALE, "cmin": 0, "cmax": 1, "size": 6, "opacity": 0.7,
                 "colorbar": {"title": "value", "tickvals": [0, 1], "ticktext": ["low", "high"]}}))
     if (~ordered).any():
         fig.add_trace(go.Scattergl(
@@ -288,7 +291,7 @@ def dependence(explanation, column: str, output: int = 0) -> go.Figure:
     x = numeric if numeric.notna().sum() >= 0.5 * max(values.notna().sum(), 1) else values.astype(str)
     fig = go.Figure(go.Scattergl(x=x, y=explanation.values[:, j, output], mode="markers", name=column,
                                  marker={"opacity": 0.7, "color": explanation.predictions[:, output],
-                                         "colorscale": "Viridis", "colorbar": {"title": "prediction"}},
+                                         "colorscale": VALUE_SCALE, "colorbar": {"title": "prediction"}},
                                  hovertemplate=f"{column} = %{{x}}<br>SHAP %{{y:.4g}}<extra></extra>"))
     fig.add_hline(y=0, line_dash="dot", line_color=REFERENCE)
     if x is not numeric:

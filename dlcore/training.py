@@ -37,7 +37,7 @@ OPTIMIZERS = {
     "nadam": "Nadam (Adam with Nesterov momentum)",
 }
 SCHEDULES = {
-    "flat_cosine": "Flat for the first half, then cosine decay to 0 over the planned epochs",
+    "flat_cosine": "Flat for half the planned epochs, then cosine decay to 0",
     "constant": "Constant",
     "plateau": "Halve on a plateau of the validation loss",
     "cosine": "Cosine decay to 0 over the planned epochs",

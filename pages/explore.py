@@ -77,13 +77,15 @@ if section.startswith("Alerts"):
     numbered = list(enumerate(report["alerts"]))
     for i, alert in paged([(i, a) for i, a in numbered if a in alerts], "explore_alert_page", ALERTS_PER_PAGE,
                           "alerts"):
-        with st.container(border=True, horizontal=True, vertical_alignment="center"):
-            st.markdown(f":orange-badge[{alert['kind'].replace('_', ' ')}] {alert['message']}")
+        with st.container(border=True):
+            text, action = st.columns([2, 1], vertical_alignment="center")  # every fix in the same place
+            text.markdown(f":orange-badge[{alert['kind'].replace('_', ' ')}] {alert['message']}")
             if alert["fix"]:
                 done = applied(alert)
-                st.button("Applied" if done else alert["fix"]["label"], key=f"fix_{i}", disabled=done,
-                          on_click=fix, args=(alert,), icon=":material/check:" if done else ":material/build:",
-                          help="Applied to this data set's preparation; change it back on Prepare.")
+                action.button("Applied" if done else alert["fix"]["label"], key=f"fix_{i}", disabled=done,
+                              on_click=fix, args=(alert,), icon=":material/check:" if done else ":material/build:",
+                              help="Applied to this data set's preparation; change it back on Prepare.",
+                              width="stretch")
 
 elif section == "Column types":
     st.caption("The guessed kind of every column decides how it is prepared. Change it, or exclude the column.")

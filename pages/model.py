@@ -114,8 +114,9 @@ config: TrainConfig = state.train_config
 st.markdown(f"Output layer: **{head['units']} × {arch.output_activation or head['activation']}**, loss "
             f"**{config.loss or head['loss']}**, metrics **{', '.join(head['metrics'])}** ({task} task).")
 table = pd.DataFrame(layer_table(arch, data.preparation.feature_types, task, n_classes))
-left, right = st.columns([3, 2])
-left.dataframe(table, hide_index=True, height="content", alt="Layers with output shapes and parameter counts")
+left, right = st.columns([2, 1])
+left.dataframe(table, hide_index=True, height="content", alt="Layers with output shapes and parameter counts",
+               column_config={"type": st.column_config.TextColumn(width="medium")})  # every column in view at 1280 px
 with right:
     with st.container(horizontal=True):
         st.metric("Parameters", f"{table['parameters'].sum():,}", border=True)
@@ -134,24 +135,24 @@ with st.form("train_settings", border=True):
     patience = cols[1].number_input("Early-stopping patience", 1, 200, value=config.patience,
                                     help="Stop when validation loss has not improved for this many epochs; "
                                          "the best weights are restored.")
-    learning_rate = cols[2].number_input("Learning rate", 1e-5, 1.0, value=config.learning_rate, format="%.5f",
-                                         help="The step size of each update: too high and the loss jumps about, too "
-                                              "low and it barely falls.")
-    batch_size = cols[3].number_input("Batch size (0 = auto)", 0, 8192, value=config.batch_size,
+    batch_size = cols[2].number_input("Batch size (0 = auto)", 0, 8192, value=config.batch_size,
                                       help=f"Auto is {TrainConfig().batch_for(n_rows)} rows for this data.")
-    cols = st.columns(4)
-    optimizer = cols[0].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(config.optimizer),
-                                  format_func=OPTIMIZERS.get, help="How the weights are updated from the gradients.")
-    schedule = cols[1].selectbox("Learning-rate schedule", list(SCHEDULES),
-                                 index=list(SCHEDULES).index(config.schedule), format_func=SCHEDULES.get,
-                                 help="How the learning rate changes over the epochs.")
-    losses = (None, *LOSSES[task])
-    loss = cols[2].selectbox("Loss", losses, index=losses.index(config.loss) if config.loss in losses else 0,
-                             format_func=lambda name: f"From the task ({head['loss']})" if name is None else name,
-                             help="What training minimizes; only the losses valid for this task are offered.")
     seed = cols[3].number_input("Seed", 0, 2**31 - 1, value=state.seed,
                                 help="One seed for the split (as on Prepare) and the weights: the same data, settings "
                                      "and seed give the same metrics.")
+    left, right = st.columns(2)  # the choices' names are long: two to a row, so they read whole at 1280 px
+    optimizer = left.selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(config.optimizer),
+                               format_func=OPTIMIZERS.get, help="How the weights are updated from the gradients.")
+    learning_rate = right.number_input("Learning rate", 1e-5, 1.0, value=config.learning_rate, format="%.5f",
+                                       help="The step size of each update: too high and the loss jumps about, too "
+                                            "low and it barely falls.")
+    schedule = left.selectbox("Learning-rate schedule", list(SCHEDULES),
+                              index=list(SCHEDULES).index(config.schedule), format_func=SCHEDULES.get,
+                              help="How the learning rate changes over the epochs.")
+    losses = (None, *LOSSES[task])
+    loss = right.selectbox("Loss", losses, index=losses.index(config.loss) if config.loss in losses else 0,
+                           format_func=lambda name: f"From the task ({head['loss']})" if name is None else name,
+                           help="What training minimizes; only the losses valid for this task are offered.")
     weights = config.class_weights
     if share is not None:
         weights = st.radio(

@@ -49,19 +49,20 @@ dates = [name for name, kind in kinds.items() if kind == "datetime"]
 if state.order_by not in dates:
     state.order_by = None
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    st.number_input("Test share", 0.05, 0.5, value=state.test_size, step=0.05, key="prepare_test_size",
+    st.number_input("Test share", 0.05, 0.5, value=state.test_size, step=0.05, key="prepare_test_size", width=160,
                     on_change=lambda: state.update(test_size=state.prepare_test_size),
                     help="Rows held out until the end to score every model honestly.")
     st.number_input("Validation share (of the rest)", 0.05, 0.5, value=state.validation_size, step=0.05,
-                    key="prepare_validation_size",
+                    key="prepare_validation_size", width=220,
                     on_change=lambda: state.update(validation_size=state.prepare_validation_size),
                     help="Of the rows left after the test split: watched during training for early stopping.")
-    st.number_input("Seed", 0, 2**31 - 1, value=state.seed, step=1, key="prepare_seed",
+    st.number_input("Seed", 0, 2**31 - 1, value=state.seed, step=1, key="prepare_seed", width=160,
                     on_change=lambda: state.update(seed=state.prepare_seed),
                     help="The same seed gives the same split (and, on Train, the same model).")
     st.selectbox("Split", [None, *dates], index=[None, *dates].index(state.order_by),
                  format_func=lambda c: "Shuffled (stratified for classes)" if c is None else f"Time-ordered by {c}",
                  key="prepare_order_by", on_change=lambda: state.update(order_by=state.prepare_order_by),
+                 width="stretch",
                  help="Time-ordered: the oldest rows train, the newest test, as a forecast would be used.")
 if suggest_kfold(rows) and state.order_by is None:
     with st.container(horizontal=True, vertical_alignment="bottom"):

@@ -55,6 +55,10 @@ def box(app: AppTest, label: str):
     return next(select for select in app.selectbox if select.label == label)
 
 
+def number(app: AppTest, label: str):
+    return next(entry for entry in app.number_input if entry.label == label)
+
+
 def errors(app: AppTest) -> list[str]:
     return [e.value for e in app.error]
 
@@ -144,13 +148,13 @@ def test_invalid_custom_network_is_refused_and_not_saved(model_page):
 def test_batch_size_one_with_batch_norm_is_refused_both_ways(model_page):
     app = model_page
     choose(app, "residual_bn")
-    app.number_input[3].set_value(1)  # batch size
+    number(app, "Batch size (0 = auto)").set_value(1)
     app.button(key=SAVE_SETTINGS).click().run()
     assert any("Batch normalization needs batches of more than one row" in e for e in errors(app))
     assert app.session_state["train_config"].batch_size == 0
 
     choose(app, "chollet_small")
-    app.number_input[3].set_value(1)
+    number(app, "Batch size (0 = auto)").set_value(1)
     app.button(key=SAVE_SETTINGS).click().run()
     assert not errors(app) and app.session_state["train_config"].batch_size == 1
     choose(app, "residual_bn")  # now the preset is the invalid half of the pair
@@ -161,11 +165,11 @@ def test_batch_size_one_with_batch_norm_is_refused_both_ways(model_page):
 def test_training_settings_are_saved(model_page):
     app = model_page
     assert app.radio[0].value is None and app.radio[0].options[0].startswith("Auto (on: the rarest class is 10%")
-    app.number_input[0].set_value(7)
-    app.number_input[2].set_value(0.01)
+    number(app, "Max epochs").set_value(7)
+    number(app, "Learning rate").set_value(0.01)
     box(app, "Optimizer").select("sgd")
     box(app, "Learning-rate schedule").select("cosine")
-    app.number_input[4].set_value(9)  # seed
+    number(app, "Seed").set_value(9)
     app.radio[0].set_value(False)
     app.button(key=SAVE_SETTINGS).click().run()
     assert not app.exception and not errors(app)

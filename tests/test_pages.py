@@ -169,7 +169,7 @@ def test_model_page_shows_layers_and_saves_settings(loaded):
     assert layers["layer"].iloc[-1] == "output" and layers["output shape"].iloc[-1] == "(None, 1)"
     loaded.selectbox(key="model_arch").select("chollet_small").run()
     assert list(loaded.dataframe[-1].value["output shape"][1:3]) == ["(None, 64)", "(None, 64)"]
-    loaded.number_input[0].set_value(7)
+    next(entry for entry in loaded.number_input if entry.label == "Max epochs").set_value(7)
     loaded.button(key="FormSubmitter:train_settings-Save settings").click().run()
     assert loaded.session_state["train_config"].epochs == 7
 
