@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -224,7 +225,9 @@ def value_input(name: str, seen: dict, key: str):
     """One input per column, starting at the training median or most frequent level."""
     if seen.get("type") == "number":
         low, high = seen["min"], seen["max"]
-        return st.number_input(name, value=seen["median"] or 0.0, key=key,
+        spread = (high - low) if low is not None and high > low else 1.0
+        return st.number_input(name, value=seen["median"] or 0.0, key=key, format="%g",  # 0.0038, not 0.00
+                               step=float(10 ** np.floor(np.log10(spread / 100))),  # about a hundredth of the range
                                help=f"Training range: {low:.4g} to {high:.4g}." if low is not None else
                                "The training rows had no value here.")
     if seen.get("type") == "level":

@@ -104,6 +104,11 @@ def test_a_row_entered_by_hand_is_predicted(churn_job, tmp_path, monkeypatch):
     plan = next(box for box in app.selectbox if box.label == "plan")
     seen = churn_job.prepared().preparation.seen
     assert minutes.value == pytest.approx(seen["minutes"]["median"])
+    # shown with its own digits (a median of 0.0038 would read 0.00 at Streamlit's default two decimals), and + / −
+    # step by about a hundredth of the training range
+    assert minutes.proto.format == "%g"
+    spread = seen["minutes"]["max"] - seen["minutes"]["min"]
+    assert spread / 1000 < minutes.step <= spread / 100
     assert plan.value == seen["plan"]["levels"][0] and sorted(plan.options) == ["basic", "plus", "pro"]
     minutes.set_value(1000.0)
     plan.set_value("basic")
