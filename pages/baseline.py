@@ -6,7 +6,8 @@ from dlcore.baselines import NAIVE_TITLES, baselines, highlight_best, score_tabl
 from dlcore.evaluation import METRIC_TITLES
 from pages.shared import prepared, require
 
-require("dataset", "target")
+require("dataset", "target", shows="the scores a network has to beat: majority class, shuffled labels, a linear "
+                                   "model and gradient boosting")
 state = st.session_state
 data = prepared()
 task = data.task

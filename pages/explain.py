@@ -17,7 +17,7 @@ from dlcore.jobs import dispatch, start_explanation
 from dlcore.runs import STATUS_FILE, read_status
 from pages.shared import load_run, manual_row_form, require
 
-require("job")
+require("job", shows="which columns drive the predictions, and any one prediction taken apart")
 state = st.session_state
 run = state.job
 job_dir = run.run_dir / EXPLAIN_DIR

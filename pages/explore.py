@@ -13,7 +13,7 @@ from pages.shared import current_profile, paged, require
 ALERTS_PER_PAGE = 20
 CHARTS_PER_PAGE = 6
 
-require("dataset")
+require("dataset", shows="missing values, column kinds, distributions and alerts with one-click fixes")
 state = st.session_state
 report = current_profile()
 columns, overview = report["columns"], report["overview"]

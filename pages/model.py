@@ -14,7 +14,7 @@ from dlcore.errors import DataError
 from dlcore.training import OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
 from pages.shared import prepared, require
 
-require("dataset", "target")
+require("dataset", "target", shows="the network for your data, its layers and its training settings")
 state = st.session_state
 data = prepared()
 task, n_features, n_rows, n_classes = data.task, data.x_train.shape[1], len(data.x_train), len(data.preparation.classes)

@@ -7,7 +7,7 @@ from dlcore.encoders import AUTO, ENCODERS, KINDS, OPTION_LABELS, choice_title, 
 from dlcore.splitting import KFOLD_ROWS, suggest_kfold
 from pages.shared import column_kinds, current_profile, prepared, preview, require
 
-require("dataset", "target")
+require("dataset", "target", shows="how every column is encoded and scaled, learned from the training rows only")
 state = st.session_state
 rows = int(state.dataset.frame[state.target].notna().sum())
 

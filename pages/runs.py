@@ -8,8 +8,9 @@ from pages.shared import show_run
 state = st.session_state
 runs = list_runs(state.owner)
 if not runs:
-    st.info("No runs yet in this browser session.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.info("No runs yet in this browser session. Each training (on Train, or a tune's best kept) adds one here, "
+            "side by side with the others: architecture, epochs, scores and time.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
     st.stop()
 
 st.caption("Runs live on disk under their own unguessable id; only the runs started in this browser session are "

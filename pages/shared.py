@@ -117,21 +117,25 @@ def sidebar_status() -> None:
                 st.markdown(f":material/model_training: {whose}: **{job.status}**")
 
 
-def require(*needs: str) -> None:
-    """Stop the page with a pointer to the step that provides what is missing."""
+MISSING = {  # what a page may need → (what is missing, the page that provides it, the link's label)
+    "dataset": ("a data set is loaded: upload a file or try a bundled sample", "pages/upload.py", "Go to Upload"),
+    "target": ("the target column (what to predict) is chosen", "pages/upload.py", "Choose it on Upload"),
+    "job": ("a model has finished training", "pages/train.py", "Go to Train"),
+}
+
+
+def require(*needs: str, shows: str) -> None:
+    """Stop the page, saying what it ``shows`` and what is missing before it can, with a link to the step that
+    provides it."""
     state = st.session_state
-    if "dataset" in needs and state.dataset is None:
-        st.info("Load a data set first.", icon=":material/info:")
-        st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload_file:")
-        st.stop()
-    if "target" in needs and not state.target:
-        st.info("Choose the target column first.", icon=":material/info:")
-        st.page_link("pages/upload.py", label="Choose it on Upload", icon=":material/upload_file:")
-        st.stop()
-    if "job" in needs and (state.job is None or state.job.status not in RESULT_STATES):
-        st.info("Train a model first; results appear here when training has finished.", icon=":material/info:")
-        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
-        st.stop()
+    lacking = {"dataset": state.dataset is None, "target": not state.target,
+               "job": state.job is None or state.job.status not in RESULT_STATES}
+    for need in needs:
+        if lacking[need]:
+            what, page, label = MISSING[need]
+            st.info(f"Here you will see {shows}, once {what}.", icon=":material/info:")
+            st.page_link(page, label=label, icon=":material/arrow_forward:")
+            st.stop()
 
 
 def preview(frame: pd.DataFrame, alt: str, **kwargs) -> None:

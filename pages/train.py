@@ -21,7 +21,7 @@ running = job is not None and not job.done
 
 if state.dataset is None or not state.target:
     if job is None:
-        require("dataset", "target")
+        require("dataset", "target", shows="training live: the loss and metric curves epoch by epoch, with Stop")
     if owned:
         st.info("This run's data is not loaded in this browser session: load it on Upload to train again.",
                 icon=":material/info:")

@@ -41,7 +41,7 @@ st.caption(f"Optuna tries networks of {LAYERS[0]}–{LAYERS[1]} hidden layers of
 
 if state.dataset is None or not state.target:
     if tune is None:
-        require("dataset", "target")
+        require("dataset", "target", shows="a search over networks and training settings, trial by trial")
     st.info("This tune's data is not loaded in this browser session: load it on Upload to start another tune.",
             icon=":material/info:")
     st.button("Stop", icon=":material/stop:", disabled=not running, on_click=tune.stop,

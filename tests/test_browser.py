@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -46,7 +47,8 @@ def test_a_click_during_the_first_load_of_a_fresh_server_opens_the_page(server):
         page = browser.new_page()
         page.goto(server)
         page.locator('[data-testid="stSidebarNav"] a', has_text="Explore").first.click()
-        expect(page.get_by_text("Load a data set first.")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(re.compile(r"^Here you will see missing values.*once a data set is loaded"))
+               ).to_be_visible(timeout=60_000)
         assert page.get_by_text("Error").count() == 0 and page.get_by_text("Traceback").count() == 0
         browser.close()
 

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import churn_frame, to_csv
 from dlcore.baselines import naive_baseline
 
-PAGES = ["pages/explore.py", "pages/prepare.py", "pages/baseline.py", "pages/model.py", "pages/train.py",
-         "pages/results.py"]
+PAGES = ["pages/explore.py", "pages/prepare.py", "pages/baseline.py", "pages/model.py", "pages/tune.py",
+         "pages/train.py", "pages/runs.py", "pages/results.py", "pages/explain.py"]
 
 
 def churn_csv(rows: int = 240, seed: int = 0) -> bytes:
@@ -46,8 +46,12 @@ def test_upload_page_starts_empty(app):
 def test_pages_without_data_point_to_the_missing_step(app, page):
     app.switch_page(page).run()
     assert not app.exception
-    assert app.info, "a page without its prerequisite explains what is missing"
-    assert app.get("page_link"), "and links to the step that provides it"
+    message = app.info[0].value
+    assert len(message) > 60, "a page without its prerequisite says what it will show and what is missing"
+    assert any(step in message for step in ("data set is loaded", "training", "Train a model")), message
+    link = app.get("page_link")[0].proto
+    assert link.page in ("upload", "train") and link.label.startswith("Go to"), \
+        "and links to the step that provides it"
 
 
 def test_upload_infers_target_and_task(loaded):
