@@ -159,24 +159,28 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     classes = np.unique(np.asarray(predictions).astype(str)) if predictions is not None else []
     collapsed = task != "regression" and len(classes) == 1
 
+    def number(value: float) -> str:
+        """4 significant digits, and a large value whole with thousands separators (10,880, not 1.088e+04)."""
+        return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
     def shown(name: str) -> str:
-        return f"{names[name]} ({scores[name]:.4g})"
+        return f"{names[name]} ({number(scores[name])})"
 
     def difference(a: str, b: str) -> str:
         """|a − b| to the decimals the scores are shown with (4 significant digits): 0.0088, not 0.008772."""
         largest = max(abs(scores[a]), abs(scores[b]), 1e-12)
-        return f"{round(abs(scores[a] - scores[b]), max(0, 3 - int(np.floor(np.log10(largest))))):.4g}"
+        return number(round(abs(scores[a] - scores[b]), max(0, 3 - int(np.floor(np.log10(largest))))))
 
     tied = best != NETWORK and np.isclose(scores[best], scores[NETWORK], rtol=0, atol=1e-12)
     if best == NETWORK:
-        sentences = [f"The network is the best model on the test split: {title} {scores[NETWORK]:.4g}, ahead of "
+        sentences = [f"The network is the best model on the test split: {title} {number(scores[NETWORK])}, ahead of "
                      f"the best baseline, {shown(runner_up)}, by {difference(NETWORK, runner_up)}."]
     elif tied:
         sentences = [f"The network and {names[best]} tie as the best models on the test split: {title} "
-                     f"{scores[best]:.4g}."]
+                     f"{number(scores[best])}."]
     else:
-        sentences = [f"{names[best]} is the best model on the test split: {title} {scores[best]:.4g}, against the "
-                     f"network's {scores[NETWORK]:.4g} (a gap of {difference(best, NETWORK)})."]
+        sentences = [f"{names[best]} is the best model on the test split: {title} {number(scores[best])}, against "
+                     f"the network's {number(scores[NETWORK])} (a gap of {difference(best, NETWORK)})."]
     if collapsed:
         sentences.append(f"The network has collapsed: it answers “{classes[0]}” for every test row, as a rule that "
                          "ignores the inputs would.")

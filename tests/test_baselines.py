@@ -215,6 +215,10 @@ def test_verdict_states_the_gap_to_the_decimals_of_the_scores():
     result = verdict({"accuracy": 0.99995, "log_loss": 0.01}, baselines, "accuracy", "binary", LABELS)
     assert "ahead of the best baseline, Logistic regression (0.9912), by 0.0088." in result["text"]
 
+    regression = {"naive": {"mae": 63_450.0}, "linear": {"mae": 7_775.3}, "gradient_boosting": {"mae": 9_120.0}}
+    result = verdict({"mae": 10_876.6}, regression, "mae", "regression", np.array([1.0, 2.0]))
+    assert "MAE 7775, against the network's 10,877 (a gap of 3101)." in result["text"]  # not 1.088e+04
+
 
 def test_verdict_a_tie_with_a_baseline_is_called_a_tie():
     result = verdict({"accuracy": 0.85, "log_loss": 0.3}, BASELINES, "accuracy", "binary", LABELS)
