@@ -98,3 +98,9 @@ def test_the_set_up_and_test_commands_are_those_ci_runs(command):
         assert 'pip" install -q -r requirements.txt' in CI and 'streamlit" run app.py' in CI
     else:
         assert command.replace("pip install -r", "pip install -q -r") in CI
+
+
+def test_every_dlcore_module_has_its_paragraph():
+    modules = {path.stem for path in (ROOT / "dlcore").glob("*.py") if not path.stem.startswith("__")}
+    described = set(re.findall(r"\*\*`(\w+)`\*\*", README.split("How the code is organised")[1]))
+    assert described == modules, (modules - described, described - modules)
