@@ -26,7 +26,7 @@ from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from large import generate  # noqa: E402
-from server_memory import CHROMIUM_ARGS, ROOT, chromium_path, rss_mb, start_server, worker_pids  # noqa: E402
+from server_memory import CHROMIUM, CHROMIUM_ARGS, ROOT, rss_mb, start_server, worker_pids  # noqa: E402
 
 PAGES = ["Explore", "Prepare", "Baseline", "Model", "Train", "Results & predictions", "Explain"]
 
@@ -127,7 +127,7 @@ def main() -> None:
         sampler = MemorySampler(server.pid)
         sampler.start()
         try:
-            result = drive(url, csv, args.epochs, chromium_path())
+            result = drive(url, csv, args.epochs, CHROMIUM)
         finally:
             sampler.running = False
             server.terminate()

@@ -13,21 +13,17 @@ is what the server keeps of finished runs. ``--app-dir`` measures another checko
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser import CHROMIUM, CHROMIUM_ARGS, nav, start_server  # noqa: E402  (the server and browser the tests use)
 SAMPLE = "Breast cancer (binary)"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 
 
 def rss_mb(pid: int) -> float:
@@ -57,41 +53,6 @@ def worker_pids() -> list[int]:
 def worker_rss_mb() -> float:
     """Resident memory of the largest running ``dlcore worker`` process, in MB."""
     return max((rss_mb(pid) for pid in worker_pids()), default=0.0)
-
-
-def chromium_path() -> str:
-    """The system Chromium: ``$CHROMIUM``, else the one on the PATH."""
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(app_dir: Path, runs: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=app_dir, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=log.open("w"),
-        stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return server, url
-        except OSError:
-            time.sleep(0.5)
-    server.kill()
-    sys.exit(f"streamlit did not start; see {log}")
-
-
-def nav(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible(timeout=60_000)
 
 
 def drive(url: str, server_pid: int, runs: int, epochs: int, chromium: str) -> list[dict]:
@@ -135,11 +96,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--app-dir", type=Path, default=ROOT, help="checkout whose app.py to serve")
     args = parser.parse_args()
-    chromium = chromium_path()
     with tempfile.TemporaryDirectory() as tmp:
         server, url = start_server(args.app_dir.resolve(), Path(tmp) / "runs", Path(tmp) / "server.log")
         try:
-            rows = drive(url, server.pid, args.runs, args.epochs, chromium)
+            rows = drive(url, server.pid, args.runs, args.epochs, CHROMIUM)
         finally:
             server.terminate()
             server.wait(30)

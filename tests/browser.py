@@ -1,5 +1,6 @@
-"""What the real-browser tests share: a ``streamlit run`` server on a free port, the system Chromium, waiting for the
-app's run to end, moving between pages, and a screenshot of each page for CI's artifacts."""
+"""What the real-browser tests (and the browser benchmarks) share: a ``streamlit run`` server on a free port, the
+system Chromium, waiting for the app's run to end, moving between pages, and a screenshot of each page for CI's
+artifacts."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"  # the system's
+CHROMIUM = (os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+            or "/usr/bin/chromium")  # the system's, or $CHROMIUM
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 APP_URL = os.environ.get("DLCORE_APP_URL")  # a server already running (CI's deployment check), else one is started
@@ -30,36 +32,39 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_server(app_dir: Path, runs: Path, log: Path, timeout: float = 120) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` of the checkout ``app_dir`` on a free port with its own runs folder, its output in
+    ``log``: the process and its URL, once it answers its health check."""
+    port = free_port()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+             f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
+            cwd=app_dir, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+
+
 def serve(tmp_path_factory):
     """A generator for a module-scoped fixture: the URL of a fresh server with its own runs folder."""
     if APP_URL:
         yield APP_URL
         return
-    port = free_port()
-    runs = tmp_path_factory.mktemp("runs")
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
-         f"--server.port={port}", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none"],
-        cwd=ROOT, env={**os.environ, "DLCORE_RUNS_DIR": str(runs)}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        log.seek(0)
-        raise RuntimeError(f"streamlit did not start:\n{log.read()}")
+    log = tmp_path_factory.mktemp("log") / "streamlit.log"
+    proc, url = start_server(ROOT, tmp_path_factory.mktemp("runs"), log)
     yield url
     proc.terminate()
     proc.wait(20)
-    log.seek(0)
-    print(log.read()[-3000:])
+    print(log.read_text()[-3000:])
 
 
 def settled(page) -> None:
