@@ -72,7 +72,7 @@ def test_journey_1_a_sample_through_every_page_to_the_downloads(server):
         no_error_shown(page)
         shot(page, "1", "06 train")
         nav(page, "Runs")
-        expect(page.get_by_text("Show in Results")).to_be_visible()
+        expect(page.get_by_role("button", name="Show in Results")).to_be_visible()
         shot(page, "1", "07 runs")
 
         nav(page, "Results & predictions", timeout=120_000)
