@@ -28,11 +28,21 @@ def load(raw: bytes, name: str, options: ReadOptions | None = None) -> None:
         state.dataset = dataset
 
 
-source = st.segmented_control("Data source", ["Upload a file", "Try a sample dataset"], default="Upload a file",
-                              key="upload_source", help="Your own table, or a small public one bundled with the app "
-                                                        "to see the whole workflow first.")
+def keep(widget: str) -> None:
+    """Copy a widget's value to a key of its own, which outlives the widget while another page is on show."""
+    state[f"{widget}_kept"] = state[widget]
+
+
+source = st.segmented_control("Data source", ["Upload a file", "Try a sample dataset"],
+                              default=state.get("upload_source_kept", "Upload a file"), key="upload_source",
+                              on_change=keep, args=("upload_source",),
+                              help="Your own table, or a small public one bundled with the app to see the whole "
+                                   "workflow first.")
 if source == "Try a sample dataset":
-    name = st.selectbox("Sample dataset", list(SAMPLES), help="Bundled with scikit-learn; no download needed.")
+    samples = list(SAMPLES)
+    name = st.selectbox("Sample dataset", samples, index=samples.index(state.get("upload_sample_kept", samples[0])),
+                        key="upload_sample", on_change=keep, args=("upload_sample",),
+                        help="Bundled with scikit-learn; no download needed.")
     if st.button("Load sample", icon=":material/dataset:", help="Load it as if it were uploaded; its target is "
                                                                  "chosen for you."):
         load(sample_csv(name), f"{name}.csv")

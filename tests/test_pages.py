@@ -97,6 +97,10 @@ def test_sample_dataset_loads_without_upload(app):
     assert not app.exception
     assert app.session_state["target"] == "species"
     assert app.session_state["task"] == "multiclass"
+    app.switch_page("pages/explore.py").run()
+    app.switch_page("pages/upload.py").run()
+    assert app.segmented_control(key="upload_source").value == "Try a sample dataset", "back on Upload, the choice holds"
+    assert app.selectbox(key="upload_sample").value == "Iris flowers (multiclass)"
 
 
 def explore(app: AppTest, section: str) -> AppTest:
