@@ -48,8 +48,6 @@ import sys
 import time
 from pathlib import Path
 
-import catboost
-import lightgbm
 import numpy as np
 import pandas as pd
 import sklearn
@@ -174,6 +172,9 @@ def fitted_scores(data: PreparedData, model, x_fit, x_test) -> tuple[dict, float
 
 
 def booster_scores(name: str, data: PreparedData, seed: int) -> tuple[dict, float]:
+    import catboost  # requirements-bench.txt: imported here, so --help works without them
+    import lightgbm
+
     x_fit, x_test = tree_features(data)
     regression = data.task == "regression"
     categorical = list(x_fit.select_dtypes("category").columns)
@@ -314,6 +315,9 @@ def main() -> None:
               else shown.to_string(index=shown is normalized_scores), end="\n\n")
     print("normalized score = (score - naive) / (best of CatBoost, LightGBM, HistGradientBoosting - naive)")
     if args.json:
+        import catboost
+        import lightgbm
+
         settings = {"seed": args.seed, "max_rows": args.max_rows, "epochs": args.epochs, "tune_trials": args.tune,
                     "mlp_max_iter": MLP_MAX_ITER, "versions": {"catboost": catboost.__version__,
                     "lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__}}
