@@ -93,6 +93,29 @@ def upload(page, path, ready: str) -> None:
     settled(page)
 
 
+def load_sample(page, name: str, ready: str) -> None:
+    """On the Upload page: the bundled sample ``name`` loaded, up to its ``ready`` line (the target and task)."""
+    page.get_by_text("Try a sample dataset").click()
+    settled(page)
+    page.get_by_role("combobox", name="Sample dataset").click()
+    page.get_by_role("option", name=name).click()
+    settled(page)
+    page.get_by_role("button", name="Load sample").click()
+    expect(page.get_by_text(ready)).to_be_visible()
+    settled(page)
+
+
+def sample_ready_to_train(page, url: str, name: str, ready: str, epochs: int, patience: int | None = None,
+                          timeout: float = 30_000) -> None:
+    """A fresh session at ``url`` with the sample ``name`` loaded and the training settings saved on Model
+    (``timeout``: for the Model page's first visit)."""
+    page.goto(url)
+    settled(page)
+    load_sample(page, name, ready)
+    nav(page, "Model", timeout=timeout)
+    save_training_settings(page, epochs, patience)
+
+
 def save_training_settings(page, epochs: int, patience: int | None = None) -> None:
     """On the Model page: the epochs (and patience), saved."""
     page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))

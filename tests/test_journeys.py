@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, nav, no_error_shown, save_training_settings, serve,
-                     settled, shot, train_to_the_end, upload)
+from browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, load_sample, nav, no_error_shown, sample_ready_to_train,
+                     save_training_settings, serve, settled, shot, train_to_the_end, upload)
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +34,6 @@ def browser_page():
             yield page
         finally:
             browser.close()
-
-
-def load_sample(page, name: str, ready: str) -> None:
-    page.get_by_text("Try a sample dataset").click()
-    settled(page)
-    page.get_by_role("combobox", name="Sample dataset").click()
-    page.get_by_role("option", name=name).click()
-    settled(page)
-    page.get_by_role("button", name="Load sample").click()
-    expect(page.get_by_text(ready)).to_be_visible()
-    settled(page)
 
 
 def download(page, button: str):
@@ -106,11 +95,8 @@ def test_journey_1_a_sample_through_every_page_to_the_downloads(server):
 
 def test_journey_5_a_refresh_during_training_returns_to_the_same_run(server):
     with browser_page() as page:
-        page.goto(server)
-        settled(page)
-        load_sample(page, "Iris flowers (multiclass)", "Ready: predict species (multiclass)")
-        nav(page, "Model")
-        save_training_settings(page, epochs=200, patience=200)
+        sample_ready_to_train(page, server, "Iris flowers (multiclass)", "Ready: predict species (multiclass)",
+                              epochs=200, patience=200)
         nav(page, "Train")
         page.get_by_role("button", name="Train", exact=True).click()
         expect(page.get_by_text(re.compile(r"Epoch [1-9]\d* of at most"))).to_be_visible(timeout=120_000)
@@ -270,11 +256,8 @@ def test_journey_4_a_bundle_uploaded_back_predicts_a_new_file_with_its_schema_re
 
 def test_journey_6_a_tune_of_three_trials(server):
     with browser_page() as page:
-        page.goto(server)
-        settled(page)
-        load_sample(page, "Wine cultivars (multiclass)", "Ready: predict cultivar (multiclass)")
-        nav(page, "Model")
-        save_training_settings(page, epochs=10)
+        sample_ready_to_train(page, server, "Wine cultivars (multiclass)", "Ready: predict cultivar (multiclass)",
+                              epochs=10)
         nav(page, "Tune")
         page.get_by_role("spinbutton", name="Trials").fill("3")
         page.get_by_role("spinbutton", name="Trials").press("Tab")

@@ -9,9 +9,8 @@ import tomllib
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, nav, no_error_shown, save_training_settings, serve,
+from browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, VIEWPORT, nav, no_error_shown, sample_ready_to_train, serve,
                      settled, shot, train_to_the_end)
-from test_journeys import load_sample
 
 THEMES = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["theme"]
 ACCENT = {theme: THEMES[theme]["primaryColor"] for theme in ("light", "dark")}
@@ -116,11 +115,8 @@ def measured(server):
         page = browser.new_page(viewport=VIEWPORT, color_scheme="light")
         page.set_default_timeout(120_000)
         try:
-            page.goto(server)
-            settled(page)
-            load_sample(page, "Breast cancer (binary)", "Ready: predict diagnosis (binary)")
-            nav(page, "Model", timeout=120_000)
-            save_training_settings(page, epochs=4)
+            sample_ready_to_train(page, server, "Breast cancer (binary)", "Ready: predict diagnosis (binary)", epochs=4,
+                                  timeout=120_000)
             nav(page, "Train")
             train_to_the_end(page)
             nav(page, "Explain")
