@@ -26,7 +26,8 @@ from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from large import generate  # noqa: E402
-from server_memory import CHROMIUM, CHROMIUM_ARGS, ROOT, rss_mb, start_server, worker_pids  # noqa: E402
+from server_memory import ROOT, rss_mb, worker_pids  # noqa: E402  (it puts tests/ on the path for browser)
+from browser import CHROMIUM, CHROMIUM_ARGS, save_training_settings, start_server  # noqa: E402
 
 PAGES = ["Explore", "Prepare", "Baseline", "Model", "Train", "Results & predictions", "Explain"]
 
@@ -94,9 +95,7 @@ def drive(url: str, csv: Path, epochs: int, chromium: str) -> dict:
             for title in PAGES:
                 times.setdefault(title, []).append(switch(page, title))
                 if visit == 0 and title == "Model":
-                    page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))
-                    page.get_by_role("button", name="Save settings").click()
-                    expect(page.get_by_text("Saved.")).to_be_visible()
+                    save_training_settings(page, epochs)
                 if visit == 0 and title == "Train":
                     page.get_by_role("button", name="Train", exact=True).click()
                     expect(page.get_by_text("Training finished")).to_be_visible(timeout=1_800_000)

@@ -22,7 +22,8 @@ from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from browser import CHROMIUM, CHROMIUM_ARGS, nav, start_server  # noqa: E402  (the server and browser the tests use)
+# the server and browser steps the tests use
+from browser import CHROMIUM, CHROMIUM_ARGS, load_sample, nav, save_training_settings, start_server  # noqa: E402
 SAMPLE = "Breast cancer (binary)"
 
 
@@ -62,15 +63,10 @@ def drive(url: str, server_pid: int, runs: int, epochs: int, chromium: str) -> l
         page = browser.new_page()
         page.set_default_timeout(120_000)
         page.goto(url)
-        page.get_by_text("Try a sample dataset").click()
-        page.get_by_role("button", name="Load sample").click()
-        expect(page.get_by_text("Ready: predict")).to_be_visible()
+        load_sample(page, SAMPLE, "Ready: predict")
         rows.append({"after": "sample loaded", "server_mb": rss_mb(server_pid), "worker_mb": 0.0, "seconds": 0.0})
         nav(page, "Model")
-        page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))
-        page.get_by_role("spinbutton", name="Early-stopping patience").fill(str(epochs))
-        page.get_by_role("button", name="Save settings").click()
-        expect(page.get_by_text("Saved.")).to_be_visible()
+        save_training_settings(page, epochs, patience=epochs)
         nav(page, "Train")
         for number in range(1, runs + 1):
             started, peak_worker = time.time(), 0.0
