@@ -4,8 +4,9 @@ Every baseline is scored on the test split the network is scored on, with the sa
 ``naive`` (majority class with class-prior probabilities, or the training mean; for regression also
 ``naive_median``), ``random`` (shuffled training labels), ``linear`` (logistic or ridge regression) and
 ``gradient_boosting`` (scikit-learn's HistGradientBoosting with its defaults); the last two are fitted on
-the network's own prepared training matrix, where a column of category codes (a learned embedding's input) is
-one-hot encoded for the linear model and a categorical feature for gradient boosting.
+the network's own prepared matrix of the non-test rows (training and validation, as the network's ensemble),
+where a column of category codes (a learned embedding's input) is one-hot encoded for the linear model and a
+categorical feature for gradient boosting.
 """
 
 from __future__ import annotations
@@ -106,11 +107,13 @@ def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str
 
 
 def _fitted(data: PreparedData, model) -> dict[str, float]:
-    """Fit ``model`` on the encoded training target and score it on the test split. With a single class in the
-    training rows there is nothing to separate: that is the majority-class baseline."""
-    if data.task != "regression" and np.unique(data.y_train).size < 2:
+    """Fit ``model`` on the encoded target of every non-test row (it needs no validation rows to stop on; the
+    network's ensemble learns from them all too) and score it on the test split. With a single class in those
+    rows there is nothing to separate: that is the majority-class baseline."""
+    x, y = np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val])
+    if data.task != "regression" and np.unique(y).size < 2:
         return naive_baseline(data)
-    model.fit(data.x_train, data.y_train)
+    model.fit(x, y)
     if data.task == "regression":
         return _scored(data, model.predict(data.x_test))
     proba = np.zeros((len(data.x_test), len(data.preparation.classes)))

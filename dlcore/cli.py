@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=0,
                        help="maximum epochs; early stopping may end sooner (default: 0, sized from the data)")
     train.add_argument("--seed", type=_seed, help="random seed for the split and the weights (default: the app's)")
+    train.add_argument("--folds", type=int, default=0, metavar="K",
+                       help="members of the cross-fitted ensemble: K networks, each trained on K-1 folds of the "
+                            "non-test rows and stopped on the last, averaged into one model; 1: a single network "
+                            "(default: 0, chosen from the data's size)")
     train.add_argument("--backend", choices=["local", "ray"],
                        help="local: train in this process; ray: as a job on the Ray cluster at $RAY_ADDRESS, with the "
                             "run folder on storage every node shares (default: ray if $RAY_ADDRESS is set)")
@@ -189,23 +193,31 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> in
     from dlcore.jobs import JobFailed, submit, train_here
     from dlcore.runs import run_info, write_job
 
-    epochs = config.epochs_for(len(data.x_train))
+    info = run_info(data, arch, config, dataset=dataset)
+    epochs = info["max_epochs"]
 
     def progress(epoch: int, row: dict) -> None:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch")
         print(f"epoch {epoch}/{epochs}  {shown}", flush=True)
 
-    info = run_info(data, arch, config, dataset=dataset)
+    def member(number: int, of: int) -> None:
+        print(f"member {number} of {of}: trains on {of - 1} of {of} folds of the non-test rows, stops on the other",
+              flush=True)
+
     try:
         if backend == "local":
-            metrics = train_here(data, arch, config, out, info, on_epoch=progress)
+            metrics = train_here(data, arch, config, out, info, on_epoch=progress, on_member=member)
         else:
             metrics = _follow(submit(write_job(out, data, arch, config, info), root=out.parent, backend="ray"),
-                              progress)
+                              progress, member)
     except JobFailed as exc:
         print(f"error: training failed: {exc} (see {out / 'worker.log'})", file=sys.stderr)
         return 1
     primary = metrics["primary_metric"]
+    held = metrics["out_of_fold"]
+    where = f"out of fold on all {held['rows']:,} non-test rows" if metrics["members"] > 1 else \
+        f"on the {held['rows']:,} validation rows"
+    print(f"{metrics['members']} network(s) averaged; {primary}={held[primary]:.4g} {where}")
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
           f"trained on {metrics['device']}; wrote {out}")
     print(metrics["verdict"]["text"])
@@ -217,28 +229,37 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> in
 def _train(args) -> int:
     from dlcore.architectures import resolve
     from dlcore.jobs import default_backend
-    from dlcore.training import TrainConfig
+    from dlcore.training import MAX_FOLDS, TrainConfig
 
+    if not 0 <= args.folds <= MAX_FOLDS:
+        raise DataError(f"--folds must be from 1 to {MAX_FOLDS} (or 0 to choose from the data's size).")
     data, seed = _prepared_file(args)
     arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train), data.task)
-    config = TrainConfig(epochs=args.epochs, seed=seed)
+    config = TrainConfig(epochs=args.epochs, seed=seed, folds=args.folds)
+    members = config.folds_for(len(data.x_train) + len(data.x_val))
     print(f"{data.task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, "
-          f"{arch.title}")
+          f"{arch.title}, {members} member(s)")
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated train leaves its folder marked failed
     return _train_into(args.out, data, arch, config, args.data.name, args.backend or default_backend())
 
 
-def _follow(run, progress) -> dict:
-    """Print each epoch of a run training elsewhere as it arrives; its metrics once it ends."""
+def _follow(run, progress, on_member) -> dict:
+    """Print each epoch of a run training elsewhere (each member's, for an ensemble) as it arrives; its metrics
+    once it ends."""
     from dlcore.jobs import JobFailed
     from dlcore.runs import RESULT_STATES
 
-    shown = 0
+    members = len(run.member_dirs)
+    shown = [0] * members if members else [0]
     while True:
         done = run.done
-        for row in run.history[shown:]:
-            progress(int(row["epoch"]), row)
-            shown += 1
+        histories = [frame.to_dict("records") for frame in run.member_histories()] if members else [run.history]
+        for number, history in enumerate(histories, 1):
+            for row in history[shown[number - 1]:]:
+                if members and shown[number - 1] == 0:
+                    on_member(number, members)
+                progress(int(row["epoch"]), row)
+                shown[number - 1] += 1
         if done:
             if run.status not in RESULT_STATES:
                 raise JobFailed(run.error)

@@ -40,8 +40,9 @@ from pathlib import Path
 from dlcore.errors import DataError
 from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS, explain_job
 from dlcore.files import read_json, write_json
-from dlcore.runs import (HOST, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint,
-                         execute, execute_fold, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
+from dlcore.runs import (FINAL_STATES, HOST, MEMBERS_DIR, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run,
+                         evaluate_checkpoint, execute, execute_fold, execute_member, member_failure, new_run_dir,
+                         owner_key, read_status, run_info, runs_root, write_job)
 from dlcore.training import training_device
 
 QUEUE_DIR = ".queue"
@@ -98,10 +99,28 @@ def _check_session_limit(root: Path, owner: str) -> None:
                          f"({MAX_RUNS_ENV}={max_runs_per_session()}). Wait for one to finish or stop one.")
 
 
-def train_here(data, arch, config, run_dir: Path, info: dict | None = None, on_epoch=None) -> dict:
-    """Write the job into ``run_dir`` and run it in this process (the command line's local backend); its metrics,
-    or :class:`JobFailed`. The folder is the same as a queued job's."""
+def train_here(data, arch, config, run_dir: Path, info: dict | None = None, on_epoch=None,
+               on_member=None) -> dict:
+    """Write the job into ``run_dir`` and run it in this process (the command line's local backend), an
+    ensemble's members one after another first (``on_member(number, of)`` as each starts); its metrics, or
+    :class:`JobFailed`. The folder is the same as a queued job's."""
     write_job(run_dir, data, arch, config, info)
+    members = Run(run_dir).member_dirs
+    try:
+        for number, member_dir in enumerate(members, 1):
+            if (run_dir / STOP_FILE).exists():
+                break
+            if on_member is not None:
+                on_member(number, len(members))
+            if work(member_dir, on_epoch=on_epoch) is None:
+                break  # the run fails with this member's reason, keeping those before it
+    except BaseException:  # Ctrl-C or a termination signal: the run's folder says so too
+        _end(run_dir, "failed", "Training was interrupted.")
+        raise
+    finally:
+        for member_dir in members:
+            if _status(member_dir).get("state") == "queued":
+                _end(member_dir, "stopped", "Stopped before it started.")
     metrics = work(run_dir, on_epoch=on_epoch)
     if metrics is None:
         raise JobFailed(Run(run_dir).error)
@@ -114,8 +133,9 @@ def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: st
     checkpoint instead of training (a run whose worker died)."""
     root, run_dir = Path(root or runs_root()).absolute(), Path(run_dir).absolute()
     backend = backend or default_backend()
-    folds = read_json(run_dir / JOB_FILE).get("folds", []) if mode == "train" else []
-    enqueue(root, [*(f"{run_dir.name}/{fold}" for fold in folds), run_dir.name], run_dir.name, owner, backend, mode)
+    spec = read_json(run_dir / JOB_FILE) if mode == "train" else {}
+    parts = [*spec.get("folds", []), *spec.get("members", [])]
+    enqueue(root, [*(f"{run_dir.name}/{part}" for part in parts), run_dir.name], run_dir.name, owner, backend, mode)
     dispatch(root)
     return Run(run_dir)
 
@@ -204,13 +224,19 @@ def dispatch(root: Path | None = None) -> None:
         running = []
         for path, ticket in _tickets(queue, "running"):
             job_dir = root / ticket["job"]
-            if _settle(job_dir) != "running":  # ended, or queued again (a recovery): this ticket is spent
+            state = _settle(job_dir)
+            if state != "running":  # ended, or queued again (a recovery): this ticket is spent
                 path.unlink(missing_ok=True)
+                if state == "failed" and job_dir.parent.name == MEMBERS_DIR:
+                    _fail_ensemble(job_dir)
             else:
                 running.append(ticket)
         for path, ticket in _tickets(queue, "waiting"):
             job_dir = root / ticket["job"]
-            if (job_dir / STOP_FILE).exists() or not job_dir.is_dir():
+            if _status(job_dir).get("state") in FINAL_STATES:  # failed meanwhile (an ensemble whose member failed)
+                path.unlink(missing_ok=True)
+                continue
+            if not job_dir.is_dir() or (job_dir / STOP_FILE).exists() and not _delivers_members(job_dir):
                 _end(job_dir, "stopped", "Stopped before it started.")
                 path.unlink(missing_ok=True)
                 continue
@@ -226,6 +252,22 @@ def dispatch(root: Path | None = None) -> None:
                 (queue / "running" / path.name).unlink(missing_ok=True)
                 continue
             running.append(ticket)
+
+
+def _fail_ensemble(member_dir: Path) -> None:
+    """A member failed: its run, still waiting for its members, fails now with the reason (and its members not
+    yet ended stop), rather than when its own job's turn comes."""
+    run_dir = member_dir.parent.parent
+    if _status(run_dir).get("state") == "queued":
+        _end(run_dir, "failed", member_failure(run_dir, int(member_dir.name)))
+
+
+def _delivers_members(job_dir: Path) -> bool:
+    """An ensemble's own job, which still delivers the members trained before a Stop."""
+    try:
+        return bool(read_json(job_dir / JOB_FILE).get("members"))
+    except ValueError:
+        return False
 
 
 def queue_position(run: Run, root: Path | None = None) -> dict:
@@ -416,6 +458,8 @@ def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epo
                 from dlcore.tuning import run_trial
 
                 metrics = run_trial(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
+            elif kind == "member":
+                metrics = execute_member(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
             elif kind == "fold":
                 metrics = execute_fold(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
             else:

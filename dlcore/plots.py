@@ -115,6 +115,21 @@ def training_curves(history: pd.DataFrame, metric: str, smoothing: float = 0.0, 
     return fig
 
 
+def member_curves(histories: list[pd.DataFrame], metric: str = "loss", smoothing: float = 0.0) -> go.Figure:
+    """The validation ``metric`` of each member of an ensemble across its epochs (each on the fold it holds out),
+    so the members' curves and stopping points read side by side."""
+    fig = go.Figure()
+    for number, history in enumerate(histories, 1):
+        if len(history) and f"val_{metric}" in history:
+            values = history[f"val_{metric}"]
+            values = values.ewm(alpha=1 - smoothing).mean() if smoothing else values
+            fig.add_trace(go.Scatter(x=history["epoch"], y=values, mode="lines", name=f"member {number}"))
+    title = METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
+    fig.update_layout(title=f"Validation {title.lower()} per epoch, each member on its held-out fold",
+                      xaxis_title="epoch", yaxis_title=title, legend_title=None)
+    return fig
+
+
 def scores_by_model(scores: dict[str, float], metric: str) -> go.Figure:
     """The test ``metric`` of the network and of every baseline, side by side."""
     title = METRIC_TITLES.get(metric, metric)

@@ -13,11 +13,15 @@ Every file below is written atomically (:mod:`dlcore.files`), so a run folder is
   downloadable ``model.zip`` (:mod:`dlcore.export`), and ``test_predictions.parquet``: the test rows with that
   model's predictions;
 - ``folds/<i>/``: with K-fold cross-validation, one job folder per fold;
+- ``members/<i>/``: with a cross-fitted ensemble (:mod:`dlcore.ensemble`), one job folder per member (its
+  ``history.csv``, ``best.keras`` while it trains, then ``model.keras`` and ``metrics.json``), and
+  ``members/folds.npy``: the fold each non-test row belongs to; the run's own job waits for its members, then
+  delivers their mean as ``model.keras``;
 - ``explain/``: the explanation job's ``job.json`` and ``status.json`` (with its progress), and, once it is done,
   ``explanations.json`` beside the run's files (:mod:`dlcore.explain`).
 
 :class:`Run` reads a folder as it is now (for the pages, which never build or hold a model while it trains);
-:func:`execute` and :func:`execute_fold` are what a worker does.
+:func:`execute`, :func:`execute_member` and :func:`execute_fold` are what a worker does.
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ import pandas as pd
 
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
+from dlcore.ensemble import average, fold_of_rows, member_data, out_of_fold, outputs_of, train_member
 from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
-from dlcore.files import read_json, replacing, write_json, write_text
+from dlcore.errors import DataError
+from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR, Predictor
 from dlcore.prepared import PreparedData, storable
 from dlcore.training import EpochCallback, TrainConfig, train
@@ -46,7 +52,8 @@ from dlcore.training import EpochCallback, TrainConfig, train
 RUNS_ENV = "DLCORE_RUNS_DIR"
 HEARTBEAT_ENV = "DLCORE_HEARTBEAT_TIMEOUT"
 RUN_FILE, JOB_FILE, STATUS_FILE, HISTORY_FILE = "run.json", "job.json", "status.json", "history.csv"
-CHECKPOINT_FILE, STOP_FILE, FOLDS_DIR = "best.keras", "stop", "folds"
+CHECKPOINT_FILE, STOP_FILE, FOLDS_DIR, MEMBERS_DIR = "best.keras", "stop", "folds", "members"
+MODEL_FILE, FOLD_OF_ROWS_FILE = "model.keras", "folds.npy"
 TEST_PREDICTIONS_FILE = "test_predictions.parquet"
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 SECRET = re.compile(r"^[0-9a-f]{32}$")
@@ -55,6 +62,10 @@ RESULT_STATES = ("finished", "stopped", "recovered")  # states with scores and a
 LOST = "The training process ended unexpectedly (no sign of life from it)."
 HOST = socket.gethostname()
 log = logging.getLogger("dlcore")
+
+
+class RunFailed(DataError):
+    """The run cannot deliver a model; the message says why and what was kept."""
 _warned: set[str] = set()
 
 
@@ -84,22 +95,45 @@ def heartbeat_timeout() -> float:
 def run_info(data: PreparedData, arch: Architecture, config: TrainConfig, dataset: str = "", owner: str = "") -> dict:
     """What ``run.json`` says about a run (the leaderboard reads it); ``owner`` is the session's secret."""
     return {"owner": owner_key(owner), "dataset": dataset, "target": data.preparation.target, "task": data.task,
-            "architecture": arch.title, "max_epochs": config.epochs_for(len(data.x_train)), "created": time.time(),
+            "architecture": arch.title, "max_epochs": config.epochs_for(member_rows(data, config)),
+            "members": config.folds_for(non_test_rows(data)), "primary_metric": data.primary_metric,
+            "created": time.time(),
             "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)}}
 
 
 def write_job(run_dir: Path, data: PreparedData, arch: Architecture, config: TrainConfig, info: dict | None = None,
               folds: list[PreparedData] | None = None) -> Path:
-    """Write everything a worker needs to train ``data`` into ``run_dir`` (and one folder per K-fold fold)."""
+    """Write everything a worker needs to train ``data`` into ``run_dir``: one folder per K-fold fold, and one per
+    member of a cross-fitted ensemble (which read the run's prepared data and ``members/folds.npy``)."""
     run_dir = Path(run_dir)
     fold_dirs = [f"{FOLDS_DIR}/{i}" for i in range(1, len(folds or []) + 1)]
     for fold, name in zip(folds or [], fold_dirs):
         _write_job_files(run_dir / name, fold, {"kind": "fold", "architecture": arch.get_config(),
                                                 "config": config.get_config()})
+    k = config.folds_for(non_test_rows(data))
+    member_dirs = [f"{MEMBERS_DIR}/{i}" for i in range(1, k + 1)] if k > 1 else []
+    if member_dirs:
+        with replacing(run_dir / MEMBERS_DIR / FOLD_OF_ROWS_FILE) as temporary:
+            np.save(temporary, fold_of_rows(data, k, config.seed))
+    for i, name in enumerate(member_dirs):
+        write_json(run_dir / name / JOB_FILE, {"version": 1, "kind": "member", "member": i,
+                                               "architecture": arch.get_config(), "config": config.get_config()})
+        write_json(run_dir / name / STATUS_FILE, {"state": "queued", "queued": time.time()})
     write_json(run_dir / RUN_FILE, info or run_info(data, arch, config))
     _write_job_files(run_dir, data, {"kind": "run", "architecture": arch.get_config(), "config": config.get_config(),
-                                     "folds": fold_dirs})
+                                     "folds": fold_dirs, "members": member_dirs})
     return run_dir
+
+
+def non_test_rows(data: PreparedData) -> int:
+    """The rows an ensemble's members share out: the split's training and validation rows."""
+    return len(data.x_train) + len(data.x_val)
+
+
+def member_rows(data: PreparedData, config: TrainConfig) -> int:
+    """The rows each network trains on: the training split, or K−1 of an ensemble's K folds."""
+    k = config.folds_for(non_test_rows(data))
+    return len(data.x_train) if k == 1 else non_test_rows(data) * (k - 1) // k
 
 
 def _write_job_files(job_dir: Path, data: PreparedData, spec: dict) -> None:
@@ -163,8 +197,47 @@ class Run:
         return self.run_dir.name
 
     @property
+    def member_dirs(self) -> list[Path]:
+        """The job folders of an ensemble's members (none for a single network)."""
+        try:
+            return [self.run_dir / name for name in read_json(self.run_dir / JOB_FILE).get("members", [])]
+        except ValueError:
+            return []
+
+    @property
     def status_record(self) -> dict:
-        return read_status(self.run_dir)
+        """The run's status; while a member of an ensemble trains (the run's own job waits behind its members),
+        that member's, with ``member`` (1-based) and ``members``."""
+        status, members = read_status(self.run_dir), self.member_dirs
+        if status.get("state") not in ("queued", "running") or not members:
+            return status
+        for number, folder in enumerate(members, 1):
+            member = read_status(folder)
+            if member.get("state") == "running":
+                return {**member, "member": number, "members": len(members),
+                        "phase": f"training member {number} of {len(members)}"}
+        return status
+
+    def member_histories(self) -> list[pd.DataFrame]:
+        """Each member's curves so far (an empty frame for a member not started)."""
+        return [pd.DataFrame(read_history(folder)) for folder in self.member_dirs]
+
+    def member_table(self, metric: str) -> pd.DataFrame:
+        """One row per member of an ensemble: its state, epochs, best epoch, its ``metric`` on the fold it held
+        out (once it has finished) and seconds."""
+        rows = []
+        for number, folder in enumerate(self.member_dirs, 1):
+            try:
+                result = read_json(folder / "metrics.json")
+            except ValueError:
+                result = {}
+            held = result.get("out_of_fold", {})
+            rows.append({"member": number, "status": read_status(folder).get("state", "failed"),
+                         "epochs": result.get("epochs_run", len(read_history(folder))),
+                         "best epoch": result.get("best_epoch"), "held-out rows": held.get("rows"),
+                         f"held-out {METRIC_TITLES.get(metric, metric)}": held.get(metric),
+                         "seconds": result.get("seconds")})
+        return pd.DataFrame(rows)
 
     @property
     def status(self) -> str:
@@ -209,14 +282,17 @@ class Run:
 
     @property
     def has_checkpoint(self) -> bool:
-        return (self.run_dir / CHECKPOINT_FILE).is_file()
+        """A best-weights checkpoint to evaluate: the run's, or for an ensemble at least one member's."""
+        folders = self.member_dirs or [self.run_dir]
+        return any((folder / name).is_file() for folder in folders for name in (MODEL_FILE, CHECKPOINT_FILE))
 
     def owned_by(self, secret: str) -> bool:
         return bool(secret) and self.info.get("owner") == owner_key(secret)
 
     def stop(self) -> None:
-        """Ask the run (and its folds) to stop: the worker ends within an epoch and keeps the best weights."""
-        for folder in [self.run_dir, *sorted((self.run_dir / FOLDS_DIR).glob("*"))]:
+        """Ask the run (its folds and members) to stop: the worker ends within an epoch and keeps the best weights;
+        an ensemble keeps the members trained so far."""
+        for folder in [self.run_dir, *sorted((self.run_dir / FOLDS_DIR).glob("*")), *self.member_dirs]:
             write_text(folder / STOP_FILE, "")
 
     def wait(self, timeout: float | None = None, poll: float = 0.2) -> bool:
@@ -336,36 +412,145 @@ def execute_fold(job_dir: Path, on_epoch: EpochCallback | None = None, should_st
     return metrics
 
 
+def execute_member(job_dir: Path, on_epoch: EpochCallback | None = None, should_stop=None) -> dict:
+    """Train one member of an ensemble on the run's prepared data and fold of rows; write its ``model.keras`` and
+    ``metrics.json`` (epochs, best epoch, seconds, its score on the rows it held out)."""
+    job_dir = Path(job_dir)
+    run_dir = job_dir.parent.parent
+    spec = read_json(job_dir / JOB_FILE)
+    data, folds, member = PreparedData.load(run_dir / PREPARED_DIR), _fold_of_rows(run_dir), int(spec["member"])
+    arch, config = Architecture.from_config(spec["architecture"]), TrainConfig.from_config(spec["config"])
+    result, outputs = train_member(data, folds, member, arch, config, on_epoch=history_writer(job_dir, on_epoch),
+                                   should_stop=should_stop, checkpoint=job_dir / CHECKPOINT_FILE)
+    if result.epochs_run:  # a member stopped before its first epoch ended has learned nothing to keep
+        save_model(result.model, job_dir / MODEL_FILE)
+    metrics = {"member": member + 1, "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+               "seconds": round(result.seconds, 3), "stopped_by_user": result.stopped, "device": result.device,
+               "out_of_fold": out_of_fold(data, folds, {member: outputs})}
+    write_json(job_dir / "metrics.json", metrics)
+    return metrics
+
+
+def _fold_of_rows(run_dir: Path) -> np.ndarray:
+    return np.load(Path(run_dir) / MEMBERS_DIR / FOLD_OF_ROWS_FILE, allow_pickle=False)
+
+
 def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=None, on_phase=None) -> dict:
-    """Train the run in ``run_dir``, score it on the test split next to the baselines, judge, write its files.
+    """Train the run in ``run_dir`` (an ensemble: wait for its members and average them), score it on the test
+    split next to the baselines, judge, write its files.
 
     With K-fold folds, their scores (each trained by its own worker) go into ``metrics["cross_validation"]``.
     """
     run_dir = Path(run_dir)
     spec, data, arch, config = _job(run_dir)
+    if spec.get("members"):
+        return _deliver_ensemble(run_dir, spec, data, arch, config, on_phase)
     result = train(data, arch, config, on_epoch=history_writer(run_dir, on_epoch), should_stop=should_stop,
                    checkpoint=run_dir / CHECKPOINT_FILE)
     return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
-                   result.best_epoch, result.stopped, result.seconds, on_phase, device=result.device)
+                   result.best_epoch, result.stopped, result.seconds, on_phase, device=result.device,
+                   ensemble=_single(result.model, data))
+
+
+def _single(model, data: PreparedData) -> dict:
+    """What ``metrics.json`` says of a single network: one member, scored on the validation rows it stopped on."""
+    folds = fold_of_rows(data, 1, 0)
+    return {"members": 1, "out_of_fold": out_of_fold(data, folds, {0: outputs_of(model, data.x_val)})}
 
 
 def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
-    """Score and deliver the best checkpoint of a run whose training process died: the run becomes ``recovered``."""
+    """Score and deliver the best checkpoint of a run whose training process died (an ensemble: its finished
+    members, and the best checkpoint of a member that died): the run becomes ``recovered``."""
+    run_dir = Path(run_dir)
+    spec, data, arch, config = _job(run_dir)
+    if spec.get("members"):
+        return _deliver_ensemble(run_dir, spec, data, arch, config, on_phase, recovered=True)
+    model = _load(run_dir / CHECKPOINT_FILE)
+    history = pd.DataFrame(read_history(run_dir))
+    best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
+    return _finish(run_dir, spec, data, arch, config, model, history, len(history), best, False, None, on_phase,
+                   recovered=True, device=read_status(run_dir).get("device"), ensemble=_single(model, data))
+
+
+def _load(path: Path):
     import keras
 
     import dlcore.layers  # noqa: F401  (registers dlcore's own layers for safe loading)
 
-    run_dir = Path(run_dir)
-    spec, data, arch, config = _job(run_dir)
-    model = keras.saving.load_model(run_dir / CHECKPOINT_FILE, safe_mode=True)
-    history = pd.DataFrame(read_history(run_dir))
-    best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
-    return _finish(run_dir, spec, data, arch, config, model, history, len(history), best, False, None, on_phase,
-                   recovered=True, device=read_status(run_dir).get("device"))
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def _deliver_ensemble(run_dir: Path, spec: dict, data: PreparedData, arch, config, on_phase=None,
+                      recovered: bool = False, poll: float = 0.5) -> dict:
+    """Wait for the members (a failed one fails the run, the finished ones stay in ``members/``), then deliver
+    their mean; ``recovered``: the finished members and the best checkpoint of any that died."""
+    folders = [run_dir / name for name in spec["members"]]
+    k = len(folders)
+    while not recovered:
+        states = [read_status(folder) for folder in folders]
+        ended = sum(state.get("state") in FINAL_STATES for state in states)
+        failed = next((i for i, state in enumerate(states, 1) if state.get("state") == "failed"), None)
+        if failed is not None:
+            raise RunFailed(member_failure(run_dir, failed))
+        if ended == k:
+            break
+        if on_phase is not None:
+            on_phase(f"waiting for the members: {ended} of {k} finished")
+        time.sleep(poll)
+    folds = _fold_of_rows(run_dir)
+    models, outputs, results, histories = [], {}, [], []
+    for i, folder in enumerate(folders):
+        path = folder / MODEL_FILE if (folder / MODEL_FILE).is_file() else folder / CHECKPOINT_FILE
+        if not path.is_file() or not (recovered or (folder / MODEL_FILE).is_file()):
+            continue
+        model = _load(path)
+        models.append(model)
+        outputs[i] = outputs_of(model, member_data(data, folds, i).x_val)
+        history = pd.DataFrame(read_history(folder))
+        histories.append(history)
+        try:
+            results.append(read_json(folder / "metrics.json"))
+        except ValueError:  # a member that died: its checkpoint, scored here
+            best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
+            results.append({"member": i + 1, "epochs_run": len(history), "best_epoch": best, "seconds": None,
+                            "stopped_by_user": False, "out_of_fold": out_of_fold(data, folds, {i: outputs[i]})})
+    if not models:
+        raise RunFailed("No member finished training, so there is no model to deliver.")
+    if on_phase is not None:
+        on_phase(f"averaging {len(models)} members")
+    seconds = [result["seconds"] for result in results]
+    stopped = (run_dir / STOP_FILE).exists() or any(result["stopped_by_user"] for result in results)
+    ensemble = {"members": len(models), "out_of_fold": out_of_fold(data, folds, outputs), "member_results": results}
+    return _finish(run_dir, spec, data, arch, config, average(models, data.x_train.shape[1]), mean_history(histories),
+                   max(result["epochs_run"] for result in results),
+                   int(np.median([result["best_epoch"] for result in results])), stopped,
+                   None if None in seconds else sum(seconds), on_phase, recovered=recovered,
+                   device=results[0].get("device"), ensemble=ensemble)
+
+
+def member_failure(run_dir: Path, number: int) -> str:
+    """Why an ensemble fails when member ``number`` (1-based) failed; the members not yet ended are asked to stop
+    (the finished ones stay in ``members/``, for Evaluate the best checkpoint)."""
+    folders = Run(run_dir).member_dirs
+    for folder in folders:
+        if read_status(folder).get("state") not in FINAL_STATES:
+            write_text(folder / STOP_FILE, "")
+    error = read_status(folders[number - 1]).get("error") or "no reason given."
+    kept = sum((folder / MODEL_FILE).is_file() for folder in folders)
+    return (f"Member {number} of {len(folders)} failed: {error} The {kept} finished member(s) are kept in "
+            f"{MEMBERS_DIR}/; Evaluate the best checkpoint delivers them.")
+
+
+def mean_history(histories: list[pd.DataFrame]) -> pd.DataFrame:
+    """The members' curves averaged epoch by epoch, over the members that trained that epoch."""
+    frames = [history for history in histories if len(history)]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames).groupby("epoch", as_index=False).mean()
 
 
 def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_epoch, stopped, seconds,
-            on_phase=None, recovered=False, device=None) -> dict:
+            on_phase=None, recovered=False, device=None, ensemble=None) -> dict:
     prep = data.preparation
     if on_phase is not None:
         on_phase("scoring the network and the baselines")
@@ -379,7 +564,7 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
         "epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_user": stopped,
         "seconds": None if seconds is None else round(seconds, 3), "rows": {"train": len(data.x_train), "validation": len(data.x_val),
                                                "test": len(data.x_test)},
-        "architecture": arch.get_config(), "config": config.get_config(), "device": device,
+        "architecture": arch.get_config(), "config": config.get_config(), "device": device, **(ensemble or {}),
     }
     if recovered:
         metrics["recovered_from_checkpoint"] = True

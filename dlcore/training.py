@@ -44,9 +44,13 @@ SCHEDULES = {
 }
 # What a run trained before a setting existed used instead of it (Adam, a constant rate, 100 epochs, patience 10).
 FORMER_DEFAULTS = {"epochs": 100, "patience": 10, "optimizer": "adam", "schedule": "constant", "weight_decay": 0.0,
-                   "beta_2": 0.999, "clipnorm": 0.0, "label_smoothing": 0.0}
+                   "beta_2": 0.999, "clipnorm": 0.0, "label_smoothing": 0.0, "folds": 1}
 STEP_BUDGET = 20_000  # batches an automatic epoch budget plans for, at most
 MAX_AUTO_EPOCHS = 256
+MAX_FOLDS = 10
+# Members of the cross-fitted ensemble (dlcore.ensemble) chosen from the non-test rows: (up to this many rows, K)
+AUTO_FOLDS = ((20_000, 5), (50_000, 3))  # more rows: one network
+MIN_FOLD_ROWS = 10
 
 
 @dataclass
@@ -58,7 +62,8 @@ class TrainConfig:
     learning_rate: float = 1e-3
     patience: int = 16
     seed: int = SEED
-    class_weights: bool | None = None  # weight classes inversely to their frequency; None: when the rarest is under 20%
+    class_weights: bool | None = False  # weight classes inversely to their frequency; None (older runs): when the
+    # rarest class is under 20% of the training rows
     optimizer: str = "adamw"
     schedule: str = "flat_cosine"
     loss: str | None = None  # None: the task's loss (output_head)
@@ -66,6 +71,7 @@ class TrainConfig:
     beta_2: float = 0.95  # Adam's and AdamW's second-moment decay
     clipnorm: float = 1.0  # clip each gradient to this norm; 0: no clipping
     label_smoothing: float | None = None  # classification; None: 0.1 when the headline metric is accuracy, else 0
+    folds: int = 0  # members of the cross-fitted ensemble (dlcore.ensemble); 0: from the data's size; 1: one network
 
     def batch_for(self, n_rows: int) -> int:
         """At least about 8 batches an epoch for small data, 256 rows (RealMLP's and TabM's batch) from 2,048 rows,
@@ -84,6 +90,12 @@ class TrainConfig:
             return self.epochs
         steps = -(-max(n_rows, 1) // self.batch_for(n_rows))
         return int(max(16, min(MAX_AUTO_EPOCHS, STEP_BUDGET // steps)))
+
+    def folds_for(self, n_rows: int) -> int:
+        """Members of the cross-fitted ensemble for ``n_rows`` non-test rows: as set, or by :data:`AUTO_FOLDS`; at
+        most one per :data:`MIN_FOLD_ROWS` rows, so every member stops on enough rows."""
+        k = self.folds or next((k for rows, k in AUTO_FOLDS if n_rows <= rows), 1)
+        return max(1, min(k, n_rows // MIN_FOLD_ROWS))
 
     def smoothing_for(self, task: str, metric: str) -> float:
         """Label smoothing for this task and headline metric."""
@@ -109,6 +121,8 @@ class TrainConfig:
             reasons.append("Weight decay and gradient clipping cannot be negative, and β2 must be between 0 and 1.")
         if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
             reasons.append("Label smoothing must be at least 0 and below 1.")
+        if not 0 <= self.folds <= MAX_FOLDS:
+            reasons.append(f"Members must be from 1 to {MAX_FOLDS} (or 0 to choose them from the data).")
         if self.batch_size < 0:
             reasons.append("The batch size must be a positive number of rows (or 0 to choose it from the data).")
         return reasons

@@ -11,7 +11,9 @@ from dlcore.architectures import (
     OUTPUT_ACTIVATIONS, PRESETS, custom, diagram, layer_table, output_head, resolve, validate,
 )
 from dlcore.errors import DataError
-from dlcore.training import OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
+from dlcore.ensemble import members_choice
+from dlcore.runs import member_rows, non_test_rows
+from dlcore.training import MAX_FOLDS, OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
 from pages.shared import prepared, require
 
 require("dataset", "target", shows="the network for your data, its layers and its training settings")
@@ -125,11 +127,12 @@ with right:
     st.graphviz_chart(diagram(arch, data.preparation.feature_types, task, n_classes), alt="Diagram of the network")
 
 st.subheader("Training settings")
-share, weighted = minority_share(data), class_weights(data, TrainConfig()) is not None
+share, weighted = minority_share(data), class_weights(data, TrainConfig(class_weights=None)) is not None
+planned = TrainConfig().epochs_for(member_rows(data, config))  # per network: an ensemble member's rows
 with st.form("train_settings", border=True):
     cols = st.columns(4)
     epochs = cols[0].number_input("Max epochs", 0, 2000, value=config.epochs,
-                                  help=f"0: sized from the data, {TrainConfig().epochs_for(n_rows)} epochs here (as "
+                                  help=f"0: sized from the data, {planned} epochs here (as "
                                        "many as about 20,000 batches allow, at most 256). Early stopping may end "
                                        "sooner.")
     patience = cols[1].number_input("Early-stopping patience", 1, 200, value=config.patience,
@@ -153,24 +156,31 @@ with st.form("train_settings", border=True):
     loss = right.selectbox("Loss", losses, index=losses.index(config.loss) if config.loss in losses else 0,
                            format_func=lambda name: f"From the task ({head['loss']})" if name is None else name,
                            help="What training minimizes; only the losses valid for this task are offered.")
+    members = left.number_input("Members", 0, MAX_FOLDS, value=config.folds,
+                                help="Networks of the cross-fitted ensemble: each learns from all but one fold of "
+                                     "the non-test rows and stops on that fold; their mean is the model. 0: chosen "
+                                     "from the data's size; 1: a single network on the train/validation split.")
     weights = config.class_weights
     if share is not None:
-        weights = st.radio(
-            "Class weights", (None, True, False), index=(None, True, False).index(config.class_weights),
-            horizontal=True,
-            format_func=lambda on: {None: f"Auto ({'on' if weighted else 'off'}: the rarest class is {share:.0%} of "
-                                          "training rows)", True: "On", False: "Off"}[on],
-            help="Weight each class inversely to its frequency so a rare class counts as much as a common one.")
+        options = (False, True) if weights is not None else (False, True, None)
+        weights = right.radio(
+            "Class weights", options, index=options.index(weights), horizontal=True,
+            format_func=lambda on: {None: f"Former rule ({'on' if weighted else 'off'}: the rarest class is "
+                                          f"{share:.0%} of training rows)", True: "On", False: "Off"}[on],
+            help=f"Off by default: the probabilities stay calibrated (the rarest class is {share:.0%} of the "
+                 "training rows here). On weights each class inversely to its frequency so a rare class counts as "
+                 "much as a common one; the threshold slider on Results trades the classes without retraining.")
     if st.form_submit_button("Save settings", icon=":material/save:",
                              help="Keep these settings for Train and Tune; a combination that cannot work is "
                                   "refused with the reason."):
         candidate = TrainConfig(epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                 patience=int(patience), seed=int(seed), class_weights=weights, optimizer=optimizer,
-                                schedule=schedule, loss=loss)
+                                schedule=schedule, loss=loss, folds=int(members))
         reason = refusal(network(state.arch_name), candidate)
         if reason is None:
             state.train_config, state.seed = candidate, int(seed)
             st.success("Saved.", icon=":material/check:")
         else:
             st.error(f"Not saved: {reason}", icon=":material/error:")
+st.info(members_choice(state.train_config, non_test_rows(data)), icon=":material/stacks:")
 st.page_link("pages/train.py", label="Next: train it", icon=":material/arrow_forward:")

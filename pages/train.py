@@ -8,7 +8,9 @@ import streamlit as st
 
 from dlcore import plots
 from dlcore.errors import DataError
+from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover, start_run
+from dlcore.runs import member_rows, non_test_rows
 from dlcore.training import overfitting_hints
 from pages.shared import architecture, folds, prepared, require, share_link, show_run
 
@@ -30,7 +32,10 @@ else:
     data = prepared()
     arch = architecture()
     config = dataclasses.replace(state.train_config, seed=state.seed)
-    st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs; up to {config.epochs_for(len(data.x_train))} epochs, early stopping after "
+    members = config.folds_for(non_test_rows(data))
+    networks = f"{members} networks averaged (set on Model)" if members > 1 else "one network"
+    st.caption(f"{arch.title} on {data.x_train.shape[1]} inputs, {networks}; up to "
+               f"{config.epochs_for(member_rows(data, config))} epochs each, early stopping after "
                f"{config.patience} epochs without improvement. Reproducible: the same data, settings and seed "
                f"({config.seed}) give the same model and scores. Training runs in a separate worker process, so "
                f"you can leave this page, or close the browser, while it trains.")
@@ -71,12 +76,27 @@ def show_status(run, status: dict, history: pd.DataFrame) -> None:
                 "once. It starts by itself.", icon=":material/hourglass_top:")
         return
     timing = f"{run.elapsed:.0f} s"
-    if not run.done and epochs:
+    if not run.done and epochs and not status.get("members"):
         timing += f", at most {run.elapsed / epochs * (max_epochs - epochs):.0f} s left"
     phase = status.get("phase") or status.get("state", "failed")
+    if status.get("members"):  # an ensemble's member training: its epochs
+        epochs = len(run.member_histories()[status["member"] - 1])
+        phase = f"member {status['member']} of {status['members']} · {phase}"
     st.progress(min(epochs / max_epochs, 1.0), text=f"Epoch {epochs} of at most {max_epochs} · {timing} · {phase}")
     if status.get("device"):
         st.caption(f"{'Trained' if run.done else 'Training'} on {status['device']}.")
+
+
+def show_members(run) -> None:
+    """An ensemble's members: each one's validation curve on the fold it holds out, and a row per member with its
+    epochs and held-out score as it finishes."""
+    metric = run.info.get("primary_metric", "")
+    histories = run.member_histories()
+    if any(len(history) for history in histories):
+        st.plotly_chart(plots.member_curves(histories), key="member_curves",
+                        alt="Validation loss per epoch of each member of the ensemble")
+    st.dataframe(run.member_table(metric), hide_index=True, key="member_table",
+                 alt="Each member's status, epochs, best epoch and score on the rows it held out")
 
 
 @st.fragment(run_every=1.0 if running else None)
@@ -95,6 +115,8 @@ def live_view() -> None:
         show_share(run)
     history = pd.DataFrame(run.history)
     show_status(run, run.status_record, history)
+    if run.member_dirs:
+        show_members(run)
     if len(history):
         best = int(history["val_loss"].idxmin()) + 1
         st.caption(f"Best epoch{'' if run.done else ' so far'}: {best} "
@@ -104,6 +126,8 @@ def live_view() -> None:
         metric = next(k for k in history.columns if k not in ("epoch", "loss", "learning_rate")
                       and not k.startswith("val_"))
         left, right = st.columns(2)
+        if run.member_dirs:
+            st.caption("The members' curves averaged epoch by epoch:")
         left.plotly_chart(plots.training_curves(history, "loss", smoothing, best), key="loss_curve",
                           alt="Training and validation loss per epoch")
         right.plotly_chart(plots.training_curves(history, metric, smoothing, best), key="metric_curve",
@@ -125,9 +149,15 @@ def live_view() -> None:
                 st.rerun(scope="app")
     elif run.done and metrics:
         verb = {"stopped": "stopped", "recovered": "ended unexpectedly"}.get(run.status, "finished")
-        kept = "the best checkpoint, from epoch" if run.status == "recovered" else "best weights from epoch"
-        st.success(f"Training {verb} after {metrics['epochs_run']} epochs; {kept} {metrics['best_epoch']} kept.",
-                   icon=":material/check_circle:")
+        if metrics.get("members", 1) > 1:
+            held, primary = metrics["out_of_fold"], metrics["primary_metric"]
+            st.success(f"Training {verb}: {metrics['members']} networks averaged into one model, each with its best "
+                       f"weights. Out of fold, on the {held['rows']:,} non-test rows they held out, "
+                       f"{METRIC_TITLES.get(primary, primary)} is {held[primary]:.4g}.", icon=":material/check_circle:")
+        else:
+            kept = "the best checkpoint, from epoch" if run.status == "recovered" else "best weights from epoch"
+            st.success(f"Training {verb} after {metrics['epochs_run']} epochs; {kept} {metrics['best_epoch']} kept.",
+                       icon=":material/check_circle:")
         st.page_link("pages/results.py", label="See results and download", icon=":material/arrow_forward:")
     elif run.done:
         st.warning(f"Training {run.status}: {run.error or 'no model was kept.'}", icon=":material/warning:")

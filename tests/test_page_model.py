@@ -164,18 +164,22 @@ def test_batch_size_one_with_batch_norm_is_refused_both_ways(model_page):
 
 def test_training_settings_are_saved(model_page):
     app = model_page
-    assert app.radio[0].value is None and app.radio[0].options[0].startswith("Auto (on: the rarest class is 10%")
+    assert app.radio[0].value is False and app.radio[0].options == ["Off", "On"]  # off by default, even at 10%
+    assert "10%" in app.radio[0].help
+    assert number(app, "Members").value == 0 and "5 networks averaged into one model" in app.info[-1].value
     number(app, "Max epochs").set_value(7)
     number(app, "Learning rate").set_value(0.01)
     box(app, "Optimizer").select("sgd")
     box(app, "Learning-rate schedule").select("cosine")
     number(app, "Seed").set_value(9)
-    app.radio[0].set_value(False)
+    app.radio[0].set_value(True)
+    number(app, "Members").set_value(1)
     app.button(key=SAVE_SETTINGS).click().run()
     assert not app.exception and not errors(app)
-    assert app.session_state["train_config"] == TrainConfig(epochs=7, learning_rate=0.01, seed=9, class_weights=False,
-                                                            optimizer="sgd", schedule="cosine")
+    assert app.session_state["train_config"] == TrainConfig(epochs=7, learning_rate=0.01, seed=9, class_weights=True,
+                                                            optimizer="sgd", schedule="cosine", folds=1)
     assert app.session_state["seed"] == 9
+    assert app.info[-1].value.startswith("One network, as set (1)")
 
 
 def test_regression_offers_its_losses_and_no_class_weights(model_page):
