@@ -79,7 +79,7 @@ from dlcore.loading import drop_missing_target, read_table  # noqa: E402
 from dlcore.prepared import PreparedData, prepare  # noqa: E402
 from dlcore.profiling import decide_kinds  # noqa: E402
 from dlcore.splitting import SEED  # noqa: E402
-from dlcore.training import TrainConfig, train  # noqa: E402
+from dlcore.training import TrainConfig  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 CACHE = ROOT / "benchmarks" / ".cache" / "quality.json"
@@ -157,12 +157,18 @@ def auto_scores(data: PreparedData, seed: int, epochs: int | None, folds: int, w
 
 
 def tune_scores(data: PreparedData, seed: int, trials: int) -> dict:
-    """Tune as ``python -m dlcore tune`` does (its trials as worker processes of a local queue in a temporary runs
-    folder), then the best trial's settings trained as a normal run: test metrics and the seconds of it all."""
+    """Tune as ``python -m dlcore tune`` does (its trials, each scored out of fold, as worker processes of a local
+    queue in a temporary runs folder), then the ensemble Caruana's selection makes of them, delivered as a run:
+    test metrics, the seconds of it all, and the networks in the kept ensemble."""
     import tempfile
 
-    from dlcore.jobs import start_tune
-    from dlcore.tuning import advance
+    import keras
+
+    import dlcore.layers  # noqa: F401  (registers dlcore's layers for safe loading)
+    from dlcore.ensemble import outputs_of
+    from dlcore.jobs import start_tune, work
+    from dlcore.runs import Run
+    from dlcore.tuning import advance, write_kept
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as root:
@@ -170,10 +176,15 @@ def tune_scores(data: PreparedData, seed: int, trials: int) -> dict:
         while not tune.done:
             advance(tune.tune_dir)
             time.sleep(1)
-        arch, config, _ = tune.best_settings()
-    result = train(data, arch, config)
+        run_dir = Path(root) / "kept"
+        write_kept(tune, run_dir)
+        metrics = work(run_dir)
+        if metrics is None:
+            raise RuntimeError(Run(run_dir).error)
+        model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
+        outputs = outputs_of(model, data.x_test)
     seconds = time.perf_counter() - start
-    return {"metrics": scored(data, result.model.predict(data.x_test, verbose=0)), "seconds": seconds}
+    return {"metrics": scored(data, outputs), "seconds": seconds, "members": metrics["members"]}
 
 
 def tree_features(data: PreparedData) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -47,6 +47,7 @@ PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".npy", ".pt", ".pth")
 # Limits on what is read from a bundle (sizes are the declared uncompressed ones, checked before reading)
 MAX_BUNDLE_BYTES = 500 * 1024 * 1024  # the zip, and all its members uncompressed
 MAX_DEVICE_CHARS = 200  # metrics.json's device: "CPU (2 cores)", "GPU: NVIDIA H200"
+MAX_NETWORKS = 10_000  # metrics.json's members (networks averaged) and ensemble (trials kept)
 MAX_JSON_BYTES = 16 * 1024 * 1024  # each JSON file: preparation.json, schema.json, metrics.json, model.keras' config
 MAX_FILE_BYTES = 16 * 1024 * 1024  # each other file: README.md, history.csv, the code files (never run)
 MAX_KERAS_BYTES = 500 * 1024 * 1024  # model.keras (in the bundle), and all its members uncompressed
@@ -215,6 +216,23 @@ def check_metrics(metrics, task: str) -> None:
     device = metrics.get("device")
     if device is not None and not (isinstance(device, str) and len(device) <= MAX_DEVICE_CHARS):
         raise invalid(f"its device is {what_is(device)}, not a device name of at most {MAX_DEVICE_CHARS} characters")
+    if "members" in metrics and not (isinstance(metrics["members"], int) and not isinstance(metrics["members"], bool)
+                                     and 1 <= metrics["members"] <= MAX_NETWORKS):
+        raise invalid(f"its members is {what_is(metrics['members'])}, not a count of networks up to {MAX_NETWORKS}")
+    if metrics.get("out_of_fold") is not None:
+        held = metrics["out_of_fold"]
+        rows = held.get("rows") if isinstance(held, dict) else None
+        if not (isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0) or \
+                _scores_problem({k: v for k, v in held.items() if k != "rows"}) is not None:
+            raise invalid("its out_of_fold is not a count of rows with the task's scores")
+    if metrics.get("ensemble") is not None:
+        chosen = metrics["ensemble"]
+        if not (isinstance(chosen, list) and len(chosen) <= MAX_NETWORKS and all(
+                isinstance(item, dict) and isinstance(item.get("trial"), int) and not isinstance(item["trial"], bool)
+                and is_number(item.get("weight"), finite=True)
+                and (item.get("out_of_fold") is None or is_number(item["out_of_fold"], finite=False))
+                for item in chosen)):
+            raise invalid("its ensemble is not a list of trials with their weights and out-of-fold scores")
     if metrics.get("cross_validation") is not None:
         cv = metrics["cross_validation"]
         scores = cv.get("scores") if isinstance(cv, dict) else None

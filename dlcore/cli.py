@@ -37,6 +37,19 @@ def _seed(text: str) -> int:
     return value
 
 
+def _folds(text: str) -> int:
+    """Networks of an ensemble: 0 (chosen from the data's size) or 1 to :data:`dlcore.training.MAX_FOLDS`."""
+    from dlcore.training import MAX_FOLDS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= MAX_FOLDS:
+        raise argparse.ArgumentTypeError(f"{value} is not from 0 (chosen from the data's size) to {MAX_FOLDS}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
@@ -56,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=0,
                        help="maximum epochs; early stopping may end sooner (default: 0, sized from the data)")
     train.add_argument("--seed", type=_seed, help="random seed for the split and the weights (default: the app's)")
-    train.add_argument("--folds", type=int, default=0, metavar="K",
+    train.add_argument("--folds", type=_folds, default=0, metavar="K",
                        help="members of the cross-fitted ensemble: K networks, each trained on K-1 folds of the "
                             "non-test rows and stopped on the last, averaged into one model; 1: a single network "
                             "(default: 0, chosen from the data's size)")
@@ -82,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
                            "sized from the data)")
     tune.add_argument("--seed", type=_seed, help="random seed for the split, the weights and the search (default: the "
                                                "app's)")
+    tune.add_argument("--folds", type=_folds, default=0, metavar="K",
+                      help="networks of each trial, one per fold of the non-test rows, which score it out of fold "
+                           "(default: 0, chosen from the data's size, as train's)")
     tune.add_argument("--backend", choices=["local", "ray"],
                       help="local: each trial in a worker process, as many at once as $DLCORE_MAX_JOBS allows; ray: as "
                            "jobs on the Ray cluster at $RAY_ADDRESS (default: ray if $RAY_ADDRESS is set)")
@@ -189,7 +205,6 @@ def _prepared_file(args):
 def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> int:
     """Train ``arch`` on ``data`` into the run folder ``out`` (here, or on Ray), printing each epoch, then the test
     score next to the naive baseline, the verdict and the bundle."""
-    from dlcore.export import BUNDLE_NAME
     from dlcore.jobs import JobFailed, submit, train_here
     from dlcore.runs import run_info, write_job
 
@@ -213,11 +228,17 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> in
     except JobFailed as exc:
         print(f"error: training failed: {exc} (see {out / 'worker.log'})", file=sys.stderr)
         return 1
+    return _report(out, metrics)
+
+
+def _report(out: Path, metrics: dict) -> int:
+    """Print a delivered run's out-of-fold and test scores, the verdict and the bundle."""
+    from dlcore.export import BUNDLE_NAME
+
     primary = metrics["primary_metric"]
     held = metrics["out_of_fold"]
-    where = f"out of fold on all {held['rows']:,} non-test rows" if metrics["members"] > 1 else \
-        f"on the {held['rows']:,} validation rows"
-    print(f"{metrics['members']} network(s) averaged; {primary}={held[primary]:.4g} {where}")
+    print(f"{metrics['members']} network(s) averaged; {primary}={held[primary]:.4g} out of fold on "
+          f"{held['rows']:,} non-test rows")
     print(f"test {primary}={metrics['test'][primary]:.4g} (naive baseline {metrics['baselines']['naive'][primary]:.4g}); "
           f"trained on {metrics['device']}; wrote {out}")
     print(metrics["verdict"]["text"])
@@ -229,10 +250,8 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> in
 def _train(args) -> int:
     from dlcore.architectures import resolve
     from dlcore.jobs import default_backend
-    from dlcore.training import MAX_FOLDS, TrainConfig
+    from dlcore.training import TrainConfig
 
-    if not 0 <= args.folds <= MAX_FOLDS:
-        raise DataError(f"--folds must be from 1 to {MAX_FOLDS} (or 0 to choose from the data's size).")
     data, seed = _prepared_file(args)
     arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train), data.task)
     config = TrainConfig(epochs=args.epochs, seed=seed, folds=args.folds)
@@ -290,27 +309,52 @@ def _tune(args) -> int:
         print(f"resuming the study in {out / 'tune'}: its {len(earlier)} ended trials count towards --trials",
               flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated tune stops its trials; the same command resumes it
-    tune = start_tune(data, args.trials, args.minutes, TrainConfig(epochs=args.epochs, seed=seed),
+    tune = start_tune(data, args.trials, args.minutes, TrainConfig(epochs=args.epochs, seed=seed, folds=args.folds),
                       dataset=args.data.name, root=out.parent, backend=backend, tune_dir=out / "tune")
     try:
-        _follow_tune(tune, earlier)
+        _follow_tune(tune, earlier, data.primary_metric)
     except KeyboardInterrupt:
         tune.stop()
         raise
-    print("leaderboard (best first):")
+    print("leaderboard (best first; out-of-fold loss and headline score):")
     print(_leaderboard_text(tune.leaderboard()))
-    best = tune.best()
-    if best is None:
-        print("error: no trial finished, so there is no best network to train (see the notes above and "
+    chosen = tune.selection()
+    if chosen is None:
+        print("error: no trial finished, so there is no network to keep (see the notes above and "
               f"{out / 'tune' / tuning.TRIALS_DIR}/*/worker.log)", file=sys.stderr)
         return 1
-    arch, config, number = tune.best_settings()
-    print(f"best: trial {number}, validation loss {best.value:.4g}; training it into {out} ({arch.title})", flush=True)
-    return _train_into(out, data, arch, config, args.data.name, backend)
+    mixed = ", ".join(f"trial {item['trial']} × {item['weight']:.2f}" for item in chosen["ensemble"])
+    default = " (just the default trial: the search found nothing better)" if chosen["default_only"] else ""
+    primary = data.primary_metric
+    print(f"ensemble selection: {mixed}{default}; out of fold {primary}={chosen['out_of_fold'][primary]:.4g} on "
+          f"{chosen['out_of_fold']['rows']:,} rows; keeping it in {out}", flush=True)
+    return _keep_into(out, tune, backend)
 
 
-def _follow_tune(tune, earlier: set[int]) -> None:
-    """Advance the tune and print each trial as it ends (but the ``earlier`` ones), until the tune is done."""
+def _keep_into(out: Path, tune, backend: str) -> int:
+    """Deliver the tune's selected ensemble as the run folder ``out`` (here, or as a job on Ray)."""
+    from dlcore.jobs import JobFailed, submit, work
+    from dlcore.runs import Run
+    from dlcore.tuning import write_kept
+
+    write_kept(tune, out)
+    if backend == "local":
+        metrics = work(out)
+        if metrics is None:
+            print(f"error: keeping the ensemble failed: {Run(out).error}", file=sys.stderr)
+            return 1
+    else:
+        try:
+            metrics = _follow(submit(out, root=out.parent, backend="ray"), lambda *_: None, lambda *_: None)
+        except JobFailed as exc:
+            print(f"error: keeping the ensemble failed: {exc}", file=sys.stderr)
+            return 1
+    return _report(out, metrics)
+
+
+def _follow_tune(tune, earlier: set[int], data_metric: str) -> None:
+    """Advance the tune and print each trial as it ends (but the ``earlier`` ones), with its out-of-fold loss and
+    ``data_metric``, until the tune is done."""
     from dlcore.tuning import advance
 
     shown = set(earlier)
@@ -322,7 +366,9 @@ def _follow_tune(tune, earlier: set[int]) -> None:
             if state in ("finished", "pruned", "failed") and trial.number not in shown:
                 shown.add(trial.number)
                 attrs = trial.user_attrs
-                value = f"best val loss {trial.value:.4g}" if trial.value is not None else "no value"
+                value = f"out-of-fold loss {trial.value:.4g}" if trial.value is not None else "no value"
+                if attrs.get("out_of_fold") is not None:
+                    value += f", {data_metric} {attrs['out_of_fold']:.4g}"
                 epochs = f" after {attrs['epochs']} epochs ({attrs.get('seconds', 0):.1f} s)" if "epochs" in attrs else ""
                 note = f"; {attrs['ended']}" if attrs.get("ended") else ""
                 params = " ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
@@ -333,7 +379,7 @@ def _follow_tune(tune, earlier: set[int]) -> None:
 
 
 def _leaderboard_text(table) -> str:
-    formats = {"best val loss": "{:.4g}", "dropout": "{:.3f}", "l2": "{:.2e}", "learning_rate": "{:.2e}",
+    formats = {"out-of-fold loss": "{:.4g}", "out-of-fold score": "{:.4g}", "dropout": "{:.3f}", "l2": "{:.2e}", "learning_rate": "{:.2e}",
                "weight_decay": "{:.2e}"}
     return table.to_string(index=False, formatters={name: form.format for name, form in formats.items()
                                                     if name in table}, na_rep="")

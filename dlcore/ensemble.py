@@ -96,9 +96,10 @@ def outputs_of(model, x: np.ndarray, batch: int = 8192) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, *model.outputs[0].shape[1:]), dtype=np.float32)
 
 
-def average(models: list, n_features: int):
-    """One Keras model whose output is the mean of ``models``' outputs (class probabilities or values); a single
-    model is returned as it is. It saves as one ``.keras`` file and loads in safe mode."""
+def average(models: list, n_features: int, weights: list[float] | None = None):
+    """One Keras model whose output is the mean of ``models``' outputs (class probabilities or values), or with
+    ``weights`` (summing to 1) their weighted mean; a single model is returned as it is. It saves as one
+    ``.keras`` file of Keras' own layers and loads in safe mode."""
     if len(models) == 1:
         return models[0]
     import keras
@@ -106,7 +107,11 @@ def average(models: list, n_features: int):
     inputs = keras.Input(shape=(n_features,), name="features")
     outputs = [keras.Model(model.inputs[0], model.outputs[0], name=f"{MEMBER_PREFIX}{i + 1}")(inputs)
                for i, model in enumerate(models)]
-    return keras.Model(inputs, keras.layers.Average(name="output")(outputs), name=ENSEMBLE_NAME)
+    if weights is None:
+        return keras.Model(inputs, keras.layers.Average(name="output")(outputs), name=ENSEMBLE_NAME)
+    scaled = [keras.layers.Rescaling(float(weight), name=f"weight_{i + 1}")(output)
+              for i, (weight, output) in enumerate(zip(weights, outputs))]
+    return keras.Model(inputs, keras.layers.Add(name="output")(scaled), name=ENSEMBLE_NAME)
 
 
 def out_of_fold(data: PreparedData, folds: np.ndarray, outputs: dict[int, np.ndarray]) -> dict:
@@ -114,13 +119,27 @@ def out_of_fold(data: PreparedData, folds: np.ndarray, outputs: dict[int, np.nda
     the network's form, in the order of :func:`held_out_rows`), with ``rows``: how many non-test rows they cover."""
     if not outputs:
         return {"rows": 0}
+    positions = np.concatenate([held_out_rows(folds, member) for member in outputs])
+    return score_rows(data, positions, np.concatenate([np.asarray(outputs[member]) for member in outputs]))
+
+
+def score_rows(data: PreparedData, positions: np.ndarray, outputs: np.ndarray) -> dict:
+    """The task's metrics of ``outputs`` (the network's form) for the non-test rows at ``positions``, and
+    ``rows``: how many."""
     prep = data.preparation
     targets = pd.concat([data.train_targets, data.split.validation[prep.target]])
-    positions = np.concatenate([held_out_rows(folds, member) for member in outputs])
-    predicted = np.concatenate([np.asarray(outputs[member]) for member in outputs])
-    labels, proba = prep.decode_outputs(predicted)
+    labels, proba = prep.decode_outputs(outputs)
     return {"rows": int(len(positions)),
             **score(prep.task, targets.iloc[positions], labels, proba, prep.classes or None)}
+
+
+def spread_out(folds: np.ndarray, outputs: dict[int, np.ndarray]) -> np.ndarray:
+    """The members' held-out outputs in the order of the non-test rows, NaN for a row no member held out."""
+    first = np.asarray(next(iter(outputs.values())))
+    full = np.full((len(folds), *first.shape[1:]), np.nan, dtype=np.float32)
+    for member, values in outputs.items():
+        full[held_out_rows(folds, member)] = values
+    return full
 
 
 @dataclass

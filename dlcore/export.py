@@ -120,6 +120,15 @@ def _requirements(names: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _networks(metrics: dict) -> str:
+    """What ``model.keras`` holds when it is more than one network."""
+    members = metrics.get("members", 1)
+    if members < 2:
+        return ""
+    how = "a weighted mean of the kept trials" if metrics.get("ensemble") else "the mean"
+    return f"{members} networks in one model, whose output is {how} of theirs; "
+
+
 def _readme(prep: Preparation, metrics: dict) -> str:
     primary = metrics["primary_metric"]
     outputs = "`prediction`" + (" and `probability_<label>` per class" if prep.classes else "")
@@ -144,7 +153,7 @@ def _readme(prep: Preparation, metrics: dict) -> str:
         "--out predictions.csv` take this bundle too.\n\n"
         "## Files\n\n"
         "- `model.keras`: the Keras network (`keras.saving.load_model(path, safe_mode=True)`); "
-        "it reads the prepared matrix, not raw columns.\n"
+        f"{_networks(metrics)}it reads the prepared matrix, not raw columns.\n"
         "- `preparation.json`: how each raw column becomes the network's inputs, with statistics of the training rows.\n"
         "- `schema.json`: the training columns (kinds, ranges, categories) and the target's labels.\n"
         "- `metrics.json`, `history.csv`: test scores next to the baselines, and the loss per epoch.\n"

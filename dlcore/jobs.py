@@ -2,7 +2,9 @@
 queue with limits.
 
 A job is a folder that :func:`dlcore.runs.write_job` filled with everything the worker needs. :func:`start_run`
-writes a run (and one job per K-fold fold), :func:`start_explanation` an explanation job in ``<run>/explain``,
+writes a run (one job per K-fold fold, one per member of its ensemble, then the run's own job, which waits for its
+members and delivers their mean; a member that fails fails its run at once), :func:`start_explanation` an
+explanation job in ``<run>/explain``,
 :func:`start_tune` a tune whose trials are jobs too (:mod:`dlcore.tuning`: each asks the next as it ends); each
 queues its jobs and calls :func:`dispatch`, which starts waiting jobs
 while fewer than the limit are running. The queue is files in the runs folder, so any process can advance it: the
@@ -227,7 +229,7 @@ def dispatch(root: Path | None = None) -> None:
             state = _settle(job_dir)
             if state != "running":  # ended, or queued again (a recovery): this ticket is spent
                 path.unlink(missing_ok=True)
-                if state == "failed" and job_dir.parent.name == MEMBERS_DIR:
+                if state == "failed":
                     _fail_ensemble(job_dir)
             else:
                 running.append(ticket)
@@ -255,10 +257,10 @@ def dispatch(root: Path | None = None) -> None:
 
 
 def _fail_ensemble(member_dir: Path) -> None:
-    """A member failed: its run, still waiting for its members, fails now with the reason (and its members not
-    yet ended stop), rather than when its own job's turn comes."""
+    """When ``member_dir`` is a member of an ensemble that failed: its run, still waiting for its members, fails
+    now with the reason (and its members not yet ended stop), rather than when its own job's turn comes."""
     run_dir = member_dir.parent.parent
-    if _status(run_dir).get("state") == "queued":
+    if member_dir.parent.name == MEMBERS_DIR and _status(run_dir).get("state") == "queued":
         _end(run_dir, "failed", member_failure(run_dir, int(member_dir.name)))
 
 
@@ -313,6 +315,8 @@ def _update_status(job_dir: Path, **fields) -> None:
 def _end(job_dir: Path, state: str, error: str | None = None) -> None:
     if job_dir.is_dir():
         _update_status(job_dir, state=state, error=error, finished=time.time())
+        if state == "failed":
+            _fail_ensemble(job_dir)
 
 
 # -- limits and backends -------------------------------------------------------------------------------------------

@@ -40,7 +40,8 @@ import pandas as pd
 
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
-from dlcore.ensemble import average, fold_of_rows, member_data, out_of_fold, outputs_of, train_member
+from dlcore.ensemble import (average, fold_of_rows, member_data, out_of_fold, outputs_of, score_rows,
+                             train_member)
 from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
 from dlcore.errors import DataError
@@ -102,15 +103,17 @@ def run_info(data: PreparedData, arch: Architecture, config: TrainConfig, datase
 
 
 def write_job(run_dir: Path, data: PreparedData, arch: Architecture, config: TrainConfig, info: dict | None = None,
-              folds: list[PreparedData] | None = None) -> Path:
+              folds: list[PreparedData] | None = None, blend: list[dict] | None = None) -> Path:
     """Write everything a worker needs to train ``data`` into ``run_dir``: one folder per K-fold fold, and one per
-    member of a cross-fitted ensemble (which read the run's prepared data and ``members/folds.npy``)."""
+    member of a cross-fitted ensemble (which read the run's prepared data and ``members/folds.npy``). ``blend``:
+    instead of training, mix trained models (a tune's selection: ``model``, ``weight``, ``out_of_fold_outputs``,
+    ``history`` of each, with its ``trial`` and ``out_of_fold`` score)."""
     run_dir = Path(run_dir)
     fold_dirs = [f"{FOLDS_DIR}/{i}" for i in range(1, len(folds or []) + 1)]
     for fold, name in zip(folds or [], fold_dirs):
         _write_job_files(run_dir / name, fold, {"kind": "fold", "architecture": arch.get_config(),
                                                 "config": config.get_config()})
-    k = config.folds_for(non_test_rows(data))
+    k = 1 if blend else config.folds_for(non_test_rows(data))
     member_dirs = [f"{MEMBERS_DIR}/{i}" for i in range(1, k + 1)] if k > 1 else []
     if member_dirs:
         with replacing(run_dir / MEMBERS_DIR / FOLD_OF_ROWS_FILE) as temporary:
@@ -121,7 +124,7 @@ def write_job(run_dir: Path, data: PreparedData, arch: Architecture, config: Tra
         write_json(run_dir / name / STATUS_FILE, {"state": "queued", "queued": time.time()})
     write_json(run_dir / RUN_FILE, info or run_info(data, arch, config))
     _write_job_files(run_dir, data, {"kind": "run", "architecture": arch.get_config(), "config": config.get_config(),
-                                     "folds": fold_dirs, "members": member_dirs})
+                                     "folds": fold_dirs, "members": member_dirs, **({"blend": blend} if blend else {})})
     return run_dir
 
 
@@ -211,11 +214,15 @@ class Run:
         status, members = read_status(self.run_dir), self.member_dirs
         if status.get("state") not in ("queued", "running") or not members:
             return status
-        for number, folder in enumerate(members, 1):
-            member = read_status(folder)
+        states = [read_status(folder) for folder in members]
+        for number, member in enumerate(states, 1):
             if member.get("state") == "running":
                 return {**member, "member": number, "members": len(members),
                         "phase": f"training member {number} of {len(members)}"}
+        waiting = next((n for n, member in enumerate(states, 1) if member.get("state") == "queued"), None)
+        if waiting is not None and waiting > 1:  # between two members: the next one waits for its turn
+            return {**status, "state": "running", "member": waiting, "members": len(members),
+                    "phase": f"member {waiting} of {len(members)} waiting in the queue"}
         return status
 
     def member_histories(self) -> list[pd.DataFrame]:
@@ -277,6 +284,8 @@ class Run:
     def elapsed(self) -> float:
         status = self.status_record
         start = status.get("started") or self.info["created"]
+        if self.member_dirs:  # an ensemble trains from its first member's start
+            start = read_status(self.member_dirs[0]).get("started") or self.info["created"]
         end = status.get("finished") or (status.get("heartbeat") if status.get("state") == "failed" else None)
         return max(0.0, (end or time.time()) - start)
 
@@ -445,6 +454,8 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
     spec, data, arch, config = _job(run_dir)
     if spec.get("members"):
         return _deliver_ensemble(run_dir, spec, data, arch, config, on_phase)
+    if spec.get("blend"):
+        return _deliver_blend(run_dir, spec, data, arch, config, on_phase)
     result = train(data, arch, config, on_epoch=history_writer(run_dir, on_epoch), should_stop=should_stop,
                    checkpoint=run_dir / CHECKPOINT_FILE)
     return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
@@ -526,6 +537,30 @@ def _deliver_ensemble(run_dir: Path, spec: dict, data: PreparedData, arch, confi
                    int(np.median([result["best_epoch"] for result in results])), stopped,
                    None if None in seconds else sum(seconds), on_phase, recovered=recovered,
                    device=results[0].get("device"), ensemble=ensemble)
+
+
+def _deliver_blend(run_dir: Path, spec: dict, data: PreparedData, arch, config, on_phase=None) -> dict:
+    """Deliver a tune's selected mix of trials (their models with their weights) as this run's model; its
+    out-of-fold score is the mix's on the rows every chosen trial held out."""
+    blend = spec["blend"]
+    weights = np.array([item["weight"] for item in blend], dtype=float)
+    weights /= weights.sum()
+    models = [_load(Path(item["model"])) for item in blend]
+    held = [np.load(item["out_of_fold_outputs"], allow_pickle=False) for item in blend]
+    covered = np.all([~np.isnan(h.reshape(len(h), -1)).any(axis=1) for h in held], axis=0)
+    mixed = sum(weight * h[covered] for weight, h in zip(weights, held))
+    top = Path(blend[int(np.argmax(weights))]["history"])
+    trials = [read_json(Path(item["history"]) / "metrics.json") for item in blend]
+    history = pd.DataFrame(read_history(top))
+    ensemble = {"members": sum(int(trial.get("members", 1)) for trial in trials),
+                "out_of_fold": score_rows(data, np.flatnonzero(covered), mixed),
+                "ensemble": [{"trial": item["trial"], "weight": float(weight), "out_of_fold": item.get("out_of_fold")}
+                             for item, weight in zip(blend, weights)]}
+    best = trials[int(np.argmax(weights))]
+    return _finish(run_dir, spec, data, arch, config, average(models, data.x_train.shape[1], list(weights)), history,
+                   best.get("epochs_run", len(history)), best.get("best_epoch", 0), False,
+                   sum(float(trial.get("seconds") or 0) for trial in trials), on_phase,
+                   device=read_status(top).get("device"), ensemble=ensemble)
 
 
 def member_failure(run_dir: Path, number: int) -> str:

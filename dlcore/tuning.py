@@ -25,25 +25,30 @@ the journal, trains, reports the validation loss at every epoch end (``trial.rep
 says so (``PRUNED``) and tells its own result. Nothing has to stay alive between trials: stop the server, kill the
 command line, and the queued trials still train; the next :func:`advance` carries on.
 
-**The first trial is Auto** (:func:`auto_params`, enqueued): the search can only find something better on the
-validation loss than the default.
+**The first trial is Auto** (:func:`auto_params`, enqueued): the search can only find something better out of fold
+than the default, and the ensemble selection says so when it keeps Auto alone.
 
-**Objective and pruning.** A trial's value is its best validation loss (what early stopping keeps), minimized.
-:data:`TPE_STARTUP_TRIALS` random trials come first, then TPE (seeded with the tune's seed plus the number of
-trials so far, since each process builds its own sampler; ``constant_liar`` for trials in flight). A median pruner
-stops a trial whose best validation loss after :data:`PRUNE_WARMUP_EPOCHS` epochs is worse than the median of
-earlier trials at the same epoch, once :data:`PRUNE_STARTUP_TRIALS` trials have ended. The test split is never
-looked at.
+**Objective and pruning.** Every trial trains the same K folds of the non-test rows (:mod:`dlcore.ensemble`: K
+from the Model page's Members setting and the data's size, the folds from the tune's seed), one network per fold,
+and its value is its **out-of-fold loss** (log loss, or squared error of the standardized values) over every row
+held out, minimized: a trial is judged on all the non-test rows, not on one small validation split whose luck
+decides the winner. :data:`TPE_STARTUP_TRIALS` random trials come first, then TPE (seeded with the tune's seed plus
+the number of trials so far, since each process builds its own sampler; ``constant_liar`` for trials in flight).
+The first fold's network reports its validation loss every epoch, and a median pruner stops a trial whose best
+loss after :data:`PRUNE_WARMUP_EPOCHS` epochs is worse than the median of earlier trials at the same epoch, once
+:data:`PRUNE_STARTUP_TRIALS` trials have ended. A finished trial keeps its networks as one model (their mean) and
+its out-of-fold outputs. The test split is never looked at.
 
 **Budget.** ``trials``: how many trials should end (finished or pruned) in total, counting those of earlier
 sessions of the study; a trial lost to a crash is replaced (not more often than the budget itself, so settings that
 always fail end the tune). ``minutes``: no trial is asked after the deadline, and trials still training stop within
-a batch and count with their best validation loss so far. **Stop** (:meth:`Tune.stop`) stops every trial the same
-way; :func:`resume` sets a new budget and goes on with the same study.
+a batch and count with the networks trained so far. **Stop** (:meth:`Tune.stop`) stops every trial the same way;
+:func:`resume` sets a new budget and goes on with the same study.
 
-**Keep the best.** :func:`keep_best` trains the best finished trial's architecture and training config as a normal
-run (:func:`dlcore.jobs.start_run` on the tune's own prepared data), so Results, Explain and the downloads work as
-for any run; the command line trains it into ``RUN_DIR`` itself.
+**Keep the best.** :meth:`Tune.selection` mixes the finished trials by Caruana's greedy ensemble selection (with
+replacement) on their out-of-fold outputs (:mod:`dlcore.selection`); :func:`keep_best` delivers that weighted mix
+as a normal run (one ``.keras``, nothing trained again), so Results, Explain and the downloads work as for any run;
+the command line delivers it into ``RUN_DIR`` itself.
 
 The search space is one function, :func:`suggest`.
 """
@@ -59,6 +64,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.storages import JournalStorage
@@ -67,15 +73,21 @@ from optuna.trial import TrialState
 
 from dlcore.architectures import Architecture, auto_architecture, validate
 from dlcore.errors import DataError
-from dlcore.files import read_json, write_json, write_text
+from dlcore.ensemble import average, fold_of_rows, out_of_fold, score_rows, spread_out, train_member
+from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR
-from dlcore.jobs import enqueue, default_backend, dispatch, max_jobs, start_run
+from dlcore.jobs import enqueue, default_backend, dispatch, max_jobs, submit
 from dlcore.prepared import PreparedData
-from dlcore.runs import (FINAL_STATES, JOB_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer, owner_key,
-                         read_history, read_status, runs_root)
-from dlcore.training import TrainConfig, train
+from dlcore.runs import (FINAL_STATES, JOB_FILE, MODEL_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer,
+                         new_run_dir, non_test_rows, owner_key, read_history, read_status, run_info, runs_root,
+                         write_job)
+from dlcore.selection import greedy_weights, mix, prediction_loss
+from dlcore.training import TrainConfig
 
 TUNES_DIR, TUNE_FILE, STUDY_FILE, TRIALS_DIR, LOCK_FILE = ".tunes", "tune.json", "study.journal", "trials", "lock"
+OUT_OF_FOLD_FILE = "out_of_fold.npy"  # a trial's outputs on the non-test rows it held out, NaN elsewhere
+SELECTION_FILE = "selection.json"
+AUTO_TRIAL = 0  # the first trial of a study is Auto's settings (start enqueues them)
 STUDY_NAME = "tune"
 MAX_TRIALS = 1000
 TPE_STARTUP_TRIALS = 5
@@ -294,24 +306,53 @@ class Tune:
         for trial in self.trials():
             state, folder, attrs = self.trial_state(trial), self.trial_dir(trial.number), trial.user_attrs
             history = pd.DataFrame(read_history(folder)) if trial.state == TrialState.RUNNING else None
-            value = trial.value
-            if history is not None and "val_loss" in history:
-                value = float(history["val_loss"].min())
             status = read_status(folder) if trial.state == TrialState.RUNNING else {}
             seconds = attrs.get("seconds")
             if seconds is None and status.get("started") and state == "running":
                 seconds = time.time() - status["started"]
             epochs = attrs.get("epochs", len(history) if history is not None else None)
             names += [name for name in trial.params if name not in names]
-            rows.append({"trial": trial.number, "state": state, "best val loss": value,
+            rows.append({"trial": trial.number, "state": state, "out-of-fold loss": trial.value,
+                         "out-of-fold score": attrs.get("out_of_fold"), "members": attrs.get("members"),
                          "epochs": epochs, "seconds": None if seconds is None else round(seconds, 1),
                          "note": attrs.get("ended", ""), **trial.params})
-        columns = ["trial", "state", "best val loss", "epochs", "seconds", *names, "note"]
+        columns = ["trial", "state", "out-of-fold loss", "out-of-fold score", "members", "epochs", "seconds", *names,
+                   "note"]
         table = pd.DataFrame(rows, columns=columns)
         if len(table):
             table = table.assign(_order=table["state"].map(_ORDER)).sort_values(
-                ["_order", "best val loss", "trial"], na_position="last").drop(columns="_order")
+                ["_order", "out-of-fold loss", "trial"], na_position="last").drop(columns="_order")
         return table.reset_index(drop=True)
+
+    def selection(self) -> dict | None:
+        """Caruana's ensemble selection (:mod:`dlcore.selection`) over the finished trials' out-of-fold outputs,
+        on the rows every one of them held out: ``{"ensemble": [{"trial", "weight", "out_of_fold"}], "loss",
+        "metric": the headline metric, "out_of_fold": the mix's metrics, "default_only": whether it is Auto's trial
+        alone}``; None when no trial has finished. Kept in ``selection.json`` until another trial finishes."""
+        finished = {t.number: t for t in self.trials() if t.state == TrialState.COMPLETE and t.value is not None
+                    and (self.trial_dir(t.number) / OUT_OF_FOLD_FILE).is_file()}
+        if not finished:
+            return None
+        try:
+            kept = read_json(self.tune_dir / SELECTION_FILE)
+            if kept.get("trials") == sorted(finished):
+                return kept
+        except ValueError:
+            pass
+        data = self.prepared()
+        outputs = {n: np.load(self.trial_dir(n) / OUT_OF_FOLD_FILE, allow_pickle=False) for n in sorted(finished)}
+        covered = np.all([~np.isnan(o.reshape(len(o), -1)).any(axis=1) for o in outputs.values()], axis=0)
+        targets = np.concatenate([data.y_train, data.y_val])[covered]
+        outputs = {n: o[covered] for n, o in outputs.items()}
+        classes = len(data.preparation.classes)
+        weights, loss = greedy_weights(outputs, lambda o: prediction_loss(data.task, targets, o, classes))
+        metrics = score_rows(data, np.flatnonzero(covered), mix(outputs, weights))
+        chosen = {"trials": sorted(finished), "loss": loss, "metric": data.primary_metric, "out_of_fold": metrics,
+                  "default_only": list(weights) == [AUTO_TRIAL],
+                  "ensemble": [{"trial": n, "weight": round(w, 6), "out_of_fold": finished[n].user_attrs.get(
+                      "out_of_fold")} for n, w in weights.items()]}
+        write_json(self.tune_dir / SELECTION_FILE, chosen)
+        return chosen
 
     def stop(self) -> None:
         """Ask every trial to stop (within a batch; queued ones never start) and ask no more."""
@@ -500,7 +541,7 @@ def run_trial(job_dir: Path, on_epoch=None, should_stop=None) -> dict:
         return (tune_dir / STOP_FILE).exists() or (job_dir / STOP_FILE).exists()
 
     outcome = {"trial": trial.number, "state": "failed", "value": None, "epochs_run": 0, "best_epoch": 0,
-               "seconds": 0.0, "stopped_by_user": False}
+               "seconds": 0.0, "stopped_by_user": False, "members": 0}
     try:
         if tune_stopped() or out_of_time():
             reason = "stopped before it started" if tune_stopped() else "the time limit passed before it started"
@@ -510,10 +551,11 @@ def run_trial(job_dir: Path, on_epoch=None, should_stop=None) -> dict:
             return _write_outcome(job_dir, outcome)
         data = PreparedData.load(tune_dir / PREPARED_DIR)
         arch, config = Architecture.from_config(spec["architecture"]), TrainConfig.from_config(spec["config"])
+        folds = fold_of_rows(data, config.folds_for(non_test_rows(data)), info["seed"])  # every trial's folds
         history = history_writer(job_dir, on_epoch)
         losses: list[float] = []
 
-        def epoch(number: int, row: dict) -> None:
+        def epoch(number: int, row: dict) -> None:  # the first member's epochs: the pruner's
             history(number, row)
             try:  # a resume may have set another time limit
                 limit["deadline"] = read_json(tune_dir / TUNE_FILE)["budget"].get("deadline")
@@ -528,30 +570,44 @@ def run_trial(job_dir: Path, on_epoch=None, should_stop=None) -> dict:
             return bool(should_stop and should_stop()) or tune_stopped() or out_of_time()
 
         started = time.perf_counter()
-        pruned = False
+        pruned, cut, models, outputs = False, False, [], {}
         try:
-            result = train(data, arch, config, on_epoch=epoch, should_stop=stop)
-            cut = result.stopped
+            for member in range(max(1, int(folds.max()) + 1)):
+                result, held = train_member(data, folds, member, arch, config, should_stop=stop,
+                                            on_epoch=epoch if member == 0 else on_epoch)
+                if result.epochs_run:
+                    models.append(result.model)
+                    outputs[member] = held
+                cut = result.stopped
+                if cut:
+                    break
         except optuna.TrialPruned:
-            pruned, cut = True, False
+            pruned = True
         seconds = time.perf_counter() - started
+        value = None
+        if not pruned and outputs:
+            value, score = _keep_trial(job_dir, data, folds, models, outputs)
+            trial.set_user_attr("out_of_fold", score)
         finite = [loss for loss in losses if math.isfinite(loss)]
         best = min(finite) if finite else None
-        ended = "pruned: worse than the median of earlier trials" if pruned else \
+        ended = "pruned: worse than the median of earlier trials on its first fold" if pruned else \
             ("stopped" if tune_stopped() else "cut by the time limit") if cut else ""
-        for key, value in {"epochs": len(losses), "seconds": round(seconds, 2), "ended": ended,
-                           "best_epoch": losses.index(best) + 1 if best is not None else 0}.items():
-            trial.set_user_attr(key, value)
+        for key, value_ in {"epochs": len(losses), "seconds": round(seconds, 2), "ended": ended,
+                            "best_epoch": losses.index(best) + 1 if best is not None else 0,
+                            "members": len(models)}.items():
+            trial.set_user_attr(key, value_)
         if pruned:
             study.tell(trial.number, state=TrialState.PRUNED)
-        elif best is None:
+        elif value is None or not math.isfinite(value):
             trial.set_user_attr("ended", "the validation loss was never a number (the training diverged)")
             study.tell(trial.number, state=TrialState.FAIL)
+            value = None
         else:
-            study.tell(trial.number, best)
-        outcome.update(state="pruned" if pruned else "finished" if best is not None else "failed", value=best,
+            study.tell(trial.number, value)
+        outcome.update(state="pruned" if pruned else "finished" if value is not None else "failed", value=value,
                        epochs_run=len(losses), best_epoch=losses.index(best) + 1 if best is not None else 0,
-                       seconds=round(seconds, 3), stopped_by_user=cut and tune_stopped(), note=ended)
+                       seconds=round(seconds, 3), stopped_by_user=cut and tune_stopped(), note=ended,
+                       members=len(models))
         return _write_outcome(job_dir, outcome)
     except BaseException as exc:
         if next(t.state for t in study.get_trials(deepcopy=False) if t.number == trial.number) == TrialState.RUNNING:
@@ -565,20 +621,57 @@ def run_trial(job_dir: Path, on_epoch=None, should_stop=None) -> dict:
             log.exception("could not advance the tune in %s", tune_dir)
 
 
+def _keep_trial(job_dir: Path, data: PreparedData, folds, models: list, outputs: dict) -> tuple[float, float]:
+    """Save a trial's members as one model and its out-of-fold outputs (for the ensemble selection); its
+    out-of-fold loss (the study's value) and headline score."""
+    save_model(average(models, data.x_train.shape[1]), job_dir / MODEL_FILE)
+    held = spread_out(folds, outputs)
+    with replacing(job_dir / OUT_OF_FOLD_FILE) as temporary:
+        np.save(temporary, held)
+    covered = ~np.isnan(held.reshape(len(held), -1)).any(axis=1)
+    targets = np.concatenate([data.y_train, data.y_val])[covered]
+    loss = prediction_loss(data.task, targets, held[covered], len(data.preparation.classes))
+    score = out_of_fold(data, folds, outputs)[data.primary_metric]
+    return loss, float(score)
+
+
 def _write_outcome(job_dir: Path, outcome: dict) -> dict:
     write_json(job_dir / "metrics.json", outcome)
     return outcome
 
 
 # -- keeping the best ------------------------------------------------------------------------------------------------
+def write_kept(tune: Tune, run_dir: Path, owner: str = "") -> dict:
+    """Write the run folder of the tune's selected ensemble (:meth:`Tune.selection`) into ``run_dir``: a run whose
+    job averages the chosen trials' models with their weights (nothing is trained again), scored on the test split
+    like any run. Its selection; :class:`DataError` when no trial has finished."""
+    chosen = tune.selection()
+    if chosen is None:
+        raise DataError("No trial has finished yet, so there is nothing to keep.")
+    top = max(chosen["ensemble"], key=lambda item: item["weight"])["trial"]
+    trial = next(t for t in tune.trials() if t.number == top)
+    arch = Architecture.from_config(trial.user_attrs["architecture"])
+    config = TrainConfig.from_config(trial.user_attrs["config"])
+    names = ", ".join(f"trial {item['trial']} × {item['weight']:.2f}" for item in chosen["ensemble"])
+    arch = dataclasses.replace(arch, name="tuned_ensemble", title=f"Tuned ensemble: {names}",
+                               source="Optuna TPE search, Caruana's ensemble selection on out-of-fold predictions")
+    data = tune.prepared()
+    blend = [{**item, "model": str(tune.trial_dir(item["trial"]) / MODEL_FILE),
+              "out_of_fold_outputs": str(tune.trial_dir(item["trial"]) / OUT_OF_FOLD_FILE),
+              "history": str(tune.trial_dir(item["trial"]))} for item in chosen["ensemble"]]
+    write_job(run_dir, data, arch, dataclasses.replace(config, folds=1),
+              run_info(data, arch, config, tune.info.get("dataset", ""), owner), blend=blend)
+    return chosen
+
+
 def keep_best(tune: Tune, owner: str = "", backend: str | None = None):
-    """Train the best trial's architecture and training config as a normal run of the runs folder (on the tune's
-    prepared data); the :class:`~dlcore.runs.Run`. :class:`DataError` when no trial has finished."""
-    arch, config, number = tune.best_settings()
-    run = start_run(tune.prepared(), arch, config, dataset=tune.info.get("dataset", ""), owner=owner,
-                    root=tune.root, backend=backend or tune.info["backend"])
+    """Keep the tune's selected ensemble as a normal run of the runs folder (:func:`write_kept`), queued to be
+    scored and delivered; the :class:`~dlcore.runs.Run`. :class:`DataError` when no trial has finished."""
+    run_dir = new_run_dir(tune.root)
+    chosen = write_kept(tune, run_dir, owner)
+    run = submit(run_dir, owner, tune.root, backend or tune.info["backend"])
     with _locked(tune.tune_dir):
         info = read_json(tune.tune_dir / TUNE_FILE)
-        write_json(tune.tune_dir / TUNE_FILE, {**info, "kept": [*info.get("kept", []),
-                                                                {"run": run.run_id, "trial": number}]})
+        write_json(tune.tune_dir / TUNE_FILE, {**info, "kept": [
+            *info.get("kept", []), {"run": run.run_id, "trials": [item["trial"] for item in chosen["ensemble"]]}]})
     return run

@@ -124,6 +124,15 @@ def show_scores(metrics: dict, whose: str, problem: str | None = None) -> None:
     if judged is not None:
         show, icon = VERDICT[judged["level"]]
         show(judged["text"], icon=icon)
+    if (held := metrics.get("out_of_fold")) and held.get(primary) is not None:
+        networks = metrics.get("members", 1)
+        mixed = ", ".join(f"trial {item['trial']} × {item['weight']:.2f}" for item in metrics.get("ensemble", []))
+        what = (f"A tuned ensemble ({mixed}; {networks} networks)" if mixed else
+                f"{networks} networks averaged" if networks > 1 else "One network")
+        where = "the non-test rows they held out" if networks > 1 or mixed else "the validation rows it stopped on"
+        st.info(f"{what}. {METRIC_TITLES.get(primary, primary)} out of fold, on {held['rows']:,} of "
+                f"{where}: {held[primary]:.4g} (a validation score; the test split above is the untouched one).",
+                icon=":material/stacks:")
     if cv := metrics.get("cross_validation"):
         st.info(f"{cv['k']}-fold cross-validation, {METRIC_TITLES[cv['metric']]} on the held-out folds: "
                 f"{cv['mean']:.4g} ± {cv['std']:.3g} ({', '.join(f'{s:.3g}' for s in cv['scores'])}).",

@@ -1,6 +1,6 @@
 """Tune: Optuna searches the network and its training settings within a budget of trials or minutes; every trial is a
-job of the queue, the live leaderboard and Optuna's charts are read from the tune's folder, and the best trial is
-kept as a normal run."""
+job of the queue, scored out of fold; the live leaderboard and Optuna's charts are read from the tune's folder, and the
+ensemble Caruana's selection makes of the trials is kept as a normal run."""
 
 import dataclasses
 
@@ -9,7 +9,8 @@ import streamlit as st
 from dlcore import plots
 from dlcore.errors import DataError
 from dlcore.jobs import default_backend, max_jobs, max_runs_per_session, start_tune
-from dlcore.runs import RESULT_STATES, find_run
+from dlcore.evaluation import METRIC_TITLES
+from dlcore.runs import RESULT_STATES, find_run, member_rows, non_test_rows
 from dlcore.training import OPTIMIZERS as OPTIMIZER_TITLES
 from dlcore.tuning import (BATCH_SIZES, DROPOUT, L2, LAYERS, LEARNING_RATE, MAX_TRIALS, OPTIMIZERS, PARAM_TITLES,
                            PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, WEIGHT_DECAY, WIDTH, advance, find_tune,
@@ -34,10 +35,12 @@ st.caption(f"Optuna tries networks of {LAYERS[0]}–{LAYERS[1]} hidden layers of
            f"{', '.join(map(str, BATCH_SIZES))} and "
            f"{' or '.join(OPTIMIZER_TITLES.get(name, name).split(' (')[0] for name in OPTIMIZERS)} (weight decay "
            f"{WEIGHT_DECAY[0]:g}–{WEIGHT_DECAY[1]:g}), "
-           "each trial chosen from the ones before (TPE). Every trial trains as a background job, like Train's, and "
-           "is scored on the validation split only; a trial whose validation loss lags the median of earlier trials "
-           f"after {PRUNE_WARMUP_EPOCHS} epochs is stopped early (pruned) once {PRUNE_STARTUP_TRIALS} have ended. The "
-           "test split stays untouched until you keep the best.")
+           "each trial chosen from the ones before (TPE). Every trial trains as a background job, like Train's, on the "
+           "same folds of the non-test rows as the Members setting makes, and is scored out of fold: on every row "
+           "by a network that never trained on it. A trial whose first fold's validation loss lags the median of "
+           f"earlier trials after {PRUNE_WARMUP_EPOCHS} epochs is stopped early (pruned) once {PRUNE_STARTUP_TRIALS} "
+           "have ended. Keep the best mixes the trials by Caruana's ensemble selection on their out-of-fold "
+           "predictions; the test split stays untouched until then.")
 
 if state.dataset is None or not state.target:
     if tune is None:
@@ -56,8 +59,9 @@ else:
     cols[1].number_input("Time limit (minutes)", 0, 24 * 60, value=0, key="tune_minutes",
                          help="No trial starts after it, and trials still training stop and count with their best "
                               "validation loss so far. 0: no limit.")
-    epochs = config.epochs_for(len(data.x_train))
-    st.caption(f"Each trial trains up to {epochs} epochs with early stopping after {config.patience} epochs without "
+    epochs, members = config.epochs_for(member_rows(data, config)), config.folds_for(non_test_rows(data))
+    st.caption(f"Each trial trains {members} network{'s' if members != 1 else ''} (one per fold) of up to {epochs} "
+               f"epochs with early stopping after {config.patience} epochs without "
                f"improvement (the Model page's settings, seed {config.seed}); at most "
                f"{(jobs := max_jobs(default_backend()))} job{'s' if jobs != 1 else ''} train{'' if jobs != 1 else 's'} "
                "at once, in the same queue as Train's.")
@@ -90,7 +94,7 @@ else:
                   help=f"Start a new search with the budget above. It counts as one of the {max_runs_per_session()} "
                        "runs a session may have training or waiting at once.")
         st.button("Stop", icon=":material/stop:", disabled=not running, on_click=tune.stop if running else None,
-                  help="Trials in flight stop within a batch and keep their best validation loss; no more start.")
+                  help="Trials in flight stop within a batch and keep the networks trained so far; no more start.")
         st.button("Add trials", icon=":material/add:", disabled=tune is None or running, on_click=more_trials,
                   help="Go on with the same study: the number of trials above (and the time limit) on top of the "
                        "trials it has.")
@@ -100,9 +104,14 @@ else:
 COLUMNS = {
     "trial": st.column_config.NumberColumn("Trial", format="%d"),
     "state": st.column_config.TextColumn("State"),
-    "best val loss": st.column_config.NumberColumn("Best val loss", format="%.4g",
-                                                   help="Lowest validation loss of the trial (so far, while it "
-                                                        "trains): what the search minimizes."),
+    "out-of-fold loss": st.column_config.NumberColumn(
+        "Out-of-fold loss", format="%.4g", help="Log loss (classes) or squared error (standardized values) of the "
+                                                "trial's networks on the rows each held out: what the search "
+                                                "minimizes and the ensemble selection mixes."),
+    "out-of-fold score": st.column_config.NumberColumn("Out-of-fold score", format="%.4g",
+                                                       help="The headline metric on the same rows."),
+    "members": st.column_config.NumberColumn("Networks", format="%d", help="Networks the trial trained, one per "
+                                                                           "fold."),
     "epochs": st.column_config.NumberColumn("Epochs", format="%d"),
     "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
     **{name: title for name, title in PARAM_TITLES.items()},  # a searched setting without a format below
@@ -130,8 +139,7 @@ def show_progress(tune, counts: dict, best) -> None:
     parts.append({"running": "tuning", "stopped": "stopped", "finished": "done"}[tune.state])
     st.progress(min(ended / budget["trials"], 1.0), text=" · ".join(parts))
     if best is not None:
-        st.caption(f"Best so far: trial {best.number}, validation loss {best.value:.4g} "
-                   f"({best.user_attrs.get('epochs', '?')} epochs).")
+        st.caption(f"Best so far: trial {best.number}, out-of-fold loss {best.value:.4g}.")
 
 
 def show_charts(tune, finished: int) -> None:
@@ -155,6 +163,22 @@ def show_charts(tune, finished: int) -> None:
                        alt="Parameter importances: how much each searched setting explains the validation loss")
 
 
+def show_selection(tune, counts: dict) -> None:
+    """The ensemble Keep the best would keep: its trials and weights, and its out-of-fold score."""
+    chosen = tune.selection()
+    if chosen is None:
+        return
+    primary = chosen["metric"]
+    metric = METRIC_TITLES.get(primary, primary)
+    mixed = ", ".join(f"trial {item['trial']} × {item['weight']:.2f}" for item in chosen["ensemble"])
+    so_far = "" if tune.done else f" (so far, of {counts['finished']} finished trials)"
+    text = (f"Ensemble selection{so_far}: {mixed}; out of fold on {chosen['out_of_fold']['rows']:,} rows, "
+            f"{metric} {chosen['out_of_fold'][primary]:.4g}.")
+    if chosen["default_only"]:
+        text += " It is just the default trial (Auto's settings): the search found nothing that improves on it."
+    st.info(text, icon=":material/join:")
+
+
 def show_kept(tune) -> None:
     """The runs kept from this tune, newest first, with where to see them."""
     for kept in reversed(tune.info.get("kept", [])[-1:]):
@@ -162,7 +186,8 @@ def show_kept(tune) -> None:
         if run is None:
             continue
         status = {"queued": "waiting in the queue", "running": "training"}.get(run.status, run.status)
-        st.success(f"Trial {kept['trial']}'s settings are a normal run now ({status}): it is the run on show in "
+        trials = ", ".join(map(str, kept.get("trials", [kept.get("trial")])))
+        st.success(f"The ensemble of trial(s) {trials} is a normal run now ({status}): it is the run on show in "
                    "Train, Results and Explain.", icon=":material/check_circle:")
         with st.container(horizontal=True):
             st.page_link("pages/train.py", label="Watch it train", icon=":material/model_training:")
@@ -185,15 +210,16 @@ def live_view() -> None:
     table = tune.leaderboard()
     if len(table):
         st.dataframe(table, hide_index=True, column_config=COLUMNS, key="tune_leaderboard",
-                     alt="Trials of this tune, best first: state, best validation loss, epochs, seconds and the "
-                         "settings tried")
+                     alt="Trials of this tune, best first: state, out-of-fold loss and score, networks, epochs, "
+                         "seconds and the settings tried")
     else:
         st.info("The first trials are waiting in the queue; they appear here as they start.",
                 icon=":material/hourglass_top:")
     show_charts(tune, counts["finished"])
     if best is not None:
+        show_selection(tune, counts)
         if st.button("Keep the best", type="primary" if tune.done else "secondary", icon=":material/workspace_premium:",
-                     help=f"Train trial {best.number}'s network and settings as a normal run: test scores next to "
+                     help="Keep the ensemble above as a normal run (nothing is trained again): test scores next to "
                           "the baselines, Results, Explain and the model download, as for any run."):
             try:
                 run = keep_best(tune, owner=st.session_state.owner)

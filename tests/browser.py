@@ -116,11 +116,13 @@ def sample_ready_to_train(page, url: str, name: str, ready: str, epochs: int, pa
     save_training_settings(page, epochs, patience)
 
 
-def save_training_settings(page, epochs: int, patience: int | None = None) -> None:
-    """On the Model page: the epochs (and patience), saved."""
+def save_training_settings(page, epochs: int, patience: int | None = None, members: int | None = None) -> None:
+    """On the Model page: the epochs (and patience, and the ensemble's members), saved."""
     page.get_by_role("spinbutton", name="Max epochs").fill(str(epochs))
     if patience is not None:
         page.get_by_role("spinbutton", name="Early-stopping patience").fill(str(patience))
+    if members is not None:
+        page.get_by_role("spinbutton", name="Members").fill(str(members))
     page.get_by_role("button", name="Save settings").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
 
@@ -128,7 +130,8 @@ def save_training_settings(page, epochs: int, patience: int | None = None) -> No
 def train_to_the_end(page, timeout: float = 300_000) -> None:
     """On the Train page: Train, then wait until training has finished and the page has settled."""
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_text(re.compile(r"Training finished after \d+ epochs"))).to_be_visible(timeout=timeout)
+    expect(page.get_by_text(re.compile(r"Training finished( after \d+ epochs|: \d+ networks averaged)"))).to_be_visible(
+        timeout=timeout)
     settled(page)
 
 

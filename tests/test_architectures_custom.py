@@ -261,16 +261,18 @@ def test_saved_run_with_batch_norm_prelu_and_cosine_predicts_the_same(tmp_path, 
 
 # -- class weights ----------------------------------------------------------------------------------------------
 
-def test_class_weights_default_on_for_a_rare_class_and_off_for_balanced():
+def test_class_weights_are_off_by_default_on_when_asked_and_an_older_runs_rule_is_kept():
     rare = prepare(frame(n=600, minority=0.1).drop(columns="amount"), "y", "binary")
     balanced = prepare(frame(n=600).drop(columns="amount"), "y", "binary")
 
     assert minority_share(rare) == pytest.approx(0.1, abs=0.02)
-    weights = class_weights(rare, TrainConfig())
+    assert class_weights(rare, TrainConfig()) is None  # off by default: the probabilities stay calibrated
+    weights = class_weights(rare, TrainConfig(class_weights=True))
     assert weights is not None and weights[rare.preparation.classes.index("rare")] > 4
-    assert class_weights(rare, TrainConfig(class_weights=False)) is None  # the user's choice wins
+    # a run saved before the default changed (class_weights None) is retrained as it was: on under 20%
+    assert class_weights(rare, TrainConfig(class_weights=None)) == weights
     assert minority_share(balanced) == pytest.approx(0.5, abs=0.02)
-    assert class_weights(balanced, TrainConfig()) is None
+    assert class_weights(balanced, TrainConfig(class_weights=None)) is None
     assert class_weights(balanced, TrainConfig(class_weights=True)) == pytest.approx({0: 1.0, 1: 1.0}, rel=0.05)
 
 

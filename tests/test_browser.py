@@ -68,7 +68,7 @@ def test_upload_train_and_download(server, tmp_path):
         upload(page, train_csv, "Ready: predict label (binary)")
 
         nav(page, "Model")
-        save_training_settings(page, epochs=40, patience=40)
+        save_training_settings(page, epochs=40, patience=40, members=1)  # one network's live curves
 
         nav(page, "Train")
         page.get_by_role("button", name="Train", exact=True).click()

@@ -73,9 +73,12 @@ def test_train(trained):
     proc, out = trained
     assert proc.returncode == 0, proc.stderr[-3000:]
 
+    # the default on a small table: an ensemble of 5 networks, each trained for its 3 epochs in turn
     epoch_lines = [line for line in proc.stdout.splitlines() if line.startswith("epoch ")]
-    assert [re.match(r"epoch (\d+)/3\b", line).group(1) for line in epoch_lines] == ["1", "2", "3"]
+    assert [re.match(r"epoch (\d+)/3\b", line).group(1) for line in epoch_lines] == ["1", "2", "3"] * 5
     assert all("val_loss=" in line for line in epoch_lines)
+    assert [line.split(":")[0] for line in proc.stdout.splitlines() if line.startswith("member ")] == \
+        [f"member {i} of 5" for i in range(1, 6)]
     assert f"dropped {MISSING_TARGETS} rows" in proc.stdout
     assert "binary on 'label'" in proc.stdout
     assert "model bundle:" in proc.stdout
@@ -86,11 +89,27 @@ def test_train(trained):
     assert metrics["epochs_run"] == 3
     assert metrics["config"]["epochs"] == 3
     assert sum(metrics["rows"].values()) == N_ROWS - MISSING_TARGETS
+    assert metrics["members"] == 5 and len(metrics["member_results"]) == 5
+    non_test = metrics["rows"]["train"] + metrics["rows"]["validation"]
+    assert metrics["out_of_fold"]["rows"] == non_test and set(metrics["out_of_fold"]) >= {"accuracy", "log_loss"}
+    assert f"5 network(s) averaged; accuracy={metrics['out_of_fold']['accuracy']:.4g} out of fold on {non_test:,}" \
+        in proc.stdout
     history = pd.read_csv(out / "history.csv")
     assert len(history) == 3
     assert history["epoch"].tolist() == [1, 2, 3]
     assert (out / "model.zip").is_file()
     assert f"test accuracy={metrics['test']['accuracy']:.4g}" in proc.stdout
+
+
+def test_train_one_network(workspace, tmp_path):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "one", "--epochs", 2,
+                    "--folds", 1], env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    metrics = json.loads((tmp_path / "one" / "metrics.json").read_text())
+    assert metrics["members"] == 1 and metrics["out_of_fold"]["rows"] == metrics["rows"]["validation"]
+    assert not any(line.startswith("member ") for line in proc.stdout.splitlines())
+    assert not (tmp_path / "one" / "members").exists()
 
 
 @pytest.mark.parametrize("which", ["folder", "bundle"])
@@ -194,6 +213,14 @@ def test_negative_epochs(workspace, tmp_path):
     base, env = workspace
     proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--epochs", -1], env)
     assert_one_error_line(proc, "--epochs")
+
+
+@pytest.mark.parametrize("folds", [-1, 11, "many"])
+def test_folds_out_of_range(workspace, tmp_path, folds):
+    base, env = workspace
+    proc = run_cli(["train", base / "train.csv", "--target", "label", "--out", tmp_path / "r", "--folds", folds], env)
+    assert_one_error_line(proc, "--folds")
+    assert not (tmp_path / "r").exists()
 
 
 def test_impossible_task(workspace, tmp_path):

@@ -447,6 +447,12 @@ def test_every_encoder_declares_what_fit_sets():
     (lambda m: m.update(cross_validation={"k": 5, "scores": [[]]}), "its cross_validation is not k, a metric"),
     (lambda m: m.update(stopped_by_user="no"), "its stopped_by_user is a text, not true/false"),
     (lambda m: m.update(device=["GPU"]), "its device is a list, not a device name of at most 200 characters"),
+    (lambda m: m.update(members=0), "its members is a number, not a count of networks up to 10000"),
+    (lambda m: m.update(members=True), "its members is true/false, not a count of networks"),
+    (lambda m: m.update(out_of_fold=["0.9"]), "its out_of_fold is not a count of rows with the task's scores"),
+    (lambda m: m.update(out_of_fold={"rows": 10, "accuracy": "high"}), "its out_of_fold is not a count of rows"),
+    (lambda m: m.update(ensemble=[{"trial": "0", "weight": 1.0}]), "its ensemble is not a list of trials with"),
+    (lambda m: m.update(ensemble=[{"trial": 0, "weight": float("nan")}]), "its ensemble is not a list of trials"),
 ])
 def test_tampered_metrics_are_refused_with_what_is_wrong(bundle, sandbox, change, message):
     assert message in refusal(with_json(bundle, "metrics.json", change))

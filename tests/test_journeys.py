@@ -59,6 +59,9 @@ def test_journey_1_a_sample_through_every_page_to_the_downloads(server):
         nav(page, "Train")
         train_to_the_end(page)
         no_error_shown(page)
+        expect(page.get_by_text(re.compile(r"5 networks averaged into one model"))).to_be_visible()  # the default
+        expect(page.get_by_role("figure", name="Validation loss per epoch of each member of the ensemble")
+               ).to_be_visible()
         shot(page, "1", "06 train")
         nav(page, "Runs")
         expect(page.get_by_role("button", name="Show in Results")).to_be_visible()
@@ -66,6 +69,8 @@ def test_journey_1_a_sample_through_every_page_to_the_downloads(server):
 
         nav(page, "Results & predictions", timeout=120_000)
         no_error_shown(page)
+        expect(page.get_by_text(re.compile(r"5 networks averaged\. Accuracy out of fold, on \d+ of the non-test rows"))
+               ).to_be_visible()
         shot(page, "1", "08 results")
         right = page.get_by_text(re.compile(r"\d+ of \d+ test rows predicted right")).inner_text()
         test_rows = int(re.search(r"of (\d+) test rows", right).group(1))
@@ -157,7 +162,7 @@ def test_journey_2_a_kind_and_a_preparation_changed_a_preset_and_an_early_stop(s
 
         nav(page, "Model")
         choose(page, "Architecture", "Small data, 2×64 ReLU")
-        save_training_settings(page, epochs=200, patience=200)
+        save_training_settings(page, epochs=200, patience=200, members=1)  # one network, stopped by hand
         shot(page, "2", "model with a preset")
 
         nav(page, "Train")
@@ -181,7 +186,7 @@ def test_journey_2_a_kind_and_a_preparation_changed_a_preset_and_an_early_stop(s
     assert next(c for c in schema["columns"] if c["name"] == "id")["kind"] == "excluded"
     assert preparation["columns"]["z"]["options"]["log"] is True and not preparation["columns"]["x"]["options"]["log"]
     assert metrics["architecture"]["name"] == "chollet_small"
-    assert metrics["stopped_by_user"] is True and metrics["epochs_run"] < 200
+    assert metrics["stopped_by_user"] is True and metrics["epochs_run"] < 200 and metrics["members"] == 1
 
 
 def test_journey_3_a_regression_with_a_date_column_explained(server, tmp_path):

@@ -33,9 +33,10 @@ def small_data(rows: int = 200, seed: int = 0):
 
 
 def start(root, owner: str = ME, epochs: int = 3, data=None, batch_size: int = 0) -> Run:
+    """A run of one network (the ensemble's jobs: tests/test_ensemble.py)."""
     data = data or small_data()
     arch = resolve("chollet_small", data.x_train.shape[1], len(data.x_train))
-    config = TrainConfig(epochs=epochs, patience=epochs, batch_size=batch_size)
+    config = TrainConfig(epochs=epochs, patience=epochs, batch_size=batch_size, folds=1)
     return start_run(data, arch, config, dataset="small.csv", owner=owner, root=root)
 
 
@@ -200,7 +201,14 @@ def test_the_owner_gets_the_run_back_after_a_refresh(trained_in_app):
     assert again.session_state["job"].run_id == run.run_id and not again.session_state["shared"]
     again.switch_page("pages/train.py").run()
     assert not again.exception
-    assert "Training finished after 3 epochs" in again.success[0].value
+    # the app's default, an ensemble: each member's curve and row, and the out-of-fold score of all of them
+    assert again.success[0].value.startswith("Training finished: 5 networks averaged into one model")
+    held = run.metrics["out_of_fold"]
+    assert held["rows"] == 160 and f"{held['accuracy']:.4g}" in again.success[0].value
+    members = next(frame.value for frame in again.dataframe if "member" in frame.value.columns)
+    assert list(members["status"]) == ["finished"] * 5 and list(members["epochs"]) == [3] * 5
+    assert members["held-out rows"].sum() == 160
+    assert any("each member" in chart.proto.spec for chart in again.get("plotly_chart"))
     again.switch_page("pages/runs.py").run()
     assert not again.exception, "a damaged run.json beside the good run leaves the Runs page working"
     assert list(again.dataframe[0].value["run"]) == [run.run_id[:8]]

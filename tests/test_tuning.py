@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.storages import JournalStorage
@@ -22,13 +23,14 @@ from dlcore.jobs import start_tune
 from dlcore.prepared import prepare
 from dlcore.runs import JOB_FILE, STATUS_FILE, Run, read_status
 from dlcore.training import TrainConfig
-from dlcore.tuning import (BATCH_SIZES, STUDY_FILE, STUDY_NAME, TRIALS_DIR, TUNES_DIR, Tune, find_tune,
-                           keep_best, open_study, resume, suggest)
+from dlcore.selection import greedy_weights, mix, prediction_loss
+from dlcore.tuning import (BATCH_SIZES, OUT_OF_FOLD_FILE, STUDY_FILE, STUDY_NAME, TRIALS_DIR, TUNES_DIR, Tune,
+                           find_tune, keep_best, open_study, resume, suggest)
 
 ROOT = Path(__file__).resolve().parents[1]
 ME = "a" * 32
 ENDED = (TrialState.COMPLETE, TrialState.PRUNED)
-QUICK = TrainConfig(epochs=3, patience=3)
+QUICK = TrainConfig(epochs=3, patience=3, folds=2)  # each trial: two networks, one per fold
 
 
 def journal_trials(tune_dir: Path) -> list:
@@ -78,17 +80,24 @@ def test_a_tune_keeps_its_study_as_a_journal_in_its_folder(tuned):
         assert set(trial.params) == {"layers", "width", "dropout", "l2", "learning_rate", "batch_size", "optimizer",
                                      "weight_decay", "numeric_embedding"}
         assert trial.user_attrs["epochs"] == 3 and trial.user_attrs["seconds"] > 0
-        assert trial.intermediate_values, "each epoch's validation loss was reported for pruning"
-        assert trial.value == pytest.approx(min(trial.intermediate_values.values()))
+        assert len(trial.intermediate_values) == 3, "the first fold's epochs were reported for pruning"
+        assert trial.user_attrs["members"] == 2 and 0.5 < trial.user_attrs["out_of_fold"] <= 1  # ROC AUC
         folder = tuned.tune_dir / TRIALS_DIR / str(trial.number)
         assert (folder / "history.csv").is_file() and (folder / "worker.log").is_file(), "trained by a worker"
+        # scored out of fold: every non-test row once, and the value is those rows' log loss
+        held = np.load(folder / OUT_OF_FOLD_FILE)
+        data = tuned.prepared()
+        assert held.shape == (len(data.x_train) + len(data.x_val), 1) and not np.isnan(held).any()
+        targets = np.concatenate([data.y_train, data.y_val])
+        assert trial.value == pytest.approx(prediction_loss("binary", targets, held), rel=1e-5)
     first = min(trials, key=lambda trial: trial.number)
     assert first.params["layers"] == 3 and first.params["width"] == 256  # the search starts from Auto
     assert first.params["numeric_embedding"] == "periodic" and first.params["optimizer"] == "adamw"
     table = tuned.leaderboard()
     assert list(table["state"]) == ["finished", "finished"]
-    assert table["best val loss"].is_monotonic_increasing, "best first"
-    assert tuned.state == "finished" and tuned.best().value == table["best val loss"].min()
+    assert table["out-of-fold loss"].is_monotonic_increasing, "best first"
+    assert tuned.state == "finished" and tuned.best().value == table["out-of-fold loss"].min()
+    assert list(table["members"]) == [2, 2]
     assert find_tune(tuned.tune_dir.name, tuned.root).owned_by(ME)
 
 
@@ -111,22 +120,47 @@ def test_a_resumed_study_adds_trials_after_a_restart(tuned, monkeypatch):
     assert {t.number: (t.params, t.value) for t in trials if t.number in before} == before
 
 
-def test_keeping_the_best_trains_a_normal_run_with_its_settings(tuned):
-    arch, config, number = tuned.best_settings()
+def test_the_caruana_ensemble_scores_at_least_its_best_trial_out_of_fold(tuned):
+    chosen = tuned.selection()
+    best = tuned.best()
+    assert chosen["loss"] <= best.value + 1e-9, "its first round picks the best trial"
+    weights = {item["trial"]: item["weight"] for item in chosen["ensemble"]}
+    assert sum(weights.values()) == pytest.approx(1) and set(weights) <= {0, 1}
+    assert chosen["out_of_fold"]["rows"] == len(tuned.prepared().x_train) + len(tuned.prepared().x_val)
+    assert chosen["default_only"] == (list(weights) == [0])
+
+
+def test_the_greedy_selection_mixes_models_that_err_on_different_rows():
+    targets = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    left = np.array([0.1, 0.9, 0.1, 0.9, 0.9, 0.1, 0.5, 0.5])[:, None]  # right on the first half
+    right = np.array([0.9, 0.1, 0.5, 0.5, 0.1, 0.9, 0.1, 0.9])[:, None]  # right on the second half
+    bad = np.full((8, 1), 0.5)
+    loss = lambda outputs: prediction_loss("binary", targets, outputs)  # noqa: E731
+    weights, mixed = greedy_weights({0: left, 1: right, 2: bad}, loss)
+    assert set(weights) == {0, 1} and mixed < min(loss(left), loss(right), loss(bad))
+    assert mix({0: left, 1: right}, weights) == pytest.approx(weights[0] * left + weights[1] * right)
+
+
+def test_keeping_the_best_delivers_the_selected_ensemble_as_a_normal_run(tuned):
+    chosen = tuned.selection()
     run = keep_best(tuned, owner=ME)
     assert run.wait(300) and run.status == "finished", run.error
     assert run.owned_by(ME) and (run.run_dir / "model.zip").is_file()
-    assert run.info["architecture"] == arch.title and arch.title.startswith("Tuned")
-    assert run.metrics["config"] == config.get_config()
+    assert run.info["architecture"].startswith("Tuned ensemble: trial")
+    ensemble = run.metrics["ensemble"]
+    assert [(item["trial"], round(item["weight"], 6)) for item in ensemble] == \
+        [(item["trial"], item["weight"]) for item in chosen["ensemble"]]
+    assert run.metrics["out_of_fold"]["roc_auc"] == pytest.approx(chosen["out_of_fold"]["roc_auc"])
+    assert run.metrics["members"] == 2 * len(ensemble)
     assert run.metrics["test"], "scored on the test split, next to the baselines"
-    assert Tune(tuned.tune_dir).info["kept"][-1] == {"run": run.run_id, "trial": number}
+    assert Tune(tuned.tune_dir).info["kept"][-1] == {"run": run.run_id, "trials": [i["trial"] for i in ensemble]}
 
 
 def long_tune_training(root, trials: int, monkeypatch):
     """A tune of long trials, one at a time, once its first trial has finished an epoch: (tune, that trial's folder)."""
     monkeypatch.setenv("DLCORE_MAX_JOBS", "1")
     big = prepare(churn_frame(3000, seed=1), "churn", "binary")
-    tune = start_tune(big, trials, config=TrainConfig(epochs=1000, patience=1000), root=root)
+    tune = start_tune(big, trials, config=TrainConfig(epochs=1000, patience=1000, folds=2), root=root)
     trial_dir = tune.tune_dir / TRIALS_DIR / "0"
     deadline = time.monotonic() + 120
     while not (trial_dir / "history.csv").exists():
@@ -185,24 +219,30 @@ def cli(tmp_path):
     return tmp_path, env
 
 
-def test_cli_tune_runs_the_trials_then_trains_the_best_as_a_run(cli):
+def test_cli_tune_runs_the_trials_then_keeps_their_ensemble_as_a_run(cli):
     base, env = cli
     out = base / "best"
-    proc = run_cli("tune", base / "churn.csv", "--target", "churn", "--trials", 2, "--epochs", 3, "--out", out, env=env)
+    proc = run_cli("tune", base / "churn.csv", "--target", "churn", "--trials", 2, "--epochs", 3, "--folds", 2,
+                   "--out", out, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "model.zip").is_file() and (out / "metrics.json").is_file()
     assert (out / "tune" / STUDY_FILE).is_file() and len(journal_trials(out / "tune")) == 2
     lines = proc.stdout.splitlines()
     assert sum(line.startswith("trial ") for line in lines) == 2, "each trial as it ends"
-    board = lines.index("leaderboard (best first):")
-    assert lines[board + 1].split()[:3] == ["trial", "state", "best"] and len(lines[board + 2].split()) > 5
-    best = next(line for line in lines if line.startswith("best: trial "))
-    assert f"{Tune(out / 'tune').best().value:.4g}" in best
+    board = lines.index("leaderboard (best first; out-of-fold loss and headline score):")
+    assert lines[board + 1].split()[:3] == ["trial", "state", "out-of-fold"] and len(lines[board + 2].split()) > 5
+    chosen = Tune(out / "tune").selection()
+    selection = next(line for line in lines if line.startswith("ensemble selection: trial "))
+    assert f"{chosen['out_of_fold']['roc_auc']:.4g}" in selection
     assert "model bundle:" in proc.stdout and Run(out).status == "finished"
+    metrics = Run(out).metrics  # the contract: the kept ensemble's out-of-fold score and its trials
+    assert metrics["out_of_fold"]["rows"] == chosen["out_of_fold"]["rows"]
+    assert [item["trial"] for item in metrics["ensemble"]] == [item["trial"] for item in chosen["ensemble"]]
+    assert all(set(item) == {"trial", "weight", "out_of_fold"} for item in metrics["ensemble"])
 
     # the same command with more trials, as after an interruption: the study goes on
-    again = run_cli("tune", base / "churn.csv", "--target", "churn", "--trials", 3, "--epochs", 3, "--out", out,
-                    env=env)
+    again = run_cli("tune", base / "churn.csv", "--target", "churn", "--trials", 3, "--epochs", 3, "--folds", 2,
+                    "--out", out, env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "resuming the study" in again.stdout
     assert sum(line.startswith("trial ") for line in again.stdout.splitlines()) == 1, "only the new trial"
@@ -240,6 +280,7 @@ def test_the_tune_page_tunes_shows_the_trials_and_keeps_the_best(open_app, monke
     monkeypatch.setenv("DLCORE_MAX_JOBS", "2")
     app = open_app(to_csv(churn_frame(240)))
     app.session_state["train_config"].epochs = 3
+    app.session_state["train_config"].folds = 2
     app.switch_page("pages/tune.py").run()
     assert not app.exception and any(button.label == "Tune" for button in app.button)
     assert "press **Tune** to start" in app.info[0].value
@@ -252,8 +293,9 @@ def test_the_tune_page_tunes_shows_the_trials_and_keeps_the_best(open_app, monke
 
     app.run()
     assert not app.exception
-    board = next(frame.value for frame in app.dataframe if "best val loss" in frame.value.columns)
+    board = next(frame.value for frame in app.dataframe if "out-of-fold loss" in frame.value.columns)
     assert len(board) == 2 and set(board["state"]) <= {"finished", "pruned"}
+    assert any(message.value.startswith("Ensemble selection: trial") for message in app.info)
     charts = [chart.proto.spec for chart in app.get("plotly_chart")]
     assert len(charts) == 2 and "Optimization history" in charts[0] and "Parameter importance" in charts[1]
 
