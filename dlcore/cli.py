@@ -26,28 +26,28 @@ INTERRUPTED = 130
 MAX_SEED = 2**31 - 1
 
 
-def _seed(text: str) -> int:
-    """A seed every library takes: a whole number from 0 to 2³¹ − 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{value} is not from 0 to {MAX_SEED:,}")
-    return value
+def _whole(highest: int, lowest: str = "0"):
+    """An argparse type: a whole number from 0 (read as ``lowest``) to ``highest``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not 0 <= value <= highest:
+            raise argparse.ArgumentTypeError(f"{value} is not from {lowest} to {highest:,}")
+        return value
+
+    return parse
+
+
+_seed = _whole(MAX_SEED)  # a seed every library takes
 
 
 def _folds(text: str) -> int:
-    """Networks of an ensemble: 0 (chosen from the data's size) or 1 to :data:`dlcore.training.MAX_FOLDS`."""
+    """Networks of an ensemble (dlcore.training, imported only when the flag is given)."""
     from dlcore.training import MAX_FOLDS
 
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= MAX_FOLDS:
-        raise argparse.ArgumentTypeError(f"{value} is not from 0 (chosen from the data's size) to {MAX_FOLDS}")
-    return value
+    return _whole(MAX_FOLDS, "0 (chosen from the data's size)")(text)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -62,7 +62,7 @@ st.caption(f"Source: {arch.source}. {arch.notes}")
 if choice == "auto":
     with st.expander("Why Auto is built this way", icon=":material/science:"):
         st.caption("Each choice with its source and what the quality benchmark measured (`benchmarks/quality.py`: "
-                   "17 public tables against the defaults of CatBoost, LightGBM and HistGradientBoosting).")
+                   "public tables against the defaults of CatBoost, LightGBM and HistGradientBoosting).")
         st.dataframe(pd.DataFrame(AUTO_RECIPE), hide_index=True, alt="Auto's recipe: each choice, its source and "
                      "what was measured")
 

@@ -131,15 +131,22 @@ def test_linear_and_gradient_boosting_beat_naive_on_regression(regression_data):
         assert fitted["mape"] < naive["mape"]
 
 
+def non_test(data, matrix: bool = True):
+    """The rows a baseline fits on: every non-test row (the training and validation parts)."""
+    if matrix:
+        return np.concatenate([data.x_train, data.x_val])
+    return pd.concat([data.split.train["y"], data.split.validation["y"]])
+
+
 def test_linear_baseline_is_scored_in_original_labels_and_units(binary_data, regression_data):
     data = binary_data
-    model = LogisticRegression(max_iter=1000).fit(data.x_train, data.split.train["y"])
+    model = LogisticRegression(max_iter=1000).fit(non_test(data), non_test(data, matrix=False))
     expected = score("binary", data.split.test["y"], model.predict(data.x_test), model.predict_proba(data.x_test),
                      list(model.classes_))
     assert linear_baseline(data) == pytest.approx(expected, rel=1e-4)
 
     data = regression_data
-    ridge = Ridge().fit(data.x_train, data.split.train["y"])
+    ridge = Ridge().fit(non_test(data), non_test(data, matrix=False))
     expected = score("regression", data.split.test["y"], ridge.predict(data.x_test))
     assert linear_baseline(data) == pytest.approx(expected, rel=1e-4)
 

@@ -269,4 +269,9 @@ def test_a_terminated_train_leaves_its_folder_marked_failed(workspace, tmp_path)
     assert process.returncode == 130 and "Traceback" not in stderr, stderr
     status = json.loads((out / "status.json").read_text())
     assert status["state"] == "failed" and "interrupted" in status["error"]
-    assert len(pd.read_csv(out / "history.csv")) >= 2, "its curves so far are kept"
+    # the default ensemble: the member training then keeps its curves; those not started say so
+    member = json.loads((out / "members" / "1" / "status.json").read_text())
+    assert member["state"] == "failed" and "interrupted" in member["error"]
+    assert len(pd.read_csv(out / "members" / "1" / "history.csv")) >= 2, "its curves so far are kept"
+    assert {json.loads((out / "members" / str(i) / "status.json").read_text())["state"] for i in range(2, 6)} == \
+        {"stopped"}

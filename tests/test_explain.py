@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def trained(frame: pd.DataFrame, task: str, folder: Path, arch_name: str = "auto", epochs: int = 40,
-            arch=None) -> Path:
+            arch=None, folds: int = 0) -> Path:
+    """A run trained as the app trains it: by default the ensemble its size calls for (five networks here)."""
     data = prepare(frame, "y", task)
     arch = arch or resolve(arch_name, data.x_train.shape[1], len(data.x_train))
-    train_here(data, arch, TrainConfig(epochs=epochs, learning_rate=0.01, patience=8), folder)
+    train_here(data, arch, TrainConfig(epochs=epochs, learning_rate=0.01, patience=8, folds=folds), folder)
     return folder
 
 
@@ -64,6 +65,7 @@ def test_the_driving_column_ranks_first_by_a_wide_margin(runs, case, driver):
 
 @pytest.mark.parametrize("case", ["binary", "multiclass", "regression", "categorical"])
 def test_permutation_shap_adds_up_to_every_prediction(runs, case):
+    assert Predictor.load(runs[case]).metrics["members"] == 5  # the default ensemble, explained as one model
     predictor, explanation = explained(runs[case], rows=30)
     total = explanation.base_values[None, :] + explanation.values.sum(axis=1)
     np.testing.assert_allclose(total, explanation.predictions, atol=1e-4, rtol=0)
@@ -110,7 +112,8 @@ def test_top_reasons_name_the_driver_for_most_rows(runs):
 def test_every_network_the_app_trains_is_explained(name, tmp_path):
     arch = custom([{"units": 16, "activation": "tanh", "dropout": 0.1, "batch_norm": True},
                    {"units": 8, "activation": "prelu"}], residual=True) if name == "custom" else None
-    run_dir = trained(driver_frame("binary", 200, 2), "binary", tmp_path / name, name, epochs=2, arch=arch)
+    run_dir = trained(driver_frame("binary", 200, 2), "binary", tmp_path / name, name, epochs=2, arch=arch,
+                      folds=1)  # each architecture as one network; the ensemble is explained above
     for explainer in ("permutation", "gradient"):
         _, explanation = explained(run_dir, rows=6, explainer=explainer)
         assert explanation.values.shape == (6, 5, 1) and np.isfinite(explanation.values).all()

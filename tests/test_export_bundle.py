@@ -100,7 +100,9 @@ def test_bundle_holds_every_file_and_the_real_code(run):
         assert not any(name.endswith((".pkl", ".pickle")) for name in archive.namelist())
     assert {line.split("~=")[0] for line in requirements} == {"keras", "tensorflow", "numpy", "pandas", "scipy"}
     assert "python predict.py new_rows.csv" in readme and "schema.json" in readme
-    assert (run / "model.zip").stat().st_size < 1_000_000  # compact
+    members = json.loads((run / "metrics.json").read_text())["members"]
+    assert members == 5 and "5 networks in one model, whose output is the mean of theirs" in readme
+    assert (run / "model.zip").stat().st_size < 1_000_000 * members  # compact: under 1 MB a network
 
 
 def test_schema_describes_columns_ranges_categories_and_labels(run):

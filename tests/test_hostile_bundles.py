@@ -241,9 +241,20 @@ def test_model_keras_with_foreign_members_is_refused(bundle, sandbox):
     assert "metadata.json (a symbolic link)" in message
 
 
+def layers_of(config: dict) -> list[dict]:
+    """Every layer of a Keras model config, those of the models nested in it (an ensemble's members) included."""
+    found = []
+    for layer in config["config"]["layers"]:
+        found.append(layer)
+        if isinstance(layer.get("config"), dict) and "layers" in layer["config"]:
+            found += layers_of(layer)
+    return found
+
+
 def lambda_config(bundle: bytes) -> bytes:
+    """The bundle's model with a Dropout, inside one of the ensemble's members, turned into a Lambda."""
     config = keras_config(bundle)
-    layer = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dropout")
+    layer = next(layer for layer in layers_of(config) if layer["class_name"] == "Dropout")
     layer["class_name"] = "Lambda"
     layer["config"]["function"] = {"class_name": "__lambda__", "config": {"code": "4wAAAAA="}}
     return json.dumps(config).encode()
@@ -288,8 +299,8 @@ def test_unknown_classes_are_refused(bundle, sandbox, change, why):
 
 def test_the_real_configs_pass_and_deep_nesting_does_not(bundle):
     check_keras_config(keras_config(bundle))  # Keras' classes and dlcore's layers: accepted
-    names = {layer["class_name"] for layer in keras_config(bundle)["config"]["layers"]}
-    assert {"Columns", "CategoryEmbedding"} <= names
+    names = {layer["class_name"] for layer in layers_of(keras_config(bundle))}
+    assert {"Columns", "CategoryEmbedding", "Functional", "Average"} <= names  # the members, nested, and their mean
     deep = {"class_name": "Functional", "module": "keras", "config": {}}
     node = deep["config"]
     for _ in range(100):
