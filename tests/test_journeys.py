@@ -273,5 +273,7 @@ def test_journey_6_a_tune_of_three_trials(server):
         settled(page)
         no_error_shown(page)
         shot(page, "6", "tune")
+        expect(page.get_by_text(re.compile(r"Ensemble selection: trial \d+ × [01]\.\d\d"))).to_be_visible()
         page.get_by_role("button", name="Keep the best").click()
-        expect(page.get_by_text(re.compile(r"settings are a normal run now"))).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(re.compile(r"The ensemble of trial\(s\) [\d, ]+ is a normal run now"))).to_be_visible(
+            timeout=60_000)

@@ -210,8 +210,8 @@ def predictions_tables(app: AppTest) -> list[pd.DataFrame]:
 
 
 def test_results_after_training(loaded):
-    job = train(loaded).session_state["job"]
-    assert job.wait(120) and job.status == "finished", job.error
+    job = train(loaded).session_state["job"]  # the default: an ensemble of five, each member a job
+    assert job.wait(300) and job.status == "finished", job.error
     loaded.switch_page("pages/results.py").run()
     assert not loaded.exception
     predictions = predictions_tables(loaded)[0]

@@ -34,12 +34,12 @@ def start(root, backend: str, owner: str = ME) -> Run:
 
 
 def test_the_same_job_gives_the_same_scores_on_the_local_and_the_ray_backend(tmp_path, ray_cluster):
-    local = start(tmp_path / "local", "local")
-    assert local.wait(180) and local.status == "finished", local.error
+    local = start(tmp_path / "local", "local")  # the default: an ensemble, its members jobs like the run's
+    assert local.wait(400) and local.status == "finished", local.error
     assert max_jobs("ray") == 2, "the limit follows the cluster's CPUs"
     on_ray = [start(tmp_path / "ray", "ray", owner) for owner in (ME, YOU)]
     for run in on_ray:
-        assert run.wait(180) and run.status == "finished", run.error
+        assert run.wait(400) and run.status == "finished", run.error
         assert run.metrics["test"] == local.metrics["test"]
         assert run.history == local.history
         assert all(np.array_equal(a, b) for a, b in zip(weights(run), weights(local)))

@@ -137,8 +137,11 @@ def test_the_greedy_selection_mixes_models_that_err_on_different_rows():
     bad = np.full((8, 1), 0.5)
     loss = lambda outputs: prediction_loss("binary", targets, outputs)  # noqa: E731
     weights, mixed = greedy_weights({0: left, 1: right, 2: bad}, loss)
-    assert set(weights) == {0, 1} and mixed < min(loss(left), loss(right), loss(bad))
-    assert mix({0: left, 1: right}, weights) == pytest.approx(weights[0] * left + weights[1] * right)
+    assert {0, 1} <= set(weights) and mixed < min(loss(left), loss(right), loss(bad))
+    assert sum(weights.values()) == pytest.approx(1)
+    assert mix({0: left, 1: right, 2: bad}, weights) == pytest.approx(
+        sum(weights.get(key, 0) * output for key, output in enumerate((left, right, bad))))
+    assert loss(mix({0: left, 1: right, 2: bad}, weights)) == pytest.approx(mixed)
 
 
 def test_keeping_the_best_delivers_the_selected_ensemble_as_a_normal_run(tuned):
@@ -233,7 +236,7 @@ def test_cli_tune_runs_the_trials_then_keeps_their_ensemble_as_a_run(cli):
     assert lines[board + 1].split()[:3] == ["trial", "state", "out-of-fold"] and len(lines[board + 2].split()) > 5
     chosen = Tune(out / "tune").selection()
     selection = next(line for line in lines if line.startswith("ensemble selection: trial "))
-    assert f"{chosen['out_of_fold']['roc_auc']:.4g}" in selection
+    assert f"{chosen['metric']}={chosen['out_of_fold'][chosen['metric']]:.4g}" in selection
     assert "model bundle:" in proc.stdout and Run(out).status == "finished"
     metrics = Run(out).metrics  # the contract: the kept ensemble's out-of-fold score and its trials
     assert metrics["out_of_fold"]["rows"] == chosen["out_of_fold"]["rows"]
