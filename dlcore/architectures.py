@@ -111,8 +111,6 @@ PRESETS = {
 }
 ARCHITECTURE_NAMES = ("auto", *PRESETS)  # what ``resolve`` (and the command line's --arch) accepts
 CUSTOM = "custom"
-ENSEMBLE_MEASURED = "TBD"
-CLASS_WEIGHTS_MEASURED = "TBD"
 
 
 # Auto's recipe, each choice with its source and what the quality benchmark (benchmarks/quality.py) measured: the
@@ -123,10 +121,13 @@ AUTO_RECIPE = (
     {"choice": "A cross-fitted ensemble: 5 networks up to 20,000 non-test rows, 3 up to 50,000, one above; each "
                "learns from all folds but one and stops on that one; the model averages them",
      "source": "TabArena (Erickson et al. 2025) and AutoGluon: every model as a bagged ensemble",
-     "measured": ENSEMBLE_MEASURED},
+     "measured": "adopted with class weights off: on 11 of the 17 confirmation tables (3 splits under 5,000 rows), "
+                 "0.972 ± 0.020 → 0.994 ± 0.017, better on 9 of 11, worst 0.869 → 0.890; about 5× the training time "
+                 "(median 16 s → 69 s on 2 busy cores). On 6 weak unseen tables (the issue's check): 0.85 → 1.00"},
     {"choice": "Class weights off (the rarest class keeps its share; the probabilities stay calibrated)",
      "source": "the headline metrics (ROC AUC, accuracy) and the log loss and calibration the app shows",
-     "measured": CLASS_WEIGHTS_MEASURED},
+     "measured": "adopted with the ensemble (measured together, above); on 3 unseen binary tables the issue's check "
+                 "gave 1.00 → 1.02 and a calibrated mean probability; the threshold slider trades the classes"},
     {"choice": "Periodic embeddings of the numbers (16 learned frequencies → 16 per number, ReLU)",
      "source": "Gorishniy et al. 2022 (PLR); RealMLP-TD 2024",
      "measured": "kept: without it, hitters fell from 0.93 to 0.63"},
