@@ -136,7 +136,10 @@ def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: st
     root, run_dir = Path(root or runs_root()).absolute(), Path(run_dir).absolute()
     backend = backend or default_backend()
     spec = read_json(run_dir / JOB_FILE) if mode == "train" else {}
-    parts = [*spec.get("folds", []), *spec.get("members", [])]
+    if backend == "ray" and spec.get("members"):  # one actor trains them in turn: a job an actor queues is lost
+        spec["members_here"] = True               # when that actor exits, so Ray gets one job per run
+        write_json(run_dir / JOB_FILE, spec)
+    parts = [*spec.get("folds", []), *([] if spec.get("members_here") else spec.get("members", []))]
     enqueue(root, [*(f"{run_dir.name}/{part}" for part in parts), run_dir.name], run_dir.name, owner, backend, mode)
     dispatch(root)
     return Run(run_dir)
