@@ -142,6 +142,11 @@ def spread_out(folds: np.ndarray, outputs: dict[int, np.ndarray]) -> np.ndarray:
     return full
 
 
+def held_out_by_all(*spread: np.ndarray) -> np.ndarray:
+    """Which non-test rows every one of these :func:`spread_out` outputs holds out (no NaN in any of them)."""
+    return np.all([~np.isnan(outputs.reshape(len(outputs), -1)).any(axis=1) for outputs in spread], axis=0)
+
+
 @dataclass
 class EnsembleResult:
     """The delivered model (the members' mean), each member's training, and the out-of-fold score."""

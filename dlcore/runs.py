@@ -40,8 +40,8 @@ import pandas as pd
 
 from dlcore.architectures import Architecture
 from dlcore.baselines import baselines, verdict
-from dlcore.ensemble import (average, fold_of_rows, member_data, out_of_fold, outputs_of, score_rows,
-                             train_member)
+from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, member_data, out_of_fold, outputs_of,
+                             score_rows, train_member)
 from dlcore.evaluation import METRIC_TITLES, score
 from dlcore.export import write_run
 from dlcore.errors import DataError
@@ -571,7 +571,7 @@ def _deliver_blend(run_dir: Path, spec: dict, data: PreparedData, arch, config, 
     weights /= weights.sum()
     models = [_load(Path(item["model"])) for item in blend]
     held = [np.load(item["out_of_fold_outputs"], allow_pickle=False) for item in blend]
-    covered = np.all([~np.isnan(h.reshape(len(h), -1)).any(axis=1) for h in held], axis=0)
+    covered = held_out_by_all(*held)
     mixed = sum(weight * h[covered] for weight, h in zip(weights, held))
     top = Path(blend[int(np.argmax(weights))]["history"])
     trials = [read_json(Path(item["history"]) / "metrics.json") for item in blend]

@@ -73,7 +73,8 @@ from optuna.trial import TrialState
 
 from dlcore.architectures import Architecture, auto_architecture, validate
 from dlcore.errors import DataError
-from dlcore.ensemble import average, fold_of_rows, out_of_fold, score_rows, spread_out, train_member
+from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, out_of_fold, score_rows, spread_out,
+                             train_member)
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR
 from dlcore.jobs import enqueue, default_backend, dispatch, max_jobs, submit
@@ -341,7 +342,7 @@ class Tune:
             pass
         data = self.prepared()
         outputs = {n: np.load(self.trial_dir(n) / OUT_OF_FOLD_FILE, allow_pickle=False) for n in sorted(finished)}
-        covered = np.all([~np.isnan(o.reshape(len(o), -1)).any(axis=1) for o in outputs.values()], axis=0)
+        covered = held_out_by_all(*outputs.values())
         targets = np.concatenate([data.y_train, data.y_val])[covered]
         outputs = {n: o[covered] for n, o in outputs.items()}
         classes = len(data.preparation.classes)
@@ -628,7 +629,7 @@ def _keep_trial(job_dir: Path, data: PreparedData, folds, models: list, outputs:
     held = spread_out(folds, outputs)
     with replacing(job_dir / OUT_OF_FOLD_FILE) as temporary:
         np.save(temporary, held)
-    covered = ~np.isnan(held.reshape(len(held), -1)).any(axis=1)
+    covered = held_out_by_all(held)
     targets = np.concatenate([data.y_train, data.y_val])[covered]
     loss = prediction_loss(data.task, targets, held[covered], len(data.preparation.classes))
     score = out_of_fold(data, folds, outputs)[data.primary_metric]
