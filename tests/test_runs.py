@@ -93,7 +93,8 @@ def test_a_killed_worker_leaves_a_failed_run_with_its_curves_and_a_usable_checkp
 
 
 def test_stop_ends_a_run_within_one_epoch(tmp_path):
-    run = start(tmp_path, epochs=1000, data=small_data(2000), batch_size=16)
+    # epochs of ~700 steps: one lasts far longer than the test's polling, however busy the machine
+    run = start(tmp_path, epochs=1000, data=small_data(8000), batch_size=8)
     seen = wait_for_epochs(run, 2)
     run.stop()
     assert run.wait(120) and run.status == "stopped", run.error
