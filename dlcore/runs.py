@@ -48,7 +48,7 @@ from dlcore.errors import DataError
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR, Predictor
 from dlcore.prepared import PreparedData, storable
-from dlcore.training import EpochCallback, TrainConfig, train
+from dlcore.training import EpochCallback, TrainConfig, best_epoch, train
 
 RUNS_ENV = "DLCORE_RUNS_DIR"
 HEARTBEAT_ENV = "DLCORE_HEARTBEAT_TIMEOUT"
@@ -502,7 +502,7 @@ def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
         return _deliver_ensemble(run_dir, spec, data, arch, config, on_phase, recovered=True)
     model = _load(run_dir / CHECKPOINT_FILE)
     history = pd.DataFrame(read_history(run_dir))
-    best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
+    best = best_epoch(history)
     return _finish(run_dir, spec, data, arch, config, model, history, len(history), best, False, None, on_phase,
                    recovered=True, device=read_status(run_dir).get("device"), ensemble=_single(model, data))
 
@@ -546,7 +546,7 @@ def _deliver_ensemble(run_dir: Path, spec: dict, data: PreparedData, arch, confi
         try:
             results.append(read_json(folder / "metrics.json"))
         except ValueError:  # a member that died: its checkpoint, scored here
-            best = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
+            best = best_epoch(history)
             results.append({"member": i + 1, "epochs_run": len(history), "best_epoch": best, "seconds": None,
                             "stopped_by_user": False, "out_of_fold": out_of_fold(data, folds, {i: outputs[i]})})
     if not models:

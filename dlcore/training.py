@@ -308,8 +308,12 @@ def train(
     )
     seconds = time.perf_counter() - start
     history = pd.DataFrame(rows)
-    best_epoch = int(history["val_loss"].idxmin()) + 1 if len(history) else 0
-    return TrainResult(model, history, best_epoch, len(history), seconds, stopped["by_user"], device)
+    return TrainResult(model, history, best_epoch(history), len(history), seconds, stopped["by_user"], device)
+
+
+def best_epoch(history: pd.DataFrame) -> int:
+    """The epoch (counted from 1) of the lowest validation loss; 0 for a history without epochs."""
+    return int(history["val_loss"].idxmin()) + 1 if len(history) else 0
 
 
 def _per_member(y: np.ndarray, members: int, sparse: bool) -> np.ndarray:

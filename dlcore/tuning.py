@@ -376,13 +376,6 @@ class Tune:
     def prepared(self) -> PreparedData:
         return PreparedData.load(self.tune_dir / PREPARED_DIR)
 
-    def best_settings(self) -> tuple[Architecture, TrainConfig, int]:
-        """The best finished trial's architecture, training config and number; :class:`DataError` when none."""
-        best = self.best()
-        if best is None:
-            raise DataError("No trial has finished yet, so there is no best one to keep.")
-        return (Architecture.from_config(best.user_attrs["architecture"]),
-                TrainConfig.from_config(best.user_attrs["config"]), best.number)
 
 
 def find_tune(tune_id: str, root: Path | None = None) -> Tune | None:

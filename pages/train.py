@@ -11,7 +11,7 @@ from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover, start_run
 from dlcore.runs import member_rows, non_test_rows
-from dlcore.training import overfitting_hints
+from dlcore.training import best_epoch, overfitting_hints
 from pages.shared import architecture, folds, prepared, require, share_link, show_run
 
 STOP_HELP = "End training within one epoch; the best weights so far are kept, scored and downloadable."
@@ -118,7 +118,7 @@ def live_view() -> None:
     if run.member_dirs:
         show_members(run)
     if len(history):
-        best = int(history["val_loss"].idxmin()) + 1
+        best = best_epoch(history)
         st.caption(f"Best epoch{'' if run.done else ' so far'}: {best} "
                    f"(validation loss {history['val_loss'].min():.4g}).")
         smoothing = st.slider("Smoothing", 0.0, 0.9, 0.0, 0.1, key="train_smoothing",
