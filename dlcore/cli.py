@@ -127,7 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--target", help="target column (adds the inferred task)")
     profile.add_argument("--out", required=True, type=Path, help="JSON file to write")
 
-    worker = commands.add_parser("worker", help="run one queued job folder (started by the app's job runner)")
+    worker = commands.add_parser("worker", help="run one queued job folder, then the jobs waiting after it (started "
+                                                "by the app's job runner)")
     worker.add_argument("job", type=Path, help="job folder written by the app or by train")
     worker.add_argument("--root", type=Path, help="runs folder whose queue to advance when the job ends")
     worker.add_argument("--evaluate", action="store_true", help="score the run's best checkpoint instead of training")
@@ -265,7 +266,7 @@ def _train(args) -> int:
 def _follow(run, progress, on_member) -> dict:
     """Print each epoch of a run training elsewhere (each member's, for an ensemble) as it arrives; its metrics
     once it ends."""
-    from dlcore.jobs import JobFailed
+    from dlcore.jobs import JobFailed, dispatch
     from dlcore.runs import RESULT_STATES
 
     members = len(run.member_dirs)
@@ -283,6 +284,7 @@ def _follow(run, progress, on_member) -> dict:
             if run.status not in RESULT_STATES:
                 raise JobFailed(run.error)
             return run.metrics
+        dispatch(run.run_dir.parent)  # starts its jobs as slots free up, and notices a worker that died
         time.sleep(0.5)
 
 
@@ -393,7 +395,7 @@ def _worker(args) -> int:
     from dlcore.jobs import work
 
     signal.signal(signal.SIGTERM, _interrupt)
-    return 0 if work(args.job, args.root, args.evaluate) is not None else 1
+    return 0 if work(args.job, args.root, args.evaluate, backend="local", logs=True) is not None else 1
 
 
 def _predict(args) -> int:

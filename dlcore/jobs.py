@@ -17,9 +17,11 @@ the server restarts)::
 
 A worker (:func:`work`, ``python -m dlcore worker JOB_DIR``) keeps the job's ``status.json`` current (state, epoch,
 phase, pid, host, the device it trains on and a heartbeat every :data:`HEARTBEAT_SECONDS`) and stops within an epoch
-once a ``stop`` file appears. Backends: ``local`` (default) starts a new OS process per job, in its own session so a
-server restart leaves it running; ``ray`` (``RAY_ADDRESS`` set, or ``DLCORE_BACKEND=ray``) runs the same :func:`work`
-in a detached Ray actor on the cluster, which then needs the runs folder on storage every node shares.
+once a ``stop`` file appears; when its job ends it takes the next waiting job of its backend itself (a slot keeps
+its process: TensorFlow is imported once for an ensemble's members). Backends: ``local`` (default) starts a new OS
+process for a job no worker took, in its own session so a server restart leaves it running; ``ray`` (``RAY_ADDRESS``
+set, or ``DLCORE_BACKEND=ray``) runs the same :func:`work` in a detached Ray actor on the cluster, which then needs
+the runs folder on storage every node shares.
 
 Settings (environment variables): ``DLCORE_MAX_JOBS`` (jobs training at once; default one per two CPU cores, or the
 Ray cluster's CPUs), ``DLCORE_MAX_RUNS_PER_SESSION`` (runs one browser session may have waiting or training;
@@ -136,10 +138,7 @@ def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: st
     root, run_dir = Path(root or runs_root()).absolute(), Path(run_dir).absolute()
     backend = backend or default_backend()
     spec = read_json(run_dir / JOB_FILE) if mode == "train" else {}
-    if backend == "ray" and spec.get("members"):  # one actor trains them in turn: a job an actor queues is lost
-        spec["members_here"] = True               # when that actor exits, so Ray gets one job per run
-        write_json(run_dir / JOB_FILE, spec)
-    parts = [*spec.get("folds", []), *([] if spec.get("members_here") else spec.get("members", []))]
+    parts = [*spec.get("folds", []), *spec.get("members", [])]
     enqueue(root, [*(f"{run_dir.name}/{part}" for part in parts), run_dir.name], run_dir.name, owner, backend, mode)
     dispatch(root)
     return Run(run_dir)
@@ -219,12 +218,16 @@ def _tickets(queue: Path, folder: str) -> list[tuple[Path, dict]]:
     return tickets
 
 
-def dispatch(root: Path | None = None) -> None:
-    """Forget ended jobs, mark dead ones failed, and start waiting jobs in submission order up to the limit."""
+def dispatch(root: Path | None = None, claim: str | None = None) -> dict | None:
+    """Forget ended jobs, mark dead ones failed, and start waiting jobs in submission order up to the limit.
+
+    ``claim`` (a backend's name): the calling worker, whose job has just ended, takes the first job of that backend
+    it would start and runs it itself (returned, its ticket moved to running) instead of starting a new worker."""
     root = Path(root or runs_root()).absolute()
     queue = root / QUEUE_DIR
+    claimed = None
     if not (queue / "waiting").is_dir():
-        return
+        return None
     with _locked(queue):
         running = []
         for path, ticket in _tickets(queue, "running"):
@@ -250,13 +253,17 @@ def dispatch(root: Path | None = None) -> None:
             _update_status(job_dir, state="running", phase="starting", heartbeat=time.time(), pid=None,
                            started=time.time(), error=None)
             path.rename(queue / "running" / path.name)
+            running.append(ticket)
+            if claimed is None and ticket["backend"] == claim:
+                claimed = ticket
+                continue
             try:
                 BACKENDS[ticket["backend"]].launch(root, ticket)
             except Exception as exc:  # e.g. a Ray cluster out of reach: the job fails with the reason
                 _end(job_dir, "failed", f"Could not start the job on the {ticket['backend']} backend: {exc}")
                 (queue / "running" / path.name).unlink(missing_ok=True)
-                continue
-            running.append(ticket)
+                running.remove(ticket)
+    return claimed
 
 
 def _fail_ensemble(member_dir: Path) -> None:
@@ -378,13 +385,13 @@ class RayBackend:
 
 
 class _RayWorker:
-    """A Ray actor that runs one job, then exits to free its CPU."""
+    """A Ray actor that runs one job and the Ray jobs waiting after it, then exits to free its CPU."""
 
     def work(self, job_dir: str, root: str, evaluate: bool) -> None:
         import ray
 
         try:
-            work(Path(job_dir), Path(root), evaluate)
+            work(Path(job_dir), Path(root), evaluate, backend="ray")
         finally:
             ray.actor.exit_actor()
 
@@ -440,10 +447,48 @@ class _StatusKeeper:
             thread.join()
 
 
-def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epoch=None) -> dict | None:
+def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epoch=None,
+         backend: str | None = None, logs: bool = False) -> dict | None:
     """Run the job in ``job_dir`` in this process, keeping its status; then, with ``root``, start the next queued
-    jobs. Returns the metrics, or None if the job failed (the status says why)."""
-    job_dir = Path(job_dir).absolute()
+    jobs. Returns the metrics, or None if the job failed (the status says why).
+
+    A worker of ``backend`` then keeps its slot: it runs the next waiting job of that backend itself, and the next,
+    until none waits (an ensemble's members in one process, TensorFlow imported once); ``logs``: each of those jobs'
+    output goes to its own ``worker.log``."""
+    try:
+        metrics = _work_one(Path(job_dir).absolute(), evaluate, on_epoch)
+        while root is not None and backend is not None:
+            ticket = dispatch(root, claim=backend)
+            if ticket is None:
+                break
+            _forget_models()
+            next_dir = Path(root).absolute() / ticket["job"]
+            if logs:
+                _log_to(next_dir / "worker.log")
+            _work_one(next_dir, ticket["mode"] == "evaluate", None)
+    finally:
+        if root is not None:
+            dispatch(root)
+    return metrics
+
+
+def _forget_models() -> None:
+    """Free the ended job's models and reset Keras' names, so the next job in this process starts clean."""
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session(free_memory=True)
+
+
+def _log_to(path: Path) -> None:
+    """Send this process' output (Python's and the libraries' own, file descriptors 1 and 2) to ``path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+
+
+def _work_one(job_dir: Path, evaluate: bool, on_epoch) -> dict | None:
+    """One job in this process, its status kept; the metrics, or None when it failed."""
     status = _StatusKeeper(job_dir)
 
     def epoch(number: int, row: dict) -> None:
@@ -482,7 +527,4 @@ def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epo
     except BaseException:  # Ctrl-C or a termination signal: the folder says so before the process ends
         status.update(state="failed", error="Training was interrupted.", finished=time.time())
         raise
-    finally:
-        if root is not None:
-            dispatch(root)
     return metrics

@@ -453,8 +453,6 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
     run_dir = Path(run_dir)
     spec, data, arch, config = _job(run_dir)
     if spec.get("members"):
-        if spec.get("members_here"):
-            _train_members_here(run_dir, spec, on_epoch, should_stop, on_phase)
         return _deliver_ensemble(run_dir, spec, data, arch, config, on_phase)
     if spec.get("blend"):
         return _deliver_blend(run_dir, spec, data, arch, config, on_phase)
@@ -463,28 +461,6 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
     return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
                    result.best_epoch, result.stopped, result.seconds, on_phase, device=result.device,
                    ensemble=_single(result.model, data))
-
-
-def _train_members_here(run_dir: Path, spec: dict, on_epoch=None, should_stop=None, on_phase=None) -> None:
-    """Train an ensemble's members one after another in this job (the Ray backend's way), keeping each member's
-    status; a member that fails fails the run."""
-    folders = [run_dir / name for name in spec["members"]]
-    for number, folder in enumerate(folders, 1):
-        if (run_dir / STOP_FILE).exists() or (should_stop is not None and should_stop()):
-            write_json(folder / STATUS_FILE, {"state": "stopped", "error": "Stopped before it started."})
-            continue
-        if on_phase is not None:
-            on_phase(f"training member {number} of {len(folders)}")
-        write_json(folder / STATUS_FILE, {"state": "running", "started": time.time(), "host": HOST,
-                                          "heartbeat": time.time()})
-        try:
-            metrics = execute_member(folder, on_epoch=on_epoch, should_stop=should_stop)
-        except Exception as exc:
-            write_json(folder / STATUS_FILE, {"state": "failed", "error": f"{type(exc).__name__}: {exc}",
-                                              "finished": time.time()})
-            raise RunFailed(member_failure(run_dir, number)) from exc
-        write_json(folder / STATUS_FILE, {"state": "stopped" if metrics["stopped_by_user"] else "finished",
-                                          "finished": time.time(), "heartbeat": time.time()})
 
 
 def _single(model, data: PreparedData) -> dict:

@@ -4,6 +4,7 @@ run and keeps the others; Stop keeps the members trained so far."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -106,11 +107,18 @@ def test_the_out_of_fold_score_covers_every_non_test_row_once(ensemble_run):
     assert list(table_["status"]) == ["finished"] * 3 and table_["held-out rows"].sum() == held["rows"]
 
 
-def test_two_trains_with_the_same_seed_give_the_same_members(ensemble_run, tmp_path):
+def test_two_trains_with_the_same_seed_give_the_same_members(ensemble_run, tmp_path, monkeypatch):
+    """The command line's train and the app's queue give the same members; with one job slot, the queue's worker
+    takes each next job itself: the members and the run's own job in one process, TensorFlow imported once."""
     data, run, _ = ensemble_run
-    again = tmp_path / "again"
-    train_here(data, small_arch(data), TrainConfig(epochs=4, patience=4, folds=3, seed=3), again)
-    for first, second in zip(run.member_dirs, Run(again).member_dirs):
+    monkeypatch.setenv("DLCORE_MAX_JOBS", "1")
+    again = start_run(data, small_arch(data), TrainConfig(epochs=4, patience=4, folds=3, seed=3), dataset="t.csv",
+                      owner=ME, root=tmp_path)
+    assert again.wait(180) and again.status == "finished", again.error
+    jobs = [*again.member_dirs, again.run_dir]
+    assert len({json.loads((job / "status.json").read_text())["pid"] for job in jobs}) == 1
+    assert all((job / "worker.log").is_file() for job in jobs), "each job's output in its own folder"
+    for first, second in zip(run.member_dirs, again.member_dirs):
         for a, b in zip(load(first / "model.keras").get_weights(), load(second / "model.keras").get_weights()):
             assert np.array_equal(a, b)
 

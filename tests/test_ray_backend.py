@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -44,3 +45,6 @@ def test_the_same_job_gives_the_same_scores_on_the_local_and_the_ray_backend(tmp
         assert run.history == local.history
         assert all(np.array_equal(a, b) for a, b in zip(weights(run), weights(local)))
         assert not (run.run_dir / "worker.log").exists(), "it ran in a Ray actor, not a local worker process"
+    # the members spread over the cluster: two actors, one a CPU, each taking the next job as its own ends
+    pids = {json.loads((member / "status.json").read_text())["pid"] for run in on_ray for member in run.member_dirs}
+    assert len(pids) == 2
