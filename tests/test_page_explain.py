@@ -20,18 +20,19 @@ from dlcore.training import TrainConfig
 OWNER = "e" * 32
 
 
-def finished_run(task: str, root):
+def finished_run(task: str, root, folds: int = 0):
+    """A run trained in the queue: by default the app's ensemble (five networks here)."""
     data = prepare(driver_frame(task, 300, 3), "y", task)
     arch = resolve("auto", data.x_train.shape[1], len(data.x_train))
-    run = start_run(data, arch, TrainConfig(epochs=30, learning_rate=0.01), owner=OWNER, root=root)
+    run = start_run(data, arch, TrainConfig(epochs=30, learning_rate=0.01, folds=folds), owner=OWNER, root=root)
     assert run.wait(180) and run.status == "finished", run.error
     return run
 
 
 @pytest.fixture(scope="module")
 def multiclass_run(tmp_path_factory):
-    """A finished multiclass run, explained already (40 test rows)."""
-    run = finished_run("multiclass", tmp_path_factory.mktemp("runs"))
+    """A finished multiclass network, explained already (40 test rows)."""
+    run = finished_run("multiclass", tmp_path_factory.mktemp("runs"), folds=1)
     explain_run(run.run_dir, rows=40)
     return run
 

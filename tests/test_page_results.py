@@ -27,10 +27,11 @@ def price_frame(rows: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"size": size, "area": area, "price": 1000 * size + 20_000 * (area == "north")})
 
 
-def finished_job(frame: pd.DataFrame, target: str, task: str, root) -> Run:
+def finished_job(frame: pd.DataFrame, target: str, task: str, root, folds: int = 0) -> Run:
+    """A run trained in the queue: by default the app's ensemble (five networks here)."""
     data = prepare(frame, target, task)
     arch = resolve("auto", data.x_train.shape[1], len(data.x_train))
-    run = start_run(data, arch, TrainConfig(epochs=5, learning_rate=0.01), owner="c" * 32, root=root)
+    run = start_run(data, arch, TrainConfig(epochs=5, learning_rate=0.01, folds=folds), owner="c" * 32, root=root)
     assert run.wait(180) and run.status == "finished", run.error
     return run
 
@@ -42,7 +43,7 @@ def churn_job(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def price_job(tmp_path_factory):
-    return finished_job(price_frame(300, 1), "price", "regression", tmp_path_factory.mktemp("runs"))
+    return finished_job(price_frame(300, 1), "price", "regression", tmp_path_factory.mktemp("runs"), folds=1)
 
 
 def results(tmp_path, monkeypatch, job=None) -> AppTest:
