@@ -279,7 +279,10 @@ def show_report(report) -> None:
 
 
 def show_new_data(predictor: Predictor, model_key: str) -> None:
-    upload = st.file_uploader("CSV file to predict", type=["csv", "tsv", "txt", "gz", "parquet"], key="predict_upload",
+    """Predictions on a file the user uploads; the run's and a bundle's uploaders are separate widgets, so a file
+    chosen for one model is never predicted by the other unasked."""
+    upload = st.file_uploader("CSV file to predict", type=["csv", "tsv", "txt", "gz", "parquet"],
+                              key="predict_upload" if source == "run" else "bundle_predict_upload",
                               help=f"Needs the training columns: {', '.join(predictor.preparation.input_columns)}.")
     if upload is None:
         return

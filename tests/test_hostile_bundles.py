@@ -589,7 +589,7 @@ def test_a_bundle_without_baselines_verdict_history_or_schema_still_predicts(bun
     assert any("This bundle's metrics have no baselines and no verdict" in text for text in texts_of(app))
     assert app.metric[0].label == "Network: test Accuracy"
     new = churn_frame(9, 4, gaps=False).drop(columns="churn")
-    app.file_uploader(key="predict_upload").upload("new.csv", new.to_csv(index=False).encode(), "text/csv").run()
+    app.file_uploader(key="bundle_predict_upload").upload("new.csv", new.to_csv(index=False).encode(), "text/csv").run()
     assert not app.exception and not app.error
     expected = Predictor.from_bundle(bundle).predict(new)
     assert predictions_table(app)["prediction"].tolist() == expected["prediction"].tolist()

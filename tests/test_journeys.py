@@ -243,7 +243,7 @@ def test_journey_4_a_bundle_uploaded_back_predicts_a_new_file_with_its_schema_re
         page.locator('.st-key-bundle_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
             str(tmp_path / "run" / "model.zip"))
         expect(page.get_by_text("A model of label (binary)")).to_be_visible(timeout=60_000)  # the model is loaded
-        predict = page.locator('.st-key-predict_upload [data-testid="stFileUploaderDropzoneInput"]')
+        predict = page.locator('.st-key-bundle_predict_upload [data-testid="stFileUploaderDropzoneInput"]')
         predict.set_input_files(str(tmp_path / "missing.csv"))
         expect(page.get_by_text("Missing column(s) the model needs: z.")).to_be_visible()
         settled(page)

@@ -168,7 +168,7 @@ def test_bundle_uploaded_without_a_trained_model(churn_job, tmp_path, monkeypatc
     assert "Download model" not in [b.label for b in app.get("download_button")]
 
     new = churn_frame(11, 4, gaps=False).drop(columns="churn")
-    app.file_uploader(key="predict_upload").upload("new.csv", csv(new), "text/csv").run()
+    app.file_uploader(key="bundle_predict_upload").upload("new.csv", csv(new), "text/csv").run()
     assert not app.exception
     predictions = table_with(app, "prediction")
     expected = Predictor.load(churn_job.run_dir).predict(new)
