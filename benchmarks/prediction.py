@@ -1,10 +1,11 @@
 """Time ``python -m dlcore predict`` and a bundle's ``predict.py`` on a long CSV, next to a plain read and predict of
 the same file, in the same run.
 
-    python benchmarks/prediction.py [--rows 1000000] [--chunk-rows N]
+    python benchmarks/prediction.py [--rows 1000000] [--chunk-rows N] [--folds K]
 
 A generated binary table of 30 columns (24 numbers, some with gaps; 4 categories of 3 to 60 levels; 2 yes/no) trains
-the default network (Auto, 3 epochs, 5,000 rows); a CSV of ``--rows`` new rows of those columns is then predicted, each
+the default model (Auto, 3 epochs, 5,000 rows: by default an ensemble of 5 members; ``--folds 1``: one network); a
+CSV of ``--rows`` new rows of those columns is then predicted, each
 way in a child process of its own:
 
 - *reference*: ``pandas.read_csv`` of the file and a bare ``model.predict`` of the already-prepared matrix (batches of
@@ -63,14 +64,17 @@ def write_rows(path: Path, rows: int) -> None:
             out.write(piece.to_csv(index=False, header=number == 0))
 
 
-def train(run_dir: Path) -> None:
+def train(run_dir: Path, folds: int) -> int:
+    """The model, trained into ``run_dir``: its number of members."""
     from dlcore.architectures import resolve
     from dlcore.jobs import train_here
     from dlcore.prepared import prepare
     from dlcore.training import TrainConfig
 
     data = prepare(generate(5000, 0), "y", "binary")
-    train_here(data, resolve("auto", data.x_train.shape[1], len(data.x_train)), TrainConfig(epochs=3), run_dir)
+    metrics = train_here(data, resolve("auto", data.x_train.shape[1], len(data.x_train)),
+                         TrainConfig(epochs=3, folds=folds), run_dir)
+    return metrics["members"]
 
 
 def reference(run_dir: Path, path: Path) -> None:
@@ -119,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--chunk-rows", type=int, help="passed to both commands (default: theirs)")
+    parser.add_argument("--folds", type=int, default=0, metavar="K", help="members (default: the default, 5 here)")
     parser.add_argument("--reference", nargs=2, type=Path, metavar=("RUN", "CSV"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference:
@@ -128,7 +133,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
-        train(tmp / "run")
+        members = train(tmp / "run", args.folds)
         data = tmp / f"rows_{args.rows}.csv"
         write_rows(data, args.rows)
         print(f"trained the model and wrote {args.rows:,} rows ({data.stat().st_size / 2**20:,.0f} MB) in "
@@ -159,7 +164,7 @@ def main() -> None:
     table["rows/s"] = args.rows / table["seconds"]
     table["× reference time"] = table["seconds"] / ref_seconds
     table = table[["way", "seconds", "rows/s", "peak MB", "× reference time", "its own last line"]]
-    print(f"{args.rows:,} rows × 30 columns, {os.cpu_count()} CPU cores")
+    print(f"{args.rows:,} rows × 30 columns, a model of {members} network(s) averaged, {os.cpu_count()} CPU cores")
     formats = {"seconds": "{:.1f}".format, "rows/s": "{:,.0f}".format, "peak MB": "{:,.0f}".format,
                "× reference time": "{:.1f}×".format}
     shown = table.assign(**{name: table[name].map(form) for name, form in formats.items()})
