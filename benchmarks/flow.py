@@ -134,7 +134,7 @@ def main() -> None:
     reference = result["reference"]
     print(f"{args.rows:,} rows × 30 columns ({size_mb:.0f} MB), "
           f"{args.epochs} epochs; reference switch with no data: {reference:.2f} s\n")
-    print(f"| page | first visit s | again s | again / reference |\n|:--|--:|--:|--:|")
+    print("| page | first visit s | again s | again / reference |\n|:--|--:|--:|--:|")
     for title, seconds in result["times"].items():
         again = f"{seconds[1]:.2f}" if len(seconds) > 1 else ""
         ratio = f"{seconds[1] / reference:.1f}" if len(seconds) > 1 else ""
