@@ -3,8 +3,8 @@
     python benchmarks/explain.py [--rows 200] [--columns 30] [--naive-rows 20] [--folds K]
 
 A generated binary table (8,000 rows; ``--columns`` columns: two thirds numbers, the rest categories and yes/no)
-trains the default model (Auto, 30 epochs: by default an ensemble of 5 members; ``--folds 1``: one network). Both explainers then explain ``--rows`` test rows against 100
-training rows:
+trains the default model (Auto, 30 epochs: by default an ensemble of 5 members; ``--folds 1``: one network). Both
+explainers then explain ``--rows`` test rows against 100 training rows:
 
 - *naive*: ``shap.PermutationExplainer`` with its default settings on a function that rebuilds the masked raw rows
   and calls ``preparation.transform`` and ``model.predict`` on them, as a first attempt would (shap masks numbers
@@ -108,8 +108,7 @@ def main() -> None:
     table = pd.DataFrame(results)
     table["speed-up"] = table["rows/s"] / reference
     print(f"{args.columns} columns ({data.x_train.shape[1]} network inputs), {arch.title} × {members} member(s), "
-          "background 100 rows, "
-          "the naive call with shap's default budget of 500 evaluations per row")
+          "background 100 rows, the naive call with shap's default budget of 500 evaluations per row")
     print(table.to_string(index=False, formatters={"seconds": "{:.2f}".format, "rows/s": "{:.1f}".format,
                                                    "speed-up": "{:.1f}×".format}))
 

@@ -5,8 +5,7 @@ the same file, in the same run.
 
 A generated binary table of 30 columns (24 numbers, some with gaps; 4 categories of 3 to 60 levels; 2 yes/no) trains
 the default model (Auto, 3 epochs, 5,000 rows: by default an ensemble of 5 members; ``--folds 1``: one network); a
-CSV of ``--rows`` new rows of those columns is then predicted, each
-way in a child process of its own:
+CSV of ``--rows`` new rows of those columns is then predicted, each way in a child process of its own:
 
 - *reference*: ``pandas.read_csv`` of the file and a bare ``model.predict`` of the already-prepared matrix (batches of
   :data:`~dlcore.inference.PREDICT_BATCH`): the least any prediction of the file costs. Its seconds are the read and

@@ -122,7 +122,8 @@ def test_upload_train_and_download(server, tmp_path):
         expect(page.get_by_text("A model of label (binary)")).to_be_visible()
         settled(page)
         expect(page.get_by_text("57 rows predicted.")).to_have_count(0)  # the run's file is not the bundle's
-        page.locator('.st-key-bundle_predict_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(new_csv))
+        page.locator('.st-key-bundle_predict_upload [data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            str(new_csv))
         expect(page.get_by_text("57 rows predicted.")).to_be_visible()
         settled(page)  # the button of the finished run: its CSV is made when it is clicked
         with page.expect_download() as again_download:
