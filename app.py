@@ -12,7 +12,7 @@ PagesManager.uses_pages_directory = False
 st.secrets.load_if_toml_exists()
 
 from dlcore.logs import quiet_native_logs  # noqa: E402
-from pages.shared import init_state, sidebar_status  # noqa: E402
+from pages.shared import init_state, keep_in_url, keep_session, sidebar_status  # noqa: E402
 
 quiet_native_logs()  # TensorFlow's C++ log lines stay off the server's console (DLCORE_VERBOSE=1 keeps them)
 
@@ -44,6 +44,8 @@ PAGES = [
                  "apart."),
 ]
 page = st.navigation(PAGES)
+keep_in_url()
 sidebar_status()
+keep_session()
 st.title(page.title)
 page.run()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -15,7 +13,8 @@ from dlcore.inference import Predictor
 from dlcore.loading import drop_missing_target
 from dlcore.prepared import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
-from dlcore.runs import RESULT_STATES, SECRET, find_run
+from dlcore.runs import RESULT_STATES, find_run, list_runs
+from dlcore.sessions import issue, user_secret, verified
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
 from dlcore.training import TrainConfig
 
@@ -26,6 +25,15 @@ if PagesManager.uses_pages_directory:
     PagesManager.uses_pages_directory = False
     st.rerun()
 
+SESSION_COOKIE = "dlcore_session"
+SESSION_DAYS = 30  # the cookie's lifetime: a refresh or a later visit within it finds the session's runs
+# Writes the server-issued session value into the browser's cookie (the server cannot set one itself on a rerun).
+_COOKIE_WRITER = st.components.v2.component("dlcore_session_cookie", js="""
+export default function ({ data }) {
+  const secure = location.protocol === "https:" ? "; Secure" : ""
+  document.cookie = `${data.name}=${data.value}; path=/; max-age=${data.seconds}; SameSite=Strict${secure}`
+}
+""")
 MAX_LEVELS = 1000  # levels listed in a select box of a hand-entered row
 PREVIEW_COLUMNS = 200  # a wider table's preview shows its first columns (the browser draws every column sent)
 
@@ -46,6 +54,7 @@ DEFAULTS = {
     "job": None,  # the run on show: a dlcore.runs.Run, read from its folder on every refresh
     "shared": False,  # True when the run on show came from a share link: read-only, not this session's
     "owner": None,  # this browser session's secret; run.json keeps its hash (dlcore.runs.owner_key)
+    "session_cookie": None,  # the signed value still to be written into the browser's cookie
 }
 
 
@@ -59,31 +68,61 @@ def init_state() -> None:
         if st.session_state[key] is None:
             st.session_state[key] = {}
     if st.session_state.owner is None:
-        secret = st.query_params.get("session", "")
-        st.session_state.owner = secret if SECRET.match(secret) else uuid.uuid4().hex
+        st.session_state.owner, st.session_state.session_cookie = session_owner()
         restore_run()
 
 
+def session_owner() -> tuple[str, str | None]:
+    """Who this browser session is, and the cookie value still to be written (None when the browser holds it): the
+    signed-in user where a sign-in is configured; else the session the browser's cookie names, if this server
+    issued it; else a new one. A link never names it, so a link cannot hand anyone another person's runs."""
+    if st.user.get("is_logged_in") and st.user.get("sub"):
+        return user_secret(str(st.user.get("sub"))), None
+    secret = verified(st.context.cookies.get(SESSION_COOKIE))
+    return (secret, None) if secret else issue()
+
+
+def keep_session() -> None:
+    """Have the browser keep a new session's cookie (mounted on every run until a refresh brings the cookie back)."""
+    value = st.session_state.session_cookie
+    if value:
+        with st.sidebar:
+            _COOKIE_WRITER(data={"name": SESSION_COOKIE, "value": value, "seconds": SESSION_DAYS * 86400},
+                           key="session_cookie_writer", height=0)
+
+
 def restore_run() -> None:
-    """After a refresh, the run named in the URL (``?run=<id>``) comes back: with full control when the URL also
-    holds the secret of the session that started it (``&session=``), else read-only, as a shared link."""
+    """After a refresh, the run named in the URL (``?run=<id>``) comes back, with full control when this session
+    started it, else read-only, as a shared link; without one, this session's newest run."""
     run = find_run(st.query_params.get("run", ""))
+    if run is None:
+        run = next(iter(list_runs(st.session_state.owner)), None)
     if run is not None:
         st.session_state.job = run
         st.session_state.shared = not run.owned_by(st.session_state.owner)
 
 
+def keep_in_url() -> None:
+    """Name the run and the tune on show in the address on every page, so a refresh after a sidebar click (which
+    drops the address's query) finds them again."""
+    state = st.session_state
+    tune = state.get("tune")
+    for name, value in (("run", state.job.run_id if state.job is not None else None),
+                        ("tune", tune.tune_dir.name if tune is not None else None)):
+        if value and st.query_params.get(name) != value:
+            st.query_params[name] = value
+
+
 def show_run(run) -> None:
-    """Make this session's ``run`` the one on show, and name it and the session's secret in the URL, so a refresh
-    finds it again with full control (a share link leaves the secret out: :func:`share_link`)."""
+    """Make this session's ``run`` the one on show, and name it in the URL, so a refresh finds it again (with full
+    control for this browser's session, whose cookie names it; read-only for anyone else: :func:`share_link`)."""
     st.session_state.job = run
     st.session_state.shared = False
     st.query_params["run"] = run.run_id
-    st.query_params["session"] = st.session_state.owner
 
 
 def share_link(run) -> str:
-    """The address that shows ``run`` read-only to anyone who opens it: the run's id, not the session's secret."""
+    """The address that shows ``run`` read-only to anyone else who opens it: the run's id alone."""
     base = (st.context.url or "").split("?")[0]
     return f"{base}?run={run.run_id}"
 

@@ -79,7 +79,6 @@ else:
             return
         state.tune = started
         st.query_params["tune"] = started.tune_dir.name
-        st.query_params["session"] = state.owner
 
     def more_trials() -> None:
         trials, minutes = budget()

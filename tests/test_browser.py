@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser import CHROMIUM, CHROMIUM_ARGS, nav, save_training_settings, serve, settled, upload
+from browser import CHROMIUM, CHROMIUM_ARGS, nav, save_training_settings, serve, settled, train_to_the_end, upload
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +129,54 @@ def test_upload_train_and_download(server, tmp_path):
         with page.expect_download() as again_download:
             page.get_by_role("button", name="Download predictions (CSV)").click()
         _assert_same_predictions(pd.read_csv(again_download.value.path()), predictions)
+        browser.close()
+
+
+def test_runs_survive_sidebar_clicks_and_refreshes_and_a_forged_session_sees_none(server, tmp_path):
+    """The session lives in a cookie the server issued: a sidebar click drops nothing, F5 on any page brings the
+    runs back, no address names the session, and a made-up cookie starts an empty session."""
+    train_csv = tmp_path / "refresh.csv"
+    _data(400, 2).to_csv(train_csv, index=False)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        upload(page, train_csv, "Ready: predict label (binary)")
+        nav(page, "Model")
+        save_training_settings(page, epochs=2, patience=2, members=1)
+        nav(page, "Train")
+        train_to_the_end(page)
+
+        nav(page, "Explore")  # the sidebar's link: Streamlit drops the address's query, the app names the run again
+        expect(page).to_have_url(re.compile(r"/explore\?run=[0-9a-f]{32}$"))
+        page.reload()
+        nav(page, "Runs")
+        expect(page.get_by_text("No runs yet")).to_have_count(0)
+        expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+        page.reload()  # F5 on Runs itself
+        expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+        settled(page)
+        expect(page.locator('[data-testid="stDataFrame"]')).to_have_count(1)
+        nav(page, "Results & predictions")
+        page.reload()
+        expect(page.get_by_role("heading", name="Results & predictions", exact=True)).to_be_visible()
+        settled(page)
+        expect(page.get_by_role("button", name="Download model")).to_be_visible()
+        assert "session" not in page.url, page.url
+        cookie = next(c for c in context.cookies() if c["name"] == "dlcore_session")
+        assert cookie["sameSite"] == "Strict" and re.fullmatch(r"[0-9a-f]{32}\.[0-9a-f]{64}", cookie["value"])
+
+        forged = browser.new_context()  # a value the server never issued, and a link that names the run
+        secret = cookie["value"].split(".")[0]
+        forged.add_cookies([{**cookie, "value": f"{secret}.{'0' * 64}"}])
+        guest = forged.new_page()
+        guest.set_default_timeout(60_000)
+        guest.goto(server.rstrip("/") + "/runs")
+        expect(guest.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
+        settled(guest)
+        expect(guest.get_by_text("No runs yet")).to_be_visible()
         browser.close()
 
 

@@ -174,9 +174,12 @@ def churn_csv() -> bytes:
 
 @pytest.fixture
 def trained_in_app(tmp_path, monkeypatch):
-    """An app session that trained a run; its URL, and the runs folder with a damaged folder beside the run."""
+    """An app session of a signed-in user (Streamlit's own test hook for st.user) that trained a run; its URL, and the
+    runs folder with a damaged folder beside the run. (A browser's cookie session: tests/test_browser.py.)"""
     monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path))
-    app = AppTest.from_file("../app.py", default_timeout=120).run()
+    app = AppTest.from_file("../app.py", default_timeout=120)
+    app.user = OWNER
+    app.run()
     app.file_uploader[0].upload("churn.csv", churn_csv(), "text/csv").run()
     app.session_state["train_config"].epochs = 3
     app.switch_page("pages/train.py").run()
@@ -188,16 +191,15 @@ def trained_in_app(tmp_path, monkeypatch):
     return app, run
 
 
-def query(app: AppTest, name: str) -> str:
-    value = app.query_params[name]
-    return value[0] if isinstance(value, list) else value
+OWNER = {"is_logged_in": True, "sub": "owner-subject", "email": "owner@example.com"}
+GUEST = {"is_logged_in": True, "sub": "guest-subject", "email": "guest@example.com"}
 
 
 def test_the_owner_gets_the_run_back_after_a_refresh(trained_in_app):
     first, run = trained_in_app
     again = AppTest.from_file("../app.py", default_timeout=120)  # a refresh: a new session, the same URL
+    again.user = OWNER
     again.query_params["run"] = run.run_id
-    again.query_params["session"] = query(first, "session")
     again.run()
     assert again.session_state["job"].run_id == run.run_id and not again.session_state["shared"]
     again.switch_page("pages/train.py").run()
@@ -219,12 +221,13 @@ def test_a_share_link_shows_the_run_read_only_and_nothing_else(trained_in_app):
     owner, run = trained_in_app
     owner.switch_page("pages/train.py").run()
     link = next(code.value for code in owner.code if f"?run={run.run_id}" in code.value)
-    assert "session" not in link and query(owner, "session") not in link
+    assert "session" not in link and owner.session_state["owner"] not in link
 
-    guest = AppTest.from_file("../app.py", default_timeout=120)
+    guest = AppTest.from_file("../app.py", default_timeout=120)  # another signed-in user
+    guest.user = GUEST
     guest.query_params["run"] = run.run_id
     guest.run()
-    assert guest.session_state["shared"] and guest.session_state["owner"] != query(owner, "session")
+    assert guest.session_state["shared"] and guest.session_state["owner"] != owner.session_state["owner"]
     guest.switch_page("pages/results.py").run()
     assert not guest.exception
     assert guest.metric[0].value == f"{run.metrics['test'][run.metrics['primary_metric']]:.4g}"
@@ -236,3 +239,18 @@ def test_a_share_link_shows_the_run_read_only_and_nothing_else(trained_in_app):
     assert not any(b.label == "Stop" for b in guest.button), "no Stop for a guest"
     guest.switch_page("pages/runs.py").run()
     assert "No runs yet" in guest.info[0].value, "none of the owner's runs"
+
+
+def test_a_signed_in_user_finds_their_runs_from_another_browser_without_a_link(trained_in_app):
+    _, run = trained_in_app
+    elsewhere = AppTest.from_file("../app.py", default_timeout=120)  # no cookie, no ?run=: the sign-in alone
+    elsewhere.user = OWNER
+    elsewhere.run()
+    assert elsewhere.session_state["job"].run_id == run.run_id and not elsewhere.session_state["shared"]
+    elsewhere.switch_page("pages/runs.py").run()
+    assert list(elsewhere.dataframe[0].value["run"]) == [run.run_id[:8]]
+    anonymous = AppTest.from_file("../app.py", default_timeout=120)
+    anonymous.run()
+    assert anonymous.session_state["job"] is None
+    anonymous.switch_page("pages/runs.py").run()
+    assert "No runs yet" in anonymous.info[0].value
