@@ -73,7 +73,7 @@ sys.path.insert(0, str(ROOT))
 
 from dlcore.architectures import resolve  # noqa: E402
 from dlcore.baselines import naive_baseline  # noqa: E402
-from dlcore.encoders import MISSING  # noqa: E402
+from dlcore.encoders import MISSING, SCALE_TITLES  # noqa: E402
 from dlcore.evaluation import score  # noqa: E402
 from dlcore.loading import drop_missing_target, read_table  # noqa: E402
 from dlcore.prepared import PreparedData, prepare  # noqa: E402
@@ -121,14 +121,16 @@ def half_of(stem: str) -> str:
     return HALVES[hashlib.sha256(stem.encode()).digest()[0] % 2]
 
 
-def load(entry: dict, max_rows: int, seed: int) -> PreparedData:
-    """The data set as the app prepares it, sampled to ``max_rows`` rows before the split."""
+def load(entry: dict, max_rows: int, seed: int, scale: str | None = None) -> PreparedData:
+    """The data set as the app prepares it, sampled to ``max_rows`` rows before the split; ``scale``: how every
+    number column is scaled (default: the encoder's)."""
     dataset = read_table(DATASETS / entry["file"])
     kinds = decide_kinds(dataset.frame)
     frame, _ = drop_missing_target(dataset.frame, entry["target"])
     if len(frame) > max_rows:
         frame = frame.sample(max_rows, random_state=seed)
-    return prepare(frame, entry["target"], entry["task"], seed=seed, kinds=kinds)
+    options = {name: {"scale": scale} for name in kinds if name != entry["target"]} if scale else None
+    return prepare(frame, entry["target"], entry["task"], seed=seed, kinds=kinds, options=options)
 
 
 def scored(data: PreparedData, outputs: np.ndarray) -> dict:
@@ -141,16 +143,18 @@ def scored(data: PreparedData, outputs: np.ndarray) -> dict:
 CLASS_WEIGHTS = {"off": False, "on": True, "former": None}  # former: on when the rarest class is under 20%
 
 
-def auto_scores(data: PreparedData, seed: int, epochs: int | None, folds: int, weights: str = "off") -> dict:
-    """The network as ``python -m dlcore train`` fits it (Auto architecture, TrainConfig's defaults, the
-    cross-fitted ensemble): test metrics, training seconds and the number of networks averaged."""
+def auto_scores(data: PreparedData, seed: int, args) -> dict:
+    """The network as ``python -m dlcore train`` fits it (Auto architecture, TrainConfig's defaults but those the
+    arguments set, the cross-fitted ensemble): test metrics, training seconds and the number of networks
+    averaged."""
     import keras  # noqa: F401  (loaded before the clock starts, so the first data set's seconds do not include it)
 
     from dlcore.ensemble import fit_ensemble, outputs_of
 
     arch = resolve("auto", data.x_train.shape[1], len(data.x_train), data.task)
-    config = TrainConfig(seed=seed, folds=folds, class_weights=CLASS_WEIGHTS[weights],
-                         **({} if epochs is None else {"epochs": epochs}))
+    changed = {"epochs": args.epochs, "patience": args.patience, "label_smoothing": args.label_smoothing}
+    config = TrainConfig(seed=seed, folds=args.folds, class_weights=CLASS_WEIGHTS[args.class_weights],
+                         **{key: value for key, value in changed.items() if value is not None})
     result = fit_ensemble(data, arch, config)
     return {"metrics": scored(data, outputs_of(result.model, data.x_test)), "seconds": result.seconds,
             "members": len(result.members)}
@@ -261,7 +265,7 @@ def mlp_scores(data: PreparedData, seed: int) -> tuple[dict, float]:
 def run_model(name: str, data: PreparedData, seed: int, args) -> dict:
     """One model fitted on one split: its test metrics and seconds (the network's also its members)."""
     if name == "auto":
-        return auto_scores(data, seed, args.epochs, args.folds, args.class_weights)
+        return auto_scores(data, seed, args)
     if name == "tune":
         return tune_scores(data, seed, args.tune)
     metrics, seconds = mlp_scores(data, seed) if name == "mlp" else booster_scores(name, data, seed)
@@ -279,8 +283,13 @@ def cache_key(stem: str, name: str, rows: int, seed: int, args) -> str:
         key += f"|epochs={args.epochs}|folds={args.folds}"
         if args.class_weights != "off":
             key += f"|class_weights={args.class_weights}"
+        key += "".join(f"|{setting}={value}" for setting, value in (("scale", args.scale), ("patience", args.patience),
+                                                                   ("label_smoothing", args.label_smoothing))
+                       if value is not None)
     elif name == "tune":
         key += f"|trials={args.tune}|epochs={args.epochs}"
+    elif name == "mlp" and args.scale:
+        key += f"|scale={args.scale}"
     return key
 
 
@@ -330,11 +339,11 @@ def run_set(entry: dict, models: list[str], args, cache: dict) -> dict:
     """A table on its splits (``--splits`` of them under 5,000 rows, else one): per split, and the means."""
     stem, task = entry["file"].split(".")[0], entry["task"]
     metric = METRIC[task]
-    data = load(entry, args.max_rows, args.seed)
+    data = load(entry, args.max_rows, args.seed, args.scale)
     rows = len(data.split.train) + len(data.split.validation) + len(data.split.test)
     seeds = [args.seed + i for i in range(args.splits if rows < SMALL_ROWS else 1)]
-    splits = [run_split(stem, data if seed == args.seed else load(entry, args.max_rows, seed), seed, metric, models,
-                        args, cache) for seed in seeds]
+    splits = [run_split(stem, data if seed == args.seed else load(entry, args.max_rows, seed, args.scale), seed,
+                        metric, models, args, cache) for seed in seeds]
     raw = pd.DataFrame([{name: r["metrics"].get(metric, np.nan) if "metrics" in r else np.nan
                          for name, r in split["results"].items()} for split in splits])
     seconds = pd.DataFrame([{name: r.get("seconds", np.nan) for name, r in split["results"].items()
@@ -415,6 +424,11 @@ def main() -> None:
                              "is under 20%%, the default before the ensemble)")
     parser.add_argument("--folds", type=int, default=0, metavar="K",
                         help="networks of auto's cross-fitted ensemble (default 0: chosen from the data's size)")
+    parser.add_argument("--scale", choices=list(SCALE_TITLES),
+                        help="how the network's number columns are scaled (default: the Numeric encoder's)")
+    parser.add_argument("--patience", type=int, help="the network's early-stopping patience (default: TrainConfig's)")
+    parser.add_argument("--label-smoothing", type=float, metavar="X",
+                        help="the network's label smoothing for classes (default: TrainConfig's)")
     parser.add_argument("--tune", type=int, metavar="N", help="also score a tune of N trials (then its best trained as a run)")
     parser.add_argument("--max-rows", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=SEED)
@@ -472,7 +486,9 @@ def main() -> None:
         import lightgbm
 
         settings = {"seed": args.seed, "splits": args.splits, "small_rows": SMALL_ROWS, "half": args.half,
-                    "max_rows": args.max_rows, "epochs": args.epochs, "folds": args.folds, "class_weights": args.class_weights, "tune_trials": args.tune,
+                    "max_rows": args.max_rows, "epochs": args.epochs, "folds": args.folds, "class_weights": args.class_weights,
+                    "scale": args.scale, "patience": args.patience, "label_smoothing": args.label_smoothing,
+                    "tune_trials": args.tune,
                     "mlp_max_iter": MLP_MAX_ITER, "versions": {"catboost": catboost.__version__,
                     "lightgbm": lightgbm.__version__, "scikit-learn": sklearn.__version__}}
         args.json.write_text(json.dumps({"settings": settings, "data sets": records,
