@@ -45,7 +45,9 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 keep_in_url()
-sidebar_status()
+status = st.sidebar.empty()
+sidebar_status(status)
 keep_session()
 st.title(page.title)
 page.run()
+sidebar_status(status)  # again, in place, after a page that ran to its end: what it has just changed

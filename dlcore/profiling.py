@@ -15,7 +15,11 @@ KINDS = tuple(kind for kind in ENCODED_KINDS if kind != "excluded")  # the kinds
 TASKS = ("binary", "multiclass", "regression")
 IMBALANCED = 0.20  # a rarest class under this share of the rows makes a classification target imbalanced
 ID_NAME = re.compile(r"(^|[_\s])(id|uuid|guid|key)$|^id[_\s]", re.IGNORECASE)
+# Names that say "this is what to predict" in tables of any field (a whole name, any case).
+TARGET_NAME = re.compile(r"^(target|label|class|outcome|response|y|churn|survived|diagnosis|spam|fraud|default)$",
+                         re.IGNORECASE)
 DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+MIN_ROW_NUMBERS = 20  # consecutive unique whole numbers in at least this many rows: a row number, an identifier
 MAX_CLASSES = 20  # whole numbers with at most this many distinct values are classes, more a quantity
 MAX_TARGET_CLASSES = 100  # the most classes a classification target may have
 
@@ -34,7 +38,8 @@ def column_kind(series: pd.Series, unique: int | None = None) -> str:
     if pd.api.types.is_numeric_dtype(series):
         zero_one = unique == 2 and set(values.unique()) <= {0, 1}
         integral = pd.api.types.is_integer_dtype(series) or bool((values % 1 == 0).all())
-        return _number_kind(series.name, unique, len(values), zero_one, integral)
+        return _number_kind(series.name, unique, len(values), zero_one, integral,
+                            float(values.max()) - float(values.min()), len(series))
     if unique <= 4 and frozenset(str(v).lower() for v in values.unique()) in BOOLEAN_WORDS:
         return "boolean"
     sample = values.iloc[:1000].astype(str)
@@ -49,11 +54,14 @@ def column_kind(series: pd.Series, unique: int | None = None) -> str:
     return "categorical"
 
 
-def _number_kind(name, unique: int, count: int, zero_one: bool, integral: bool) -> str:
-    """The kind of a numeric column of ``unique`` (≥ 2) distinct values among ``count`` present ones."""
+def _number_kind(name, unique: int, count: int, zero_one: bool, integral: bool, span: float, rows: int) -> str:
+    """The kind of a numeric column of ``unique`` (≥ 2) distinct values among ``count`` present ones of ``rows``,
+    ``span`` apart from the least to the greatest: an identifier when whole numbers unique per row are named like an
+    id, or are a row number (consecutive, in any order: their span is one less than their count)."""
     if zero_one:
         return "boolean"
-    if integral and ID_NAME.search(str(name)) and unique == count:
+    if integral and unique == count and (ID_NAME.search(str(name))
+                                         or count == rows >= MIN_ROW_NUMBERS and span == count - 1):
         return "identifier"
     return "numeric"
 
@@ -84,7 +92,7 @@ def decide_kinds(frame: pd.DataFrame, chosen: dict[str, str] | None = None, fact
             fact = facts[name]
             kinds[name] = "constant" if fact["unique"] <= 1 else _number_kind(
                 name, int(fact["unique"]), int(fact["count"]), bool(fact["zero_one"]),
-                bool(fact["integral"]))
+                bool(fact["integral"]), float(fact["max"]) - float(fact["min"]), len(frame))
         else:
             kinds[name] = column_kind(frame[name], uniques.get(name))
     return kinds
@@ -203,6 +211,21 @@ def infer_task(target: pd.Series) -> str:
     return "multiclass"
 
 
+def suggest_target(frame: pd.DataFrame) -> str | None:
+    """The column to predict when its name says so: the one column named like a target (target, label, class,
+    outcome, …) that a model can learn. None when no name, or more than one, says so: then ask, rather than guess
+    from the column's position (the target is the first column of some tables, the last of others)."""
+    named = []
+    for name in frame.columns:
+        if TARGET_NAME.match(str(name).strip()):
+            try:
+                check_task(frame[name], infer_task(frame[name]))
+            except DataError:
+                continue
+            named.append(str(name))
+    return named[0] if len(named) == 1 else None
+
+
 def check_task(target: pd.Series, task: str) -> None:
     """Refuse a target no model can learn, with what to do instead: dates, identifiers, free text, a task the values
     cannot support (e.g. regression on text labels), or more classes than :data:`MAX_TARGET_CLASSES`."""
@@ -236,7 +259,7 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
     fraction, unique count and statistics (histogram, quantiles, skew, zeros, outliers; top levels;
     date range and counts over time), the numeric correlation matrix, and with a ``target`` its
     distribution, each column against it, the task (``task`` if the user chose one, else inferred), and
-    ``alerts``. ``kinds`` are the user's choices; the other columns' kinds are inferred. Work is vectorised over all
+    ``alerts``; without one, ``suggested_target`` (:func:`suggest_target`: a column's name, or None). ``kinds`` are the user's choices; the other columns' kinds are inferred. Work is vectorised over all
     rows and, for numeric columns, over all columns at once; the sampled parts say so in ``sampled``.
     """
     from dlcore.alerts import find_alerts
@@ -266,7 +289,9 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
         "sampled": {"rows": len(sample), "of": len(frame),
                     "what": "correlations and the charts against the target" if len(sample) < len(frame) else ""},
     }
-    if target is not None:
+    if target is None:
+        result["suggested_target"] = suggest_target(frame)
+    else:
         if task is None:
             task = infer_task(frame[target])
         check_task(frame[target], task)

@@ -133,27 +133,29 @@ def reset_from(key: str) -> None:
     for later in order[order.index(key) + 1:]:
         st.session_state[later] = None
     if key == "dataset":
+        st.session_state.pop("target_column", None)  # Upload's box: the new table's target is chosen afresh
         st.session_state.kinds, st.session_state.column_options, st.session_state.order_by = {}, {}, None
         st.session_state.kfold = 0
     st.session_state.pop("prepared", None)
 
 
-def sidebar_status() -> None:
+def sidebar_status(place) -> None:
+    """The project's data set, target and run, in ``place`` (an ``st.empty`` in the sidebar: drawn again, it
+    replaces what it showed)."""
     state = st.session_state
-    with st.sidebar:
-        with st.container(border=True):
-            st.caption("Your project")
-            if state.dataset is None:
-                st.markdown(":material/database: No data yet")
-            else:
-                rows, cols = state.dataset.shape
-                st.markdown(f":material/database: **{state.dataset.name}**  \n{rows:,} rows × {cols} columns")
-                if state.target:
-                    st.markdown(f":material/target: Target **{state.target}** ({state.task})")
-            job = state.job
-            if job is not None:
-                whose = "Shared run" if state.shared else "Training"
-                st.markdown(f":material/model_training: {whose}: **{job.status}**")
+    with place.container(border=True):
+        st.caption("Your project")
+        if state.dataset is None:
+            st.markdown(":material/database: No data yet")
+        else:
+            rows, cols = state.dataset.shape
+            st.markdown(f":material/database: **{state.dataset.name}**  \n{rows:,} rows × {cols} columns")
+            if state.target:
+                st.markdown(f":material/target: Target **{state.target}** ({state.task})")
+        job = state.job
+        if job is not None:
+            whose = "Shared run" if state.shared else "Training"
+            st.markdown(f":material/model_training: {whose}: **{job.status}**")
 
 
 MISSING = {  # what a page may need → (what is missing, the page that provides it, the link's label)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlcore.errors import DataError
 from dlcore.loading import ENCODINGS, Dataset, ReadOptions, join_tables, read_table
-from dlcore.profiling import TASKS, check_task, infer_task
+from dlcore.profiling import TASKS, check_task, infer_task, suggest_target
 from dlcore.samples import SAMPLES, sample_csv
 from pages.shared import preview, reset_from
 
@@ -128,8 +128,16 @@ with st.expander("Join a second table", icon=":material/join:"):
                         st.rerun()
 
 columns = [str(c) for c in frame.columns]
-default = columns.index(state.target) if state.target in columns else len(columns) - 1
-target = st.selectbox("Target column", columns, index=default, help="The column the model learns to predict.")
+if st.session_state.get("target_column") not in columns:  # a new table: the sample's target, or a name's suggestion
+    st.session_state.target_column = state.target if state.target in columns else suggest_target(frame)
+target = st.selectbox("Target column", columns, index=None, key="target_column",
+                      placeholder="Choose the column to predict",
+                      help="The column the model learns to predict. Suggested only when one column's name says so "
+                           "(target, label, class, outcome, …).")
+if target is None:
+    st.info("Choose the target column: what the model should learn to predict. No column's name says which, and "
+            "tables keep it first, last or anywhere, so the app does not guess.", icon=":material/target:")
+    st.stop()
 if target != state.target:
     reset_from("target")
     state.target = target

@@ -86,11 +86,22 @@ def no_error_shown(page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
-def upload(page, path, ready: str) -> None:
-    """Upload the file at ``path`` on the Upload page and wait for its ``ready`` line (the target and task)."""
+def upload(page, path, ready: str, target: str | None = None) -> None:
+    """Upload the file at ``path`` on the Upload page (choosing ``target`` in the Target column box, where no
+    column's name suggests it) and wait for its ``ready`` line (the target and task)."""
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(path))
+    if target is not None:
+        expect(page.get_by_text("Choose the target column")).to_be_visible()
+        settled(page)
+        choose_target(page, target)
     expect(page.get_by_text(ready)).to_be_visible()
     settled(page)
+
+
+def choose_target(page, target: str) -> None:
+    """On the Upload page: ``target`` chosen in the Target column box."""
+    page.get_by_role("combobox", name="Target column").click()
+    page.get_by_role("option", name=target, exact=True).click()
 
 
 def load_sample(page, name: str, ready: str) -> None:

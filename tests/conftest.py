@@ -102,10 +102,14 @@ def open_app(tmp_path, monkeypatch):
     """Open the app as a new browser session would; with ``csv`` bytes, upload them on the Upload page first."""
     monkeypatch.setenv("DLCORE_RUNS_DIR", str(tmp_path / "runs"))
 
-    def open_(csv: bytes | None = None, name: str = "data.csv") -> AppTest:
+    def open_(csv: bytes | None = None, name: str = "data.csv", target: str | None = None) -> AppTest:
+        """``target``: chosen in the Target column box (the app suggests one only when a name says so)."""
         app = AppTest.from_file("../app.py", default_timeout=120).run()
         if csv is not None:
             app.file_uploader[0].upload(name, csv, "text/csv").run()
+            assert not app.exception
+        if target is not None:
+            next(box for box in app.selectbox if box.label == "Target column").select(target).run()
             assert not app.exception
         return app
 

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from browser import CHROMIUM, CHROMIUM_ARGS, nav, save_training_settings, serve, settled, train_to_the_end, upload
+from browser import (CHROMIUM, CHROMIUM_ARGS, choose_target, nav, save_training_settings, serve, settled,
+                     train_to_the_end, upload)
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +145,13 @@ def test_runs_survive_sidebar_clicks_and_refreshes_and_a_forged_session_sees_non
         page.set_default_timeout(60_000)
         page.goto(server)
         upload(page, train_csv, "Ready: predict label (binary)")
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        expect(sidebar.get_by_text("Target label (binary)")).to_be_visible()
+        for target, task in (("x", "regression"), ("label", "binary")):  # the sidebar follows each change at once
+            choose_target(page, target)
+            expect(page.get_by_text(f"Ready: predict {target} ({task})")).to_be_visible()
+            settled(page)
+            expect(sidebar.get_by_text(f"Target {target} ({task})")).to_be_visible()
         nav(page, "Model")
         save_training_settings(page, epochs=2, patience=2, members=1)
         nav(page, "Train")

@@ -233,7 +233,8 @@ def test_impossible_task(workspace, tmp_path):
 def test_profile_has_format_and_alerts(workspace, tmp_path):
     _, env = workspace
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"x": rng.normal(size=300), "const": 7, "y": rng.normal(size=300)})
+    frame = pd.DataFrame({"rownames": rng.permutation(300) + 1, "x": rng.normal(size=300), "const": 7,
+                          "y": rng.normal(size=300)})
     frame["y_scaled"] = frame["y"] * 100
     source = tmp_path / "semi.csv"
     source.write_text(frame.to_csv(index=False, sep=";", decimal=","), encoding="cp1252")
@@ -243,8 +244,12 @@ def test_profile_has_format_and_alerts(workspace, tmp_path):
     report = json.loads(out.read_text())
     assert (report["format"]["delimiter"], report["format"]["decimal"]) == (";", ",")
     alerts = {(a["kind"], a["column"]) for a in report["alerts"]}
-    assert {("constant", "const"), ("leakage", "y_scaled")} <= alerts
+    assert {("constant", "const"), ("leakage", "y_scaled"), ("identifier", "rownames")} <= alerts
     assert all(set(a) >= {"column", "kind", "message"} for a in report["alerts"])
+    assert "suggested_target" not in report
+    proc = run_cli(["profile", source, "--out", out], env)  # no target given: the one a column's name suggests
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())["suggested_target"] == "y"
 
 
 def test_profile_of_garbage_exits_2(workspace, tmp_path):

@@ -201,7 +201,7 @@ def test_journey_3_a_regression_with_a_date_column_explained(server, tmp_path):
     with browser_page() as page:
         page.goto(server)
         settled(page)
-        upload(page, tmp_path / "houses.csv", "Ready: predict price (regression)")
+        upload(page, tmp_path / "houses.csv", "Ready: predict price (regression)", target="price")
         nav(page, "Explore", timeout=120_000)
         expect(page.get_by_text(re.compile(r"Kinds: .*1 datetime"))).to_be_visible()
         nav(page, "Model")

@@ -28,7 +28,7 @@ def shop_csv(rows: int = 200, seed: int = 0) -> bytes:
 
 @pytest.fixture
 def loaded(open_app) -> AppTest:
-    app = open_app(shop_csv(), "shop.csv")
+    app = open_app(shop_csv(), "shop.csv", target="bought")
     assert app.session_state["target"] == "bought"
     return app
 

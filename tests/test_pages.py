@@ -86,8 +86,26 @@ def test_bad_files_get_a_clear_message(app, content, message):
 
 def test_constant_target_is_refused(app):
     app.file_uploader[0].upload("c.csv", b"x,y\n1,5\n2,5\n3,5\n", "text/csv").run()
+    target_box(app).select("y").run()
     assert not app.exception
     assert "single value" in app.error[0].value
+
+
+def test_the_target_is_suggested_only_when_a_name_says_so_else_the_page_asks(app):
+    rows = "".join(f"{i % 7},{i * 3 % 11},{'yes' if i % 3 else 'no'}\n" for i in range(30))
+    app.file_uploader[0].upload("plain.csv", ("price,size,sold\n" + rows).encode(), "text/csv").run()
+    assert not app.exception
+    assert target_box(app).value is None and app.session_state["target"] is None
+    assert "Choose the target column" in app.info[0].value and not app.success
+    target_box(app).select("sold").run()
+    assert app.success[0].value.startswith("Ready: predict **sold** (binary)")
+    target_box(app).select("price").run()  # a second change takes at once too
+    assert app.session_state["target"] == "price" and app.session_state["task"] == "regression"
+
+    named = "".join(f"{'a' if i % 2 else 'b'},{i % 5},{i * 7 % 13}\n" for i in range(30))
+    app.file_uploader[0].upload("named.csv", ("Class,x,z\n" + named).encode(), "text/csv").run()
+    assert target_box(app).value == "Class", "named like a target, though first"
+    assert app.success[0].value.startswith("Ready: predict **Class** (binary)")
 
 
 def test_sample_dataset_loads_without_upload(app):

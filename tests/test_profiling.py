@@ -52,10 +52,28 @@ def test_column_kind(series, kind):
 
 
 def test_unique_integers_not_named_like_an_id_stay_numeric():
-    assert column_kind(pd.Series(range(1, 51), name="count")) == "numeric"
+    assert column_kind(pd.Series(range(1, 101, 2), name="count")) == "numeric"
     # 'valid' and 'paid' end in "id" but are not id columns
-    assert column_kind(pd.Series(range(1, 51), name="paid")) == "numeric"
-    assert column_kind(pd.Series(range(1, 51), name="valid")) == "numeric"
+    assert column_kind(pd.Series(range(1, 101, 2), name="paid")) == "numeric"
+    assert column_kind(pd.Series(range(1, 101, 2), name="valid")) == "numeric"
+
+
+def test_a_row_number_is_an_identifier_whatever_its_name_or_order():
+    """Consecutive whole numbers, one per row (1..n, 0..n-1, or shuffled): a row number, which a model would
+    memorise (e.g. the row order carries the class)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"rownames": range(1, 61), "index0": range(60), "shuffled": rng.permutation(60) + 1000,
+                          "gappy": list(range(1, 60)) + [99], "floats": np.arange(60) + 0.5,
+                          "y": rng.choice(["a", "b"], 60)})
+    kinds = decide_kinds(frame)
+    assert [kinds[c] for c in ("rownames", "index0", "shuffled")] == ["identifier"] * 3
+    assert kinds["gappy"] == kinds["floats"] == "numeric"
+    assert column_kind(frame["rownames"]) == "identifier"
+    assert column_kind(pd.Series(range(1, 11), name="n")) == "numeric", "too few rows to tell"
+    assert column_kind(pd.Series([*range(1, 30), None], name="n")) == "numeric", "a missing value: not a row number"
+    report = profile(frame, "y")
+    assert report["columns"]["rownames"]["kind"] == "identifier"
+    assert any(a["column"] == "rownames" and a["kind"] == "identifier" for a in report["alerts"])
 
 
 def test_non_unique_integers_named_id_are_numeric():
