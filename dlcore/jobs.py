@@ -77,15 +77,19 @@ def max_runs_per_session() -> int:
 
 
 def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = "", root: Path | None = None,
-              backend: str | None = None) -> Run:
+              backend: str | None = None, source=None) -> Run:
     """Write a run folder for ``data`` (and its K-fold ``folds``), queue its jobs and start what the limits allow.
 
-    ``owner`` is the browser session's secret; a session over its limit gets a :class:`LimitError`."""
+    ``owner`` is the browser session's secret; a session over its limit gets a :class:`LimitError`. ``source``: the
+    loaded :class:`~dlcore.loading.Dataset` and the app's setup of it, kept in the run folder
+    (:meth:`~dlcore.loading.Dataset.save`) so that the run brings its data set back."""
     root = Path(root or runs_root()).absolute()
     backend = backend or default_backend()
     _check_session_limit(root, owner)
     run_dir = new_run_dir(root)
     write_job(run_dir, data, arch, config, run_info(data, arch, config, dataset, owner), folds)
+    if source is not None:
+        source[0].save(run_dir, source[1])
     return submit(run_dir, owner, root, backend)
 
 
@@ -155,15 +159,19 @@ def enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, 
 
 
 def start_tune(data, trials: int, minutes: float | None = None, config=None, dataset: str = "", owner: str = "",
-               root: Path | None = None, backend: str | None = None, tune_dir: Path | None = None):
+               root: Path | None = None, backend: str | None = None, tune_dir: Path | None = None, source=None):
     """Write a tune of ``data`` (:mod:`dlcore.tuning`; in ``<runs>/.tunes/<id>`` unless ``tune_dir``) and queue its
-    first trials as jobs; it counts as one of the session's runs. Its :class:`~dlcore.tuning.Tune`."""
+    first trials as jobs; it counts as one of the session's runs. Its :class:`~dlcore.tuning.Tune`. ``source``: as
+    for :func:`start_run`, kept in the tune's folder and in the run that Keep the best makes."""
     from dlcore import tuning
 
     root = Path(root or runs_root()).absolute()
     _check_session_limit(root, owner)
-    return tuning.start(data, tune_dir or root / tuning.TUNES_DIR / uuid.uuid4().hex, trials, minutes, config,
+    tune = tuning.start(data, tune_dir or root / tuning.TUNES_DIR / uuid.uuid4().hex, trials, minutes, config,
                         dataset=dataset, owner=owner, backend=backend or default_backend())
+    if source is not None:
+        source[0].save(tune.tune_dir, source[1])
+    return tune
 
 
 def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.errors import DataError
+from dlcore.files import read_json, replacing, write_json
 
 def _limit(name: str, default: int) -> int:
     """A size limit: the environment variable ``name`` when set, else ``default``."""
@@ -46,6 +47,7 @@ SAMPLE_BYTES = 262144  # the start of a CSV that the delimiter, decimal mark and
 CHUNK_CELLS = 500_000  # rows × columns of one chunk of a streamed table (stream_table), unless told its rows
 SCAN_BYTES = 16 * 2**20  # a file is digested and its encoding checked in blocks of this size
 LOAD_CHUNK_CELLS = 4_000_000  # a CSV is parsed in chunks of about this many cells, each chunk's text made compact
+DATASET_TABLE, DATASET_INFO = "dataset.parquet", "dataset.json"  # a data set kept beside a run (Dataset.save)
 WIDE_COLUMNS = 100  # a table of more columns is wide: its columns are kept in one block of memory
 
 
@@ -86,6 +88,36 @@ class Dataset:
         """The same data set after ``change`` (a join, dropped duplicates): a new digest, the note kept."""
         digest = hashlib.sha256(f"{self.digest}:{change}".encode()).hexdigest()[:16]
         return Dataset(self.name, frame, digest, self.options, [*self.notes, change])
+
+    def save(self, folder: str | Path, setup: dict | None = None) -> bool:
+        """Keep this data set in ``folder`` (a run's): the table as Parquet, how it was read, and the app's
+        ``setup`` of it (target, task, split, kinds, options), each file written atomically, so that the run brings
+        its data set back after a refresh. False, with nothing written, when the table cannot be stored as Parquet
+        (a column of mixed types)."""
+        folder = Path(folder)
+        try:
+            with replacing(folder / DATASET_TABLE) as temporary:
+                self.frame.to_parquet(temporary, index=False)
+        except (ValueError, TypeError, NotImplementedError):
+            return False
+        write_json(folder / DATASET_INFO, {"version": 1, "name": self.name, "digest": self.digest,
+                                           "options": self.options.get_config(), "notes": self.notes,
+                                           "setup": setup or {}})
+        return True
+
+    @classmethod
+    def load(cls, folder: str | Path) -> tuple[Dataset, dict] | None:
+        """The data set :meth:`save` kept in ``folder`` and its setup; None when there is none or it cannot be
+        read."""
+        folder = Path(folder)
+        try:
+            info = read_json(folder / DATASET_INFO)
+            frame = pd.read_parquet(folder / DATASET_TABLE)
+            options = ReadOptions(**{key: info["options"][key] for key in ReadOptions().get_config()})
+            dataset = cls(str(info["name"]), frame, str(info["digest"]), options, [str(n) for n in info["notes"]])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return dataset, info["setup"] if isinstance(info.get("setup"), dict) else {}
 
     def describe_format(self) -> str:
         """One line a person can check: what the file was read as."""

@@ -59,6 +59,7 @@ import dataclasses
 import fcntl
 import logging
 import math
+import shutil
 import time
 import warnings
 from contextlib import contextmanager
@@ -78,6 +79,7 @@ from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, out_of_fold
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR
 from dlcore.jobs import enqueue, default_backend, dispatch, max_jobs, submit
+from dlcore.loading import DATASET_INFO, DATASET_TABLE
 from dlcore.prepared import PreparedData
 from dlcore.runs import (FINAL_STATES, JOB_FILE, MODEL_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer,
                          new_run_dir, non_test_rows, owner_key, read_history, read_status, run_info, runs_root,
@@ -663,6 +665,9 @@ def keep_best(tune: Tune, owner: str = "", backend: str | None = None):
     scored and delivered; the :class:`~dlcore.runs.Run`. :class:`DataError` when no trial has finished."""
     run_dir = new_run_dir(tune.root)
     chosen = write_kept(tune, run_dir, owner)
+    for name in (DATASET_TABLE, DATASET_INFO):  # the tune's data set, if it kept one, goes with the run
+        if (tune.tune_dir / name).is_file():
+            shutil.copyfile(tune.tune_dir / name, run_dir / name)
     run = submit(run_dir, owner, tune.root, backend or tune.info["backend"])
     with _locked(tune.tune_dir):
         info = read_json(tune.tune_dir / TUNE_FILE)

@@ -15,13 +15,14 @@ from dlcore.files import csv_text
 from dlcore.inference import Predictor
 from dlcore.jobs import dispatch, start_explanation
 from dlcore.runs import STATUS_FILE, read_status
-from pages.shared import load_run, manual_row_form, require
+from pages.shared import load_run, manual_row_form, require, run_heading
 
 require("job", shows="which columns drive the predictions, and any one prediction taken apart")
 state = st.session_state
 run = state.job
 job_dir = run.run_dir / EXPLAIN_DIR
 owned = not state.shared
+run_heading(run)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -18,7 +18,7 @@ from dlcore.files import csv_text
 from dlcore.inference import Predictor
 from dlcore.loading import read_table
 from dlcore.runs import RESULT_STATES
-from pages.shared import load_run, manual_row_form
+from pages.shared import load_run, manual_row_form, run_heading
 
 SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
 VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
@@ -315,6 +315,7 @@ else:
 
 shared = st.session_state.shared and source == "run"
 if source == "run":
+    run_heading(st.session_state.job)
     try:
         predictor = load_run(str(run_dir))
     except DataError:  # its metrics.json may be missing or damaged: the model can still predict

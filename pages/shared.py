@@ -10,7 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from dlcore.architectures import CUSTOM, Architecture, resolve
 from dlcore.errors import DataError
 from dlcore.inference import Predictor
-from dlcore.loading import drop_missing_target
+from dlcore.loading import Dataset, drop_missing_target
 from dlcore.prepared import PreparedData, prepare, prepare_folds
 from dlcore.profiling import profile
 from dlcore.runs import RESULT_STATES, find_run, list_runs
@@ -92,14 +92,54 @@ def keep_session() -> None:
 
 
 def restore_run() -> None:
-    """After a refresh, the run named in the URL (``?run=<id>``) comes back, with full control when this session
-    started it, else read-only, as a shared link; without one, this session's newest run."""
+    """After a refresh, the run named in the URL (``?run=<id>``) comes back, with full control and its data set
+    when this session started it, else read-only, as a shared link; without one, this session's newest run."""
     run = find_run(st.query_params.get("run", ""))
     if run is None:
         run = next(iter(list_runs(st.session_state.owner)), None)
     if run is not None:
         st.session_state.job = run
         st.session_state.shared = not run.owned_by(st.session_state.owner)
+        if not st.session_state.shared:
+            restore_dataset(run.run_dir)
+
+
+SETUP_KEYS = ("target", "task", "seed", "test_size", "validation_size", "order_by", "kfold", "kinds",
+              "column_options")  # what this session chose about its data set, kept with a run or tune
+
+
+def project_source() -> tuple:
+    """The loaded data set and this session's setup of it, for a run or tune folder to keep
+    (``source`` of :func:`dlcore.jobs.start_run`)."""
+    state = st.session_state
+    return state.dataset, {key: state[key] for key in SETUP_KEYS}
+
+
+def restore_dataset(folder) -> None:
+    """Where no data set is loaded (after a refresh), bring back the one this session's run or tune in ``folder``
+    kept, with its target, task, split, kinds and options."""
+    state = st.session_state
+    if state.dataset is not None or (kept := Dataset.load(folder)) is None:
+        return
+    state.dataset, setup = kept
+    for key in SETUP_KEYS:
+        if key in setup:
+            state[key] = setup[key]
+
+
+def run_heading(run) -> None:
+    """Name the run on show (id, data set, target, architecture and members as trained), and say so when the data
+    set loaded now is another."""
+    info = run.info
+    members = info.get("members", 1)
+    trained = f"{info.get('architecture')}" + (f", {members} networks averaged" if members > 1 else "")
+    st.caption(f":material/label: Run **{run.run_id[:8]}** · data set **{info.get('dataset') or 'unnamed'}** · "
+               f"target **{info.get('target')}** ({info.get('task')}) · {trained}")
+    loaded = st.session_state.dataset
+    if loaded is not None and info.get("dataset") and loaded.name != info["dataset"]:
+        st.warning(f"This run was trained on **{info['dataset']}**, not on the loaded **{loaded.name}**: what this "
+                   f"page shows is of {info['dataset']}. Train on the loaded data, or open another run on Runs.",
+                   icon=":material/warning:")
 
 
 def keep_in_url() -> None:

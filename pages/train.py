@@ -12,7 +12,7 @@ from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover, start_run
 from dlcore.runs import member_rows, non_test_rows
 from dlcore.training import best_epoch, overfitting_hints
-from pages.shared import architecture, folds, prepared, require, share_link, show_run
+from pages.shared import architecture, folds, prepared, project_source, require, run_heading, share_link, show_run
 
 STOP_HELP = "End training within one epoch; the best weights so far are kept, scored and downloadable."
 
@@ -43,7 +43,8 @@ else:
     def start_training() -> None:
         try:
             with st.spinner("Writing the job…"):
-                show_run(start_run(data, arch, config, folds=folds(), dataset=state.dataset.name, owner=state.owner))
+                show_run(start_run(data, arch, config, folds=folds(), dataset=state.dataset.name, owner=state.owner,
+                                   source=project_source()))
         except DataError as exc:
             state.train_error = str(exc)
 
@@ -60,8 +61,8 @@ else:
 def show_share(run) -> None:
     with st.popover("Copy share link", icon=":material/share:"):
         st.caption("Anyone with this link sees this run's results read-only: scores, charts, predictions on the test "
-                   "split without its input rows, and the model. Not your other runs, and no Stop. The address in "
-                   "your browser's bar also holds your session's secret: share this one instead.")
+                   "split without its input rows, and the model. Not your other runs, and no Stop. Your session "
+                   "stays in this browser's cookie, never in a link.")
         st.code(share_link(run), language=None)
 
 
@@ -108,6 +109,7 @@ def live_view() -> None:
         return
     if not run.done:
         dispatch()  # starts the next queued job, and notices a worker that died
+    run_heading(run)
     if st.session_state.shared:
         st.caption(f"A shared run ({run.info.get('dataset') or 'no name'}, target {run.info.get('target')}): "
                    "read-only.")

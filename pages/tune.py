@@ -15,7 +15,7 @@ from dlcore.training import OPTIMIZERS as OPTIMIZER_TITLES
 from dlcore.tuning import (BATCH_SIZES, DROPOUT, L2, LAYERS, LEARNING_RATE, MAX_TRIALS, OPTIMIZERS, PARAM_TITLES,
                            PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, WEIGHT_DECAY, WIDTH, advance, find_tune,
                            keep_best, resume)
-from pages.shared import prepared, require, show_run
+from pages.shared import prepared, project_source, require, restore_dataset, show_run
 
 state = st.session_state
 if "tune" not in state:
@@ -24,6 +24,7 @@ if state.tune is None:  # after a refresh: the tune named in the URL, if this se
     found = find_tune(st.query_params.get("tune", ""))
     if found is not None and found.owned_by(state.owner):
         state.tune = found
+        restore_dataset(found.tune_dir)
 if state.tune is not None and not (state.tune.tune_dir / TUNE_FILE).is_file():
     state.tune = None  # its folder was removed
 tune = state.tune
@@ -73,7 +74,8 @@ else:
         trials, minutes = budget()
         try:
             with st.spinner("Writing the tune…"):
-                started = start_tune(data, trials, minutes, config, dataset=state.dataset.name, owner=state.owner)
+                started = start_tune(data, trials, minutes, config, dataset=state.dataset.name, owner=state.owner,
+                                     source=project_source())
         except DataError as exc:
             state.tune_error = str(exc)
             return

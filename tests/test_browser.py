@@ -172,7 +172,20 @@ def test_runs_survive_sidebar_clicks_and_refreshes_and_a_forged_session_sees_non
         expect(page.get_by_role("heading", name="Results & predictions", exact=True)).to_be_visible()
         settled(page)
         expect(page.get_by_role("button", name="Download model")).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Run [0-9a-f]{8} · data set refresh\.csv · target label \(binary\)"))
+               ).to_be_visible()  # the page names the run on show
+        expect(sidebar.get_by_text("refresh.csv")).to_be_visible()  # the run brought its data set back
+        nav(page, "Train")
+        expect(page.get_by_text("not loaded")).to_have_count(0)
+        expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled()
         assert "session" not in page.url, page.url
+
+        other_csv = tmp_path / "other.csv"  # a second file loaded: the run on show says it is of the first
+        _data(100, 3).to_csv(other_csv, index=False)
+        nav(page, "Upload")
+        upload(page, other_csv, "Ready: predict label (binary)")
+        nav(page, "Results & predictions")
+        expect(page.get_by_text("This run was trained on refresh.csv, not on the loaded other.csv")).to_be_visible()
         cookie = next(c for c in context.cookies() if c["name"] == "dlcore_session")
         assert cookie["sameSite"] == "Strict" and re.fullmatch(r"[0-9a-f]{32}\.[0-9a-f]{64}", cookie["value"])
 

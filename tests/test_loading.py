@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from dlcore.errors import DataError
-from dlcore.loading import Dataset, ReadOptions, drop_missing_target, join_tables, read_table
+from dlcore.loading import (DATASET_INFO, DATASET_TABLE, Dataset, ReadOptions, drop_missing_target, join_tables,
+                            read_table)
 
 
 # -- delimiters ---------------------------------------------------------------------------------
@@ -419,3 +420,19 @@ def test_utf8_cut_inside_a_letter_at_a_block_edge_is_not_utf8(monkeypatch, tmp_p
     path.write_bytes("a,b\nx,é\n".encode("utf-8") + b"y,\xe9\n")  # the last letter is Latin-1
     dataset = read_table(path)
     assert dataset.options.encoding == "cp1252" and dataset.frame["b"].tolist() == ["Ã©", "é"]
+
+
+def test_a_data_set_kept_beside_a_run_comes_back_as_it_was_read(tmp_path):
+    dataset = read_table(b"a;b;when\n1,5;x;2024-01-02\n2,5;y;2024-02-03\n", name="semi.csv")
+    setup = {"target": "b", "task": "binary", "seed": 7, "kinds": {"a": "numeric"}}
+    assert dataset.save(tmp_path / "run", setup)
+    kept, kept_setup = Dataset.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(kept.frame, dataset.frame)
+    assert (kept.name, kept.digest, kept.options, kept.notes) == (dataset.name, dataset.digest, dataset.options,
+                                                                 dataset.notes)
+    assert kept_setup == setup
+    (tmp_path / "run" / DATASET_INFO).write_text("{not json")
+    assert Dataset.load(tmp_path / "run") is None, "a damaged file: nothing comes back, nothing breaks"
+    assert Dataset.load(tmp_path / "nothing") is None
+    mixed = Dataset("m.csv", pd.DataFrame({"x": [1, "two", 3.5]}), "d")
+    assert not mixed.save(tmp_path / "mixed") and not (tmp_path / "mixed" / DATASET_TABLE).exists()

@@ -20,6 +20,7 @@ from conftest import churn_frame, to_csv
 from dlcore.architectures import validate
 from dlcore.files import write_json
 from dlcore.jobs import start_tune
+from dlcore.loading import Dataset
 from dlcore.prepared import prepare
 from dlcore.runs import JOB_FILE, STATUS_FILE, Run, read_status
 from dlcore.training import TrainConfig
@@ -50,7 +51,8 @@ def tuned(tmp_path_factory, data):
     root = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DLCORE_MAX_JOBS", "2")
-        tune = start_tune(data, 2, config=QUICK, dataset="churn.csv", owner=ME, root=root)
+        source = Dataset("churn.csv", churn_frame(240), "digest"), {"target": "churn", "task": "binary"}
+        tune = start_tune(data, 2, config=QUICK, dataset="churn.csv", owner=ME, root=root, source=source)
         assert tune.wait(300), tune.leaderboard()
     return tune
 
@@ -157,6 +159,8 @@ def test_keeping_the_best_delivers_the_selected_ensemble_as_a_normal_run(tuned):
     assert run.metrics["members"] == 2 * len(ensemble)
     assert run.metrics["test"], "scored on the test split, next to the baselines"
     assert Tune(tuned.tune_dir).info["kept"][-1] == {"run": run.run_id, "trials": [i["trial"] for i in ensemble]}
+    kept, setup = Dataset.load(run.run_dir)  # the tune's data set goes with the run, for a refresh to bring back
+    assert kept.name == "churn.csv" and len(kept.frame) == 240 and setup["target"] == "churn"
 
 
 def long_tune_training(root, trials: int, monkeypatch):
