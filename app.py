@@ -1,5 +1,7 @@
 """Entry point: page config, the shared sidebar, and navigation over the workflow's pages."""
 
+from pathlib import Path
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -16,7 +18,9 @@ from pages.shared import init_state, keep_in_url, keep_session, sidebar_status  
 
 quiet_native_logs()  # TensorFlow's C++ log lines stay off the server's console (DLCORE_VERBOSE=1 keeps them)
 
-st.set_page_config(page_title="Tabular deep learning", page_icon=":material/neurology:", layout="wide")
+# The icon ships with the app (a Material icon here would be fetched from a font server on every page).
+st.set_page_config(page_title="Tabular deep learning", page_icon=str(Path(__file__).parent / ".streamlit" / "icon.png"),
+                   layout="wide")
 init_state()
 
 PAGES = [

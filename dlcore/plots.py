@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -112,7 +114,15 @@ def training_curves(history: pd.DataFrame, metric: str, smoothing: float = 0.0, 
         fig.add_vline(x=best_epoch, line_dash="dot", line_color=REFERENCE, annotation_text="best")
     title = METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
     fig.update_layout(title=f"{title} per epoch", xaxis_title="epoch", yaxis_title=title, legend_title=None)
+    _whole_ticks(fig, len(history))
+    if metric == "learning_rate" and metric in history and len(history):  # from 0, so a constant rate reads as one
+        fig.update_yaxes(range=[0, 1.1 * float(history[metric].max())], tickformat=".2g")
     return fig
+
+
+def _whole_ticks(fig: go.Figure, count: int) -> None:
+    """Ticks of the x axis on whole numbers (epochs, trials), about ten at most: never 0.5 of an epoch."""
+    fig.update_xaxes(tickmode="linear", tick0=0, dtick=max(1, math.ceil(count / 10)), tickformat="d")
 
 
 def member_curves(histories: list[pd.DataFrame], metric: str = "loss", smoothing: float = 0.0) -> go.Figure:
@@ -351,6 +361,7 @@ def tuning_history(study) -> go.Figure:
             trace.name = "Best so far"
     fig.update_layout(title="Optimization history: validation loss by trial", xaxis_title="trial",
                       yaxis_title="best validation loss (lower is better)")
+    _whole_ticks(fig, len(study.trials))
     return fig
 
 

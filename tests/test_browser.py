@@ -143,6 +143,13 @@ def test_runs_survive_sidebar_clicks_and_refreshes_and_a_forged_session_sees_non
         context = browser.new_context()
         page = context.new_page()
         page.set_default_timeout(60_000)
+        # requests to any other host (the app works offline; the icon ships with it), and answers of 404 (but
+        # Streamlit's own probes of a deep link's base path, /explore/_stcore/health before /_stcore/health)
+        elsewhere, missing = [], []
+        page.on("request", lambda request: None if request.url.removeprefix("blob:").startswith(server)
+                or request.url.startswith("data:") else elsewhere.append(request.url))
+        page.on("response", lambda response: missing.append(response.url)
+                if response.status == 404 and "/_stcore/" not in response.url else None)
         page.goto(server)
         upload(page, train_csv, "Ready: predict label (binary)")
         sidebar = page.locator('[data-testid="stSidebar"]')
@@ -188,6 +195,8 @@ def test_runs_survive_sidebar_clicks_and_refreshes_and_a_forged_session_sees_non
         expect(page.get_by_text("This run was trained on refresh.csv, not on the loaded other.csv")).to_be_visible()
         cookie = next(c for c in context.cookies() if c["name"] == "dlcore_session")
         assert cookie["sameSite"] == "Strict" and re.fullmatch(r"[0-9a-f]{32}\.[0-9a-f]{64}", cookie["value"])
+
+        assert not elsewhere and not missing, (elsewhere[:5], missing[:5])
 
         forged = browser.new_context()  # a value the server never issued, and a link that names the run
         secret = cookie["value"].split(".")[0]

@@ -151,3 +151,23 @@ def test_regression_figures_sample_large_tables():
     assert len(figure.data[0].x) == plots.MAX_POINTS and "10,000 of 25,000" in figure.layout.title.text
     assert len(plots.residuals(compared, "price").data[0].y) == plots.MAX_POINTS
     assert len(plots.error_histogram(compared, "price").data[0].x) == 25_000
+
+
+def test_curves_tick_whole_epochs_and_a_constant_learning_rate_reads_from_zero():
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [0.9, 0.7, 0.6], "val_loss": [1.0, 0.8, 0.75],
+                            "learning_rate": [0.001] * 3})
+    xaxis = plots.training_curves(history, "loss").layout.xaxis
+    assert (xaxis.dtick, xaxis.tickformat) == (1, "d"), "no half epochs on the axis"
+    assert plots.training_curves(pd.concat([history] * 20, ignore_index=True), "loss").layout.xaxis.dtick == 6
+    rate = plots.training_curves(history, "learning_rate").layout.yaxis
+    assert tuple(rate.range) == pytest.approx((0, 0.0011)), "0 to just above the rate, not −0.5 to 1"
+
+
+def test_the_tuning_history_ticks_whole_trials():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    study.optimize(lambda trial: trial.suggest_float("x", 0, 1) ** 2, n_trials=3)
+    xaxis = plots.tuning_history(study).layout.xaxis
+    assert (xaxis.dtick, xaxis.tickformat) == (1, "d")
