@@ -55,25 +55,68 @@ def titles(task: str) -> dict[str, str]:
 def naive_baseline(data: PreparedData, statistic: str = "mean") -> dict[str, float]:
     """Majority class with class-prior probabilities (classification), or the training ``statistic``
     (``"mean"`` or ``"median"``) for every row (regression)."""
-    prep = data.preparation
-    y_train, y_test = data.train_targets, data.test_targets
-    n = len(y_test)
-    if prep.task == "regression":
-        return score("regression", y_test, np.full(n, float(y_train.agg(statistic))))
-    train_text = y_train.astype(str)
-    priors = np.array([(train_text == str(c)).mean() for c in prep.classes])
-    majority = prep.classes[int(np.argmax(priors))]
-    return score(prep.task, y_test, np.full(n, majority, dtype=object), np.tile(priors, (n, 1)), prep.classes)
+    return _scored(data, _naive(data, statistic))
 
 
 def random_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
     """Chollet's shuffled-label baseline: the training labels (or values) shuffled with ``seed``, one per test
     row (cycled when the test split is larger), each class guess given with certainty. It has the right class
     shares but no information from the inputs: about the sum of squared class shares in accuracy."""
+    return _scored(data, _random(data, seed))
+
+
+def linear_baseline(data: PreparedData) -> dict[str, float]:
+    """Logistic regression (classification) or ridge regression (regression) on the prepared inputs (category
+    codes one-hot encoded: a code's number means nothing to a linear model)."""
+    return _scored(data, _linear(data))
+
+
+def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
+    """scikit-learn's HistGradientBoosting with its defaults: the strong classical reference on tables."""
+    return _scored(data, _gradient_boosting(data, seed))
+
+
+def baseline_predictions(data: PreparedData, seed: int = SEED) -> dict[str, tuple]:
+    """Every baseline by name (see :func:`titles`): its predictions of the test split as ``(labels, proba)`` in
+    original labels and units (proba None for regression), as the network's are decoded."""
+    result = {"naive": _naive(data)}
+    if data.task == "regression":
+        result["naive_median"] = _naive(data, "median")
+    result["random"] = _random(data, seed)
+    result["linear"] = _linear(data)
+    result["gradient_boosting"] = _gradient_boosting(data, seed)
+    return result
+
+
+def baselines(data: PreparedData, seed: int = SEED, predictions: dict[str, tuple] | None = None
+              ) -> dict[str, dict[str, float]]:
+    """Every baseline by name (see :func:`titles`), each with the task's metrics on the test split (of its
+    ``predictions`` when already made)."""
+    return {name: _scored(data, predicted)
+            for name, predicted in (predictions or baseline_predictions(data, seed)).items()}
+
+
+def _scored(data: PreparedData, predicted: tuple) -> dict[str, float]:
+    """The task's metrics of ``(labels, proba)`` on the test split."""
+    prep = data.preparation
+    return score(prep.task, data.test_targets, *predicted, prep.classes or None)
+
+
+def _naive(data: PreparedData, statistic: str = "mean") -> tuple:
+    prep = data.preparation
+    y_train, n = data.train_targets, len(data.test_targets)
+    if prep.task == "regression":
+        return np.full(n, float(y_train.agg(statistic))), None
+    train_text = y_train.astype(str)
+    priors = np.array([(train_text == str(c)).mean() for c in prep.classes])
+    return np.full(n, prep.classes[int(np.argmax(priors))], dtype=object), np.tile(priors, (n, 1))
+
+
+def _random(data: PreparedData, seed: int) -> tuple:
     guesses = np.resize(np.random.default_rng(seed).permutation(data.y_train), len(data.x_test))
     if data.task == "regression":
-        return _scored(data, guesses)
-    return _scored(data, np.eye(len(data.preparation.classes))[guesses])
+        return _decoded(data, guesses)
+    return _decoded(data, np.eye(len(data.preparation.classes))[guesses])
 
 
 def _code_columns(data: PreparedData) -> list[int]:
@@ -81,9 +124,7 @@ def _code_columns(data: PreparedData) -> list[int]:
     return [i for i, kind in enumerate(data.preparation.feature_types) if kind.startswith(CATEGORY_FEATURE)]
 
 
-def linear_baseline(data: PreparedData) -> dict[str, float]:
-    """Logistic regression (classification) or ridge regression (regression) on the prepared inputs (category
-    codes one-hot encoded: a code's number means nothing to a linear model)."""
+def _linear(data: PreparedData) -> tuple:
     model = Ridge() if data.task == "regression" else LogisticRegression(max_iter=1000)
     if codes := _code_columns(data):
         model = make_pipeline(ColumnTransformer([("codes", OneHotEncoder(handle_unknown="ignore"), codes)],
@@ -93,12 +134,9 @@ def linear_baseline(data: PreparedData) -> dict[str, float]:
         return _fitted(data, model)
 
 
-def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str, float]:
-    """scikit-learn's HistGradientBoosting with its defaults: the strong classical reference on tables.
-
-    Small data is fitted on one thread: there, OpenMP threads slow it down, by 100× when the cores are busy
-    (e.g. training a network meanwhile; scikit-learn issue #30662). The result is the same.
-    """
+def _gradient_boosting(data: PreparedData, seed: int) -> tuple:
+    """Small data is fitted on one thread: there, OpenMP threads slow it down, by 100× when the cores are busy
+    (e.g. training a network meanwhile; scikit-learn issue #30662). The result is the same."""
     model = HistGradientBoostingRegressor if data.task == "regression" else HistGradientBoostingClassifier
     types = data.preparation.feature_types
     categorical = [i for i in _code_columns(data) if int(types[i].split(":")[1]) <= MAX_HGB_LEVELS] or None
@@ -106,48 +144,39 @@ def gradient_boosting_baseline(data: PreparedData, seed: int = SEED) -> dict[str
         return _fitted(data, model(random_state=seed, categorical_features=categorical))
 
 
-def _fitted(data: PreparedData, model) -> dict[str, float]:
+def _fitted(data: PreparedData, model) -> tuple:
     """Fit ``model`` on the encoded target of every non-test row (it needs no validation rows to stop on; the
-    network's ensemble learns from them all too) and score it on the test split. With a single class in those
-    rows there is nothing to separate: that is the majority-class baseline."""
+    network's ensemble learns from them all too) and predict the test split. With a single class in those rows
+    there is nothing to separate: that is the majority-class baseline."""
     x, y = np.concatenate([data.x_train, data.x_val]), np.concatenate([data.y_train, data.y_val])
     if data.task != "regression" and np.unique(y).size < 2:
-        return naive_baseline(data)
+        return _naive(data)
     model.fit(x, y)
     if data.task == "regression":
-        return _scored(data, model.predict(data.x_test))
+        return _decoded(data, model.predict(data.x_test))
     proba = np.zeros((len(data.x_test), len(data.preparation.classes)))
     proba[:, model.classes_] = model.predict_proba(data.x_test)  # classes absent from training get 0
-    return _scored(data, proba)
+    return _decoded(data, proba)
 
 
-def _scored(data: PreparedData, predicted: np.ndarray) -> dict[str, float]:
-    """Test scores of standardized values (regression) or one probability column per class, decoded to
-    original labels/units as the network's outputs are."""
+def _decoded(data: PreparedData, predicted: np.ndarray) -> tuple:
+    """Standardized values (regression) or one probability column per class, decoded to original labels/units as
+    the network's outputs are."""
     prep = data.preparation
-    labels, proba = prep.decode_outputs(predicted[:, 1] if prep.task == "binary" else predicted)
-    return score(prep.task, data.test_targets, labels, proba, prep.classes or None)
-
-
-def baselines(data: PreparedData, seed: int = SEED) -> dict[str, dict[str, float]]:
-    """Every baseline by name (see :func:`titles`), each with the task's metrics on the test split."""
-    result = {"naive": naive_baseline(data)}
-    if data.task == "regression":
-        result["naive_median"] = naive_baseline(data, "median")
-    result["random"] = random_baseline(data, seed)
-    result["linear"] = linear_baseline(data)
-    result["gradient_boosting"] = gradient_boosting_baseline(data, seed)
-    return result
+    return prep.decode_outputs(predicted[:, 1] if prep.task == "binary" else predicted)
 
 
 def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, float]], metric: str, task: str,
-            predictions=None) -> dict:
+            predictions=None, differences: dict[str, dict] | None = None) -> dict:
     """Is deep learning worth it here? Compares the network's test scores with the baselines' on ``metric``.
 
     Returns the ``best`` model's name and its ``margin`` over the ``runner_up``; ``beats_naive`` (better than
     every naive baseline); ``collapsed`` (a classifier whose ``predictions`` are one class for every test row);
     a ``level`` (``success``, ``warning`` or ``error``) and the ``text`` in plain words. Ties go to the baseline, and
-    the text says it is a tie.
+    the text says it is a tie. With ``differences`` (:func:`~dlcore.evaluation.paired_differences` of the network
+    against each baseline), ``clear``: whether the interval of the network's difference from the model it is judged
+    against (the best baseline, or the runner-up when the network is best) excludes 0; when it does not, the text
+    says there is no clear difference. ``disagree``: the other metrics on which that comparison goes the other way.
     """
     if metric not in network:  # e.g. ROC AUC when the test split lacks a class
         metric = next(iter(network))
@@ -175,7 +204,19 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
         return number(round(abs(scores[a] - scores[b]), max(0, 3 - int(np.floor(np.log10(largest))))))
 
     tied = best != NETWORK and np.isclose(scores[best], scores[NETWORK], rtol=0, atol=1e-12)
-    if best == NETWORK:
+    rival = runner_up if best == NETWORK else best
+    judged = (differences or {}).get(rival)
+    clear = None if judged is None or judged.get("low") is None else not judged["low"] <= 0 <= judged["high"]
+    others = [m for m in network if m != metric and m in baseline_scores.get(rival, {})]
+    network_wins = is_better(metric, scores[NETWORK], scores[rival])
+    disagree = [m for m in others if not np.isclose(network[m], baseline_scores[rival][m], rtol=0, atol=1e-12)
+                and is_better(m, network[m], baseline_scores[rival][m]) != network_wins]
+    if clear is False and not tied:
+        sentences = [f"The network and {names[rival]} are not clearly different on the test split: {title} "
+                     f"{number(scores[NETWORK])} against {number(scores[rival])}, a difference whose "
+                     f"{judged['level']:.0%} interval ({_signed(judged['low'])} to {_signed(judged['high'])}, "
+                     f"{judged['rows']:,} test rows resampled) includes no difference at all."]
+    elif best == NETWORK:
         sentences = [f"The network is the best model on the test split: {title} {number(scores[NETWORK])}, ahead of "
                      f"the best baseline, {shown(runner_up)}, by {difference(NETWORK, runner_up)}."]
     elif tied:
@@ -184,6 +225,13 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     else:
         sentences = [f"{names[best]} is the best model on the test split: {title} {number(scores[best])}, against "
                      f"the network's {number(scores[NETWORK])} (a gap of {difference(best, NETWORK)})."]
+    if clear is True:
+        sentences.append(f"The {judged['level']:.0%} interval of the difference is {_signed(judged['low'])} to "
+                         f"{_signed(judged['high'])} ({judged['rows']:,} test rows resampled): a clear difference.")
+    if disagree:
+        better, worse = ("better", "worse") if not network_wins else ("worse", "better")
+        sentences.append(f"The metrics disagree: on {', '.join(METRIC_TITLES.get(m, m) for m in disagree)} the "
+                         f"network does {better} than {names[rival]}, not {worse}.")
     if collapsed:
         sentences.append(f"The network has collapsed: it answers “{classes[0]}” for every test row, as a rule that "
                          "ignores the inputs would.")
@@ -193,6 +241,9 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     elif tied:
         sentences.append(f"The network beats the naive baseline and only matches {names[best]}: on this data the "
                          "simpler classical model does as well.")
+    elif clear is False:
+        sentences.append(f"The network beats the naive baseline; against {names[rival]} the test split cannot "
+                         "tell: the simpler model is as good a choice here.")
     elif best != NETWORK:
         sentences.append(f"The network beats the naive baseline but not {names[best]}: on this data a classical "
                          "model is the better choice.")
@@ -200,9 +251,34 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
         sentences.append("Deep learning pays off on this data.")
     if collapsed or not beats_naive:
         sentences.append("Try a lower learning rate, another architecture, more epochs or better columns.")
-    level = "error" if collapsed else "success" if best == NETWORK and beats_naive else "warning"
+    level = "error" if collapsed else "success" if best == NETWORK and beats_naive and clear is not False \
+        else "warning"
     return {"metric": metric, "best": best, "runner_up": runner_up, "margin": float(margin),
-            "beats_naive": beats_naive, "collapsed": collapsed, "level": level, "text": " ".join(sentences)}
+            "beats_naive": beats_naive, "collapsed": collapsed, "level": level, "text": " ".join(sentences),
+            "versus": rival, "clear": clear, "disagree": disagree,
+            **({"interval": {key: judged[key] for key in ("difference", "low", "high", "level", "rows")}}
+               if judged is not None else {})}
+
+
+def _signed(value: float) -> str:
+    """A difference with its sign, to 2 significant digits: +0.012, −0.0031."""
+    return f"{value:+.2g}".replace("-", "−")
+
+
+def difference_table(differences: dict[str, dict], task: str) -> pd.DataFrame:
+    """Per baseline (rows, by title): the network's test score minus its, on the headline metric, the interval of
+    that difference (paired bootstrap), and whether the interval excludes 0 (a clear difference)."""
+    rows = []
+    for name, judged in differences.items():
+        known = judged.get("low") is not None
+        rows.append({
+            "model": titles(task).get(name, name),
+            f"network − model ({METRIC_TITLES.get(judged['metric'], judged['metric'])})": judged["difference"],
+            f"{judged['level']:.0%} interval": f"{_signed(judged['low'])} to {_signed(judged['high'])}" if known
+            else "not known",
+            "clear difference": ("yes" if not judged["low"] <= 0 <= judged["high"] else "no") if known else "—",
+        })
+    return pd.DataFrame(rows).set_index("model")
 
 
 def score_table(scores: dict[str, dict[str, float]], task: str) -> pd.DataFrame:

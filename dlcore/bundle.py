@@ -170,6 +170,22 @@ def _class_problem(node: dict) -> str | None:
     return None
 
 
+def _differences_problem(differences) -> str | None:
+    """What is wrong with ``differences`` (:func:`dlcore.evaluation.paired_differences` of known baselines), or
+    None."""
+    if not isinstance(differences, dict) or any(name not in BASELINE_NAMES for name in differences):
+        return f"not an object of {', '.join(BASELINE_NAMES)}"
+    for judged in differences.values():
+        if not isinstance(judged, dict) or judged.get("metric") not in METRIC_NAMES \
+                or not is_number(judged.get("difference"), finite=True) \
+                or not is_number(judged.get("level"), finite=True) or not 0 < judged["level"] < 1 \
+                or isinstance(judged.get("rows"), bool) or not isinstance(judged.get("rows"), int) \
+                or any(judged.get(key) is not None and not is_number(judged.get(key), finite=True)
+                       for key in ("low", "high")) or (judged.get("low") is None) != (judged.get("high") is None):
+            return "not each a metric, a finite difference, an interval (or none) at a level, and rows"
+    return None
+
+
 def check_metrics(metrics, task: str) -> None:
     """Refuse a ``metrics.json`` that does not describe a model of ``task`` as the app writes it: the task, a known
     primary metric with a finite test score, and test scores (numbers, not NaN). ``baselines``, ``verdict``,
@@ -201,6 +217,8 @@ def check_metrics(metrics, task: str) -> None:
         for name, scores in baselines.items():
             if (problem := _scores_problem(scores)) is not None:
                 raise invalid(f"the scores of its {name} baseline are {problem}")
+    if "differences" in metrics and (problem := _differences_problem(metrics["differences"])) is not None:
+        raise invalid(f"its differences from the baselines are {problem}")
     if "verdict" in metrics:
         verdict = metrics["verdict"]
         if not isinstance(verdict, dict) or verdict.get("level") not in VERDICT_LEVELS \

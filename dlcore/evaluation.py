@@ -20,6 +20,8 @@ METRIC_TITLES = {
     "precision": "Precision", "recall": "Recall", "f1": "F1",
 }
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+RESAMPLES, LEVEL = 1000, 0.95  # the paired bootstrap of the test split: resamples, and the interval's level
+BOOTSTRAP_ROWS = 20_000  # at most this many test rows (a fixed sample) are resampled: a wider interval, not narrower
 
 
 def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: list | None = None) -> dict[str, float]:
@@ -55,6 +57,97 @@ def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: l
                 else skm.roc_auc_score(true_text, proba, multi_class="ovr", labels=labels)
             )
     return result
+
+
+def paired_differences(task: str, metric: str, y_true, network: tuple, others: dict[str, tuple],
+                       classes: list | None = None, resamples: int = RESAMPLES, level: float = LEVEL,
+                       seed: int = 0) -> dict[str, dict]:
+    """How much the network's ``metric`` differs from each of ``others`` on the same test rows, and how sure that is.
+
+    ``network`` and each of ``others`` (by name) are ``(labels, proba)`` as :func:`score` takes them. Per model: the
+    ``difference`` network − model in the metric's units, and the ``low``–``high`` percentile interval at ``level``
+    from a paired bootstrap (scipy.stats.bootstrap): the test rows resampled with replacement ``resamples`` times,
+    the same resample for every model, so what the models share cancels out. None bounds when a resample cannot be
+    scored (e.g. ROC AUC on a resample of one class)."""
+    from scipy.stats import bootstrap
+
+    y_true = np.asarray(y_true)
+    rows = np.arange(len(y_true))
+    if len(rows) > BOOTSTRAP_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, BOOTSTRAP_ROWS, replace=False))
+    names = list(others)
+    mine = _resampled_metric(task, metric, y_true, *network, classes)
+    theirs = [_resampled_metric(task, metric, y_true, *others[name], classes) for name in names]
+
+    def statistic(chosen, axis=-1):
+        chosen = np.asarray(chosen, dtype=int)
+        return np.stack([mine(chosen) - metric_of(chosen) for metric_of in theirs])
+
+    whole = statistic(np.arange(len(y_true))[None, :])[:, 0]
+    with np.errstate(invalid="ignore"):
+        interval = bootstrap((rows,), statistic, vectorized=True, batch=100, n_resamples=resamples,
+                             confidence_level=level, method="percentile",
+                             rng=np.random.default_rng(seed)).confidence_interval
+    low, high = np.atleast_1d(interval.low), np.atleast_1d(interval.high)
+    return {name: {"metric": metric, "difference": float(whole[i]), "level": level, "rows": int(len(rows)),
+                   "low": None if np.isnan(low[i]) else float(low[i]),
+                   "high": None if np.isnan(high[i]) else float(high[i])}
+            for i, name in enumerate(names)}
+
+
+def _resampled_metric(task: str, metric: str, y_true: np.ndarray, labels, proba, classes):
+    """``metric`` of any resamples of the test rows at once (row numbers, one resample per row of a 2-D array), as
+    :func:`score` computes it: from numbers per row computed once where the metric is a mean of them, else resample
+    by resample."""
+    labels = np.asarray(labels)
+    if task == "regression":
+        y, error = y_true.astype(float), y_true.astype(float) - labels.astype(float)
+        if metric == "mae":
+            return lambda rows: np.abs(error)[rows].mean(axis=-1)
+        if metric == "rmse":
+            return lambda rows: np.sqrt((error ** 2)[rows].mean(axis=-1))
+        if metric == "r2":
+            return lambda rows: 1 - (error ** 2)[rows].sum(axis=-1) / (
+                (y[rows] - y[rows].mean(axis=-1, keepdims=True)) ** 2).sum(axis=-1)
+    elif metric == "accuracy":
+        right = (y_true.astype(str) == labels.astype(str)).astype(float)
+        return lambda rows: right[rows].mean(axis=-1)
+    elif metric == "log_loss" and proba is not None:
+        clipped = np.clip(np.asarray(proba, dtype=float), 1e-7, 1.0)
+        clipped = clipped / clipped.sum(axis=1, keepdims=True)
+        column = pd.Index([str(c) for c in classes]).get_indexer(y_true.astype(str))
+        loss = -np.log(clipped[np.arange(len(y_true)), column])
+        return lambda rows: loss[rows].mean(axis=-1)
+
+    elif metric == "roc_auc" and proba is not None:
+        text, proba = y_true.astype(str), np.asarray(proba, dtype=float)
+        names = [str(c) for c in classes]
+        if len(names) == 2:
+            return lambda rows: _resampled_auc(text == names[1], proba[:, 1], rows)
+        return lambda rows: np.mean([_resampled_auc(text == name, proba[:, k], rows)
+                                     for k, name in enumerate(names)], axis=0)  # one-vs-rest, macro, as sklearn
+
+    def one_by_one(rows):
+        return np.array([score(task, y_true[r], labels[r], None if proba is None else np.asarray(proba)[r],
+                               classes).get(metric, np.nan) for r in np.atleast_2d(rows)])
+    return one_by_one
+
+
+def _resampled_auc(positive: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """ROC AUC (ties count a half) of each resample of ``rows``: from the rows sorted once by ``scores``, each
+    resample weighing a row by how often it was drawn. NaN for a resample without both classes."""
+    rows = np.atleast_2d(rows)
+    count, n = rows.shape[0], len(scores)
+    weights = np.bincount((rows + n * np.arange(count)[:, None]).ravel(), minlength=count * n).reshape(count, n)
+    levels, level = np.unique(scores, return_inverse=True)
+    negative = level[~positive] + len(levels) * np.arange(count)[:, None]  # negatives' weight at each score level
+    by_level = np.bincount(negative.ravel(), weights[:, ~positive].ravel(),
+                           minlength=count * len(levels)).reshape(count, len(levels))
+    below = np.cumsum(by_level, axis=1) - by_level
+    wins = (weights[:, positive] * (below[:, level[positive]] + 0.5 * by_level[:, level[positive]])).sum(axis=1)
+    pairs = weights[:, positive].sum(axis=1) * weights[:, ~positive].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, wins / pairs, np.nan)
 
 
 def primary_metric(task: str, y_train) -> str:

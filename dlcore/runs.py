@@ -39,10 +39,10 @@ import numpy as np
 import pandas as pd
 
 from dlcore.architectures import Architecture
-from dlcore.baselines import baselines, verdict
+from dlcore.baselines import baseline_predictions, baselines, verdict
 from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, member_data, out_of_fold, outputs_of,
                              score_rows, train_member)
-from dlcore.evaluation import METRIC_TITLES, score
+from dlcore.evaluation import METRIC_TITLES, paired_differences, score
 from dlcore.export import write_run
 from dlcore.errors import DataError
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
@@ -390,11 +390,11 @@ def _job(job_dir: Path) -> tuple[dict, PreparedData, Architecture, TrainConfig]:
     return spec, data, Architecture.from_config(spec["architecture"]), TrainConfig.from_config(spec["config"])
 
 
-def test_scores(model, data: PreparedData) -> tuple[dict[str, float], object]:
-    """The task's metrics of ``model`` on the test part of ``data``, and its predicted labels/values."""
+def test_scores(model, data: PreparedData) -> tuple[dict[str, float], tuple]:
+    """The task's metrics of ``model`` on the test part of ``data``, and its predictions ``(labels, proba)``."""
     prep = data.preparation
     labels, proba = prep.decode_outputs(model.predict(data.x_test, verbose=0))
-    return score(prep.task, data.test_targets, labels, proba, prep.classes or None), labels
+    return score(prep.task, data.test_targets, labels, proba, prep.classes or None), (labels, proba)
 
 
 def history_writer(job_dir: Path, on_epoch: EpochCallback | None) -> EpochCallback:
@@ -589,13 +589,18 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
     prep = data.preparation
     if on_phase is not None:
         on_phase("scoring the network and the baselines")
-    test, labels = test_scores(model, data)
+    test, predicted = test_scores(model, data)
     primary = data.primary_metric
-    reference = baselines(data, seed=config.seed)
-    judged = verdict(test, reference, primary, prep.task, labels)
+    predictions = baseline_predictions(data, seed=config.seed)
+    reference = baselines(data, predictions=predictions)
+    differences = paired_differences(prep.task, primary if primary in test else next(iter(test)),
+                                     data.test_targets, predicted, predictions, prep.classes or None,
+                                     seed=config.seed)
+    judged = verdict(test, reference, primary, prep.task, predicted[0], differences)
     metrics = {
         "task": prep.task, "target": prep.target, "primary_metric": primary, "metric_names": list(test),
-        "test": test, "baselines": reference, "verdict": judged, "collapsed": judged["collapsed"],
+        "test": test, "baselines": reference, "differences": differences, "verdict": judged,
+        "collapsed": judged["collapsed"],
         "epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_user": stopped,
         "seconds": None if seconds is None else round(seconds, 3), "rows": {"train": len(data.x_train), "validation": len(data.x_val),
                                                "test": len(data.x_test)},

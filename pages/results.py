@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dlcore import evaluation, plots
-from dlcore.baselines import NETWORK, highlight_best, score_table, titles
+from dlcore.baselines import NETWORK, difference_table, highlight_best, score_table, titles
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.explain import background_of, explain, reference_row, with_reasons
@@ -139,6 +139,12 @@ def show_scores(metrics: dict, whose: str, problem: str | None = None) -> None:
                 icon=":material/splitscreen:")
     st.dataframe(highlight_best(score_table({NETWORK: test, **reference}, task)),
                  alt="Test metrics of the network and every baseline, best highlighted")
+    if differences := metrics.get("differences"):
+        st.caption("How sure is each comparison? The network's test score minus each model's, with the interval a "
+                   "paired bootstrap gives (the test rows resampled; the same rows for both models). An interval "
+                   "that includes 0 is no clear difference.")
+        st.dataframe(difference_table(differences, task), alt="The network's difference from every baseline, with "
+                     "its interval")
     if not reference:
         return
     scores = {NETWORK: test, **reference}

@@ -151,6 +151,12 @@ def test_regression_results(price_job, tmp_path, monkeypatch):
     for fragment in ("Predicted against actual price", "Errors against predictions", "Distribution of the errors"):
         assert any(fragment in spec for spec in specs), fragment
     assert not app.slider, "no threshold for regression"
+    sure = table_with(app, "clear difference")  # each comparison with its interval, in the headline metric's units
+    metrics = price_job.metrics
+    primary, baselines = metrics["primary_metric"], metrics["baselines"]
+    assert len(sure) == len(baselines) and set(sure["clear difference"]) <= {"yes", "no"}
+    assert sure.iloc[:, 0].tolist() == pytest.approx(
+        [metrics["test"][primary] - scores[primary] for scores in baselines.values()])
     app.toggle(key="results_worst").set_value(True).run()
     errors = table_with(app, "error")["error"].abs()
     assert errors.is_monotonic_decreasing
