@@ -210,6 +210,15 @@ def confusion(y_true, y_pred, classes: list, normalize: bool = False) -> pd.Data
     return pd.DataFrame(matrix, index=pd.Index(labels, name="actual"), columns=pd.Index(labels, name="predicted"))
 
 
+def per_class(y_true, y_pred, classes: list) -> pd.DataFrame:
+    """Per class (rows): precision, recall, F1 and support (the class's test rows), as scikit-learn reports them."""
+    labels = [str(c) for c in classes]
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        np.asarray(y_true).astype(str), np.asarray(y_pred).astype(str), labels=labels, zero_division=0)
+    return pd.DataFrame({"precision": precision, "recall": recall, "F1": f1, "test rows": support},
+                        index=pd.Index(labels, name="class"))
+
+
 def at_threshold(positive_proba, classes: list, threshold: float) -> np.ndarray:
     """Binary labels: the positive class (``classes[1]``) where its probability is above ``threshold``
     (0.5 gives the model's own predictions)."""

@@ -186,6 +186,10 @@ def show_evaluation(predictor: Predictor, predictions: pd.DataFrame, actual: pd.
     for column, normalize in ((left, False), (right, True)):
         column.plotly_chart(plots.confusion_matrix(evaluation.confusion(actual, labels, classes, normalize), normalize),
                             alt="Confusion matrix of actual against predicted classes")
+    if prep.task == "multiclass":
+        st.dataframe(evaluation.per_class(actual, labels, classes), alt="Precision, recall and F1 of each class",
+                     column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                    for name in ("precision", "recall", "F1")})
     left, right = st.columns(2)
     left.plotly_chart(plots.roc_curves(evaluation.roc_curves(actual, proba, classes)), alt="ROC curves with AUC")
     right.plotly_chart(plots.precision_recall_curves(evaluation.precision_recall_curves(actual, proba, classes)),

@@ -111,6 +111,8 @@ def test_journey_5_a_refresh_during_training_returns_to_the_same_run(server):
         page.reload()
         expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
         expect(page.get_by_role("button", name="Stop")).to_be_enabled(timeout=60_000)  # still training, still ours
+        expect(page.get_by_text("not loaded")).to_have_count(0)  # the run brought its data set back
+        expect(page.locator('[data-testid="stSidebar"]').get_by_text("Target species (multiclass)")).to_be_visible()
         assert page.url.split("run=")[1].split("&")[0] == address.split("run=")[1].split("&")[0]
         shot(page, "5", "train after a refresh")
         page.get_by_role("button", name="Stop").click()

@@ -171,3 +171,13 @@ def test_the_tuning_history_ticks_whole_trials():
     study.optimize(lambda trial: trial.suggest_float("x", 0, 1) ** 2, n_trials=3)
     xaxis = plots.tuning_history(study).layout.xaxis
     assert (xaxis.dtick, xaxis.tickformat) == (1, "d")
+
+
+def test_each_class_has_its_precision_recall_and_f1(multiclass):
+    classes, actual, predicted, _ = multiclass
+    table = evaluation.per_class(actual, predicted, classes)
+    assert list(table.index) == classes and table["test rows"].sum() == 300
+    b_rows = actual == "b"
+    assert table.loc["b", "recall"] == pytest.approx((predicted[b_rows] == "b").mean())
+    assert table.loc["b", "precision"] == pytest.approx((actual[predicted == "b"] == "b").mean())
+    assert table["F1"].mean() == pytest.approx(score("multiclass", actual, predicted)["f1_macro"])
