@@ -366,21 +366,25 @@ def list_runs(owner: str, root: Path | None = None) -> list[Run]:
 
 
 def leaderboard(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: architecture, epochs, best validation loss, test score, time, status."""
+    """One row per run: status, data set and target, its test score in a column of its headline metric's own (test
+    ROC AUC, test MAE, …: runs of different tasks are not compared in one column), architecture, epochs, best
+    validation loss, time. The scores come before the wide architecture, so they show on a narrow screen."""
     rows = []
     for run in runs:
         history, metrics = pd.DataFrame(run.history), run.metrics or {}
         primary = metrics.get("primary_metric")
+        scored = {f"test {METRIC_TITLES.get(primary, primary)}": metrics["test"][primary]} if primary else {}
         rows.append({
             "run": run.run_id[:8], "status": run.status, "data": run.info.get("dataset", ""),
-            "target": run.info.get("target"), "architecture": run.info.get("architecture"),
+            "target": run.info.get("target"), **scored, "architecture": run.info.get("architecture"),
             "epochs (best)": f"{metrics['epochs_run']} ({metrics['best_epoch']})" if metrics else str(len(history)),
             "best val loss": float(history["val_loss"].min()) if "val_loss" in history else None,
-            "test metric": METRIC_TITLES.get(primary, primary) if primary else None,
-            "test score": metrics["test"][primary] if primary else None,
             "seconds": round(run.elapsed, 1),
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    scores = [c for c in table.columns if c.startswith("test ")]
+    fixed = ["run", "status", "data", "target"]
+    return table[fixed + scores + [c for c in table.columns if c not in fixed + scores]]
 
 
 # -- what a worker does ----------------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ st.caption("Runs live on disk under their own unguessable id; only the runs star
            "listed. Compare them, then open one to see its results and download it.")
 table = leaderboard(runs)
 st.dataframe(table, hide_index=True, alt="Runs of this session: architecture, epochs, scores, time, status",
-             column_config={"best val loss": st.column_config.NumberColumn(format="%.4g"),
-                            "test score": st.column_config.NumberColumn(format="%.4g")})
+             column_config={name: st.column_config.NumberColumn(format="%.4g") for name in table.columns
+                            if name == "best val loss" or name.startswith("test ")})
 by_id = {run.run_id: run for run in runs}
 labels = {run_id: f"{row['run']} · {row['architecture']} · {row['status']}"
           for run_id, row in zip(by_id, table.to_dict("records"))}

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dlcore.architectures import resolve
+from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import LimitError, queue_position, recover, start_run
 from dlcore.prepared import prepare
 from dlcore.runs import RUN_FILE, Run, find_run, leaderboard, list_runs
@@ -161,7 +162,9 @@ def test_runs_of_each_session_are_listed_and_damaged_folders_skipped(tmp_path):
     assert list_runs("", tmp_path) == []
     table = leaderboard(list_runs(ME, tmp_path))
     assert table.loc[0, "architecture"] == mine.info["architecture"]
-    assert table.loc[0, "test score"] == pytest.approx(mine.metrics["test"][mine.metrics["primary_metric"]])
+    title = METRIC_TITLES[mine.metrics["primary_metric"]]
+    assert table.loc[0, f"test {title}"] == pytest.approx(mine.metrics["test"][mine.metrics["primary_metric"]])
+    assert list(table.columns[:5]) == ["run", "status", "data", "target", f"test {title}"], "scores before the wide"
     assert json.loads((mine.run_dir / RUN_FILE).read_text())["owner"] != ME, "the folder keeps a hash, not the secret"
 
 
