@@ -92,7 +92,7 @@ def test_constant_target_is_refused(app):
 
 
 def test_the_target_is_suggested_only_when_a_name_says_so_else_the_page_asks(app):
-    rows = "".join(f"{i % 7},{i * 3 % 11},{'yes' if i % 3 else 'no'}\n" for i in range(30))
+    rows = "".join(f"{i % 7}.5,{i * 3 % 11},{'yes' if i % 3 else 'no'}\n" for i in range(30))
     app.file_uploader[0].upload("plain.csv", ("price,size,sold\n" + rows).encode(), "text/csv").run()
     assert not app.exception
     assert target_box(app).value is None and app.session_state["target"] is None

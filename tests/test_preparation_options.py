@@ -273,7 +273,7 @@ def test_cyclical_encoding_and_hours():
 # -- text with a number, excluded columns, kinds -----------------------------------------------------------------------
 
 def people(n: int = 30) -> pd.DataFrame:
-    return pd.DataFrame({"person": [f"ppl_{i * 10}" for i in range(n)], "x": np.arange(n, dtype=float),
+    return pd.DataFrame({"person": [f"ppl_{i * 10}" for i in range(n)], "x": np.arange(n) / 2,
                          "y": [0, 1] * (n // 2)})
 
 
