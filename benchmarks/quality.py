@@ -486,7 +486,8 @@ def main() -> None:
         import lightgbm
 
         settings = {"seed": args.seed, "splits": args.splits, "small_rows": SMALL_ROWS, "half": args.half,
-                    "max_rows": args.max_rows, "epochs": args.epochs, "folds": args.folds, "class_weights": args.class_weights,
+                    "max_rows": args.max_rows, "epochs": args.epochs, "folds": args.folds,
+                    "class_weights": args.class_weights,
                     "scale": args.scale, "patience": args.patience, "label_smoothing": args.label_smoothing,
                     "tune_trials": args.tune,
                     "mlp_max_iter": MLP_MAX_ITER, "versions": {"catboost": catboost.__version__,

@@ -37,8 +37,8 @@ def find_alerts(profile: dict, kinds: dict[str, str]) -> list[dict]:
             add(name, "constant", f"{name} has a single value: it carries no information.",
                 {"action": "exclude"}, "Exclude it")
         elif kind == "identifier":
-            add(name, "identifier", f"{name} looks like an identifier (unique per row, a row number, or named like an id): "
-                "a model would memorise it.", {"action": "exclude"}, "Exclude it")
+            add(name, "identifier", f"{name} looks like an identifier (unique per row, a row number, or named like "
+                "an id): a model would memorise it.", {"action": "exclude"}, "Exclude it")
         if col["null_fraction"] > HIGH_MISSING:
             add(name, "high_missing", f"{name} is {col['null_fraction']:.0%} missing (over {HIGH_MISSING:.0%}: consider "
                 "dropping it).",

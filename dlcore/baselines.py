@@ -166,6 +166,12 @@ def _decoded(data: PreparedData, predicted: np.ndarray) -> tuple:
     return prep.decode_outputs(predicted[:, 1] if prep.task == "binary" else predicted)
 
 
+def judged_metric(network: dict[str, float], metric: str) -> str:
+    """The metric a verdict judges by: ``metric``, or the network's first one when it has no score for it (e.g. ROC
+    AUC when the test split lacks a class)."""
+    return metric if metric in network else next(iter(network))
+
+
 def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, float]], metric: str, task: str,
             predictions=None, differences: dict[str, dict] | None = None) -> dict:
     """Is deep learning worth it here? Compares the network's test scores with the baselines' on ``metric``.
@@ -178,8 +184,7 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     against (the best baseline, or the runner-up when the network is best) excludes 0; when it does not, the text
     says there is no clear difference. ``disagree``: the other metrics on which that comparison goes the other way.
     """
-    if metric not in network:  # e.g. ROC AUC when the test split lacks a class
-        metric = next(iter(network))
+    metric = judged_metric(network, metric)
     names, title = titles(task), METRIC_TITLES.get(metric, metric)
     scores = {name: s[metric] for name, s in baseline_scores.items() if metric in s} | {NETWORK: network[metric]}
     lower = metric in LOWER_IS_BETTER

@@ -48,8 +48,7 @@ def score(task: str, y_true, y_pred, proba: np.ndarray | None = None, classes: l
     }
     if proba is not None and classes is not None:
         labels = [str(c) for c in classes]
-        proba = np.clip(np.asarray(proba, dtype=float), 1e-7, 1.0)
-        proba = proba / proba.sum(axis=1, keepdims=True)
+        proba = _probabilities(proba)
         result["log_loss"] = float(skm.log_loss(true_text, proba, labels=labels))
         if len(set(true_text)) == len(labels):
             result["roc_auc"] = float(
@@ -113,19 +112,16 @@ def _resampled_metric(task: str, metric: str, y_true: np.ndarray, labels, proba,
         right = (y_true.astype(str) == labels.astype(str)).astype(float)
         return lambda rows: right[rows].mean(axis=-1)
     elif metric == "log_loss" and proba is not None:
-        clipped = np.clip(np.asarray(proba, dtype=float), 1e-7, 1.0)
-        clipped = clipped / clipped.sum(axis=1, keepdims=True)
         column = pd.Index([str(c) for c in classes]).get_indexer(y_true.astype(str))
-        loss = -np.log(clipped[np.arange(len(y_true)), column])
+        loss = -np.log(_probabilities(proba)[np.arange(len(y_true)), column])
         return lambda rows: loss[rows].mean(axis=-1)
-
     elif metric == "roc_auc" and proba is not None:
         text, proba = y_true.astype(str), np.asarray(proba, dtype=float)
         names = [str(c) for c in classes]
-        if len(names) == 2:
-            return lambda rows: _resampled_auc(text == names[1], proba[:, 1], rows)
-        return lambda rows: np.mean([_resampled_auc(text == name, proba[:, k], rows)
-                                     for k, name in enumerate(names)], axis=0)  # one-vs-rest, macro, as sklearn
+        columns = [1] if len(names) == 2 else range(len(names))  # binary: the positive class; else one-vs-rest
+        ranked = [(text == names[k], *np.unique(proba[:, k], return_inverse=True)) for k in columns]
+        return lambda rows: np.mean([_resampled_auc(positive, len(levels), level, rows)
+                                     for positive, levels, level in ranked], axis=0)  # macro, as sklearn
 
     def one_by_one(rows):
         return np.array([score(task, y_true[r], labels[r], None if proba is None else np.asarray(proba)[r],
@@ -133,21 +129,27 @@ def _resampled_metric(task: str, metric: str, y_true: np.ndarray, labels, proba,
     return one_by_one
 
 
-def _resampled_auc(positive: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """ROC AUC (ties count a half) of each resample of ``rows``: from the rows sorted once by ``scores``, each
-    resample weighing a row by how often it was drawn. NaN for a resample without both classes."""
+def _resampled_auc(positive: np.ndarray, levels: int, level: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """ROC AUC (ties count a half) of each resample of ``rows``, from each row's ``level`` among the ``levels``
+    distinct scores (ranked once, by the caller), each resample weighing a row by how often it was drawn. NaN for a
+    resample without both classes."""
     rows = np.atleast_2d(rows)
-    count, n = rows.shape[0], len(scores)
+    count, n = rows.shape[0], len(level)
     weights = np.bincount((rows + n * np.arange(count)[:, None]).ravel(), minlength=count * n).reshape(count, n)
-    levels, level = np.unique(scores, return_inverse=True)
-    negative = level[~positive] + len(levels) * np.arange(count)[:, None]  # negatives' weight at each score level
+    negative = level[~positive] + levels * np.arange(count)[:, None]  # negatives' weight at each score level
     by_level = np.bincount(negative.ravel(), weights[:, ~positive].ravel(),
-                           minlength=count * len(levels)).reshape(count, len(levels))
+                           minlength=count * levels).reshape(count, levels)
     below = np.cumsum(by_level, axis=1) - by_level
     wins = (weights[:, positive] * (below[:, level[positive]] + 0.5 * by_level[:, level[positive]])).sum(axis=1)
     pairs = weights[:, positive].sum(axis=1) * weights[:, ~positive].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pairs > 0, wins / pairs, np.nan)
+
+
+def _probabilities(proba) -> np.ndarray:
+    """Probabilities as the metrics read them: clipped away from 0 and 1, each row summing to 1."""
+    clipped = np.clip(np.asarray(proba, dtype=float), 1e-7, 1.0)
+    return clipped / clipped.sum(axis=1, keepdims=True)
 
 
 def primary_metric(task: str, y_train) -> str:

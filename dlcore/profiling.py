@@ -259,8 +259,9 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
     fraction, unique count and statistics (histogram, quantiles, skew, zeros, outliers; top levels;
     date range and counts over time), the numeric correlation matrix, and with a ``target`` its
     distribution, each column against it, the task (``task`` if the user chose one, else inferred), and
-    ``alerts``; without one, ``suggested_target`` (:func:`suggest_target`: a column's name, or None). ``kinds`` are the user's choices; the other columns' kinds are inferred. Work is vectorised over all
-    rows and, for numeric columns, over all columns at once; the sampled parts say so in ``sampled``.
+    ``alerts``; without one, ``suggested_target`` (:func:`suggest_target`: a column's name, or None). ``kinds``
+    are the user's choices; the other columns' kinds are inferred. Work is vectorised over all rows and, for numeric
+    columns, over all columns at once; the sampled parts say so in ``sampled``.
     """
     from dlcore.alerts import find_alerts
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.architectures import Architecture
-from dlcore.baselines import baseline_predictions, baselines, verdict
+from dlcore.baselines import baseline_predictions, baselines, judged_metric, verdict
 from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, member_data, out_of_fold, outputs_of,
                              score_rows, train_member)
 from dlcore.evaluation import METRIC_TITLES, paired_differences, score
@@ -597,9 +597,8 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
     primary = data.primary_metric
     predictions = baseline_predictions(data, seed=config.seed)
     reference = baselines(data, predictions=predictions)
-    differences = paired_differences(prep.task, primary if primary in test else next(iter(test)),
-                                     data.test_targets, predicted, predictions, prep.classes or None,
-                                     seed=config.seed)
+    differences = paired_differences(prep.task, judged_metric(test, primary), data.test_targets, predicted,
+                                     predictions, prep.classes or None, seed=config.seed)
     judged = verdict(test, reference, primary, prep.task, predicted[0], differences)
     metrics = {
         "task": prep.task, "target": prep.target, "primary_metric": primary, "metric_names": list(test),

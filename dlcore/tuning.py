@@ -667,7 +667,8 @@ def keep_best(tune: Tune, owner: str = "", backend: str | None = None):
     chosen = write_kept(tune, run_dir, owner)
     for name in (DATASET_TABLE, DATASET_INFO):  # the tune's data set, if it kept one, goes with the run
         if (tune.tune_dir / name).is_file():
-            shutil.copyfile(tune.tune_dir / name, run_dir / name)
+            with replacing(run_dir / name) as temporary:
+                shutil.copyfile(tune.tune_dir / name, temporary)
     run = submit(run_dir, owner, tune.root, backend or tune.info["backend"])
     with _locked(tune.tune_dir):
         info = read_json(tune.tune_dir / TUNE_FILE)

@@ -111,8 +111,7 @@ def live_view() -> None:
         dispatch()  # starts the next queued job, and notices a worker that died
     run_heading(run)
     if st.session_state.shared:
-        st.caption(f"A shared run ({run.info.get('dataset') or 'no name'}, target {run.info.get('target')}): "
-                   "read-only.")
+        st.caption("A shared run: read-only.")  # the heading above names it
     else:
         show_share(run)
     history = pd.DataFrame(run.history)

@@ -78,7 +78,8 @@ CORPUS = {
     "1,000-class target": (csv(pd.DataFrame({"x": np.arange(3000) % 7, "y": [f"k{i % 1000}" for i in range(3000)]})),
                            "y", "1,000 classes"),
     "an unknown target": (csv(base()), "price", "not in the data"),
-    "2 rows per class": (csv(pd.DataFrame({"x": np.arange(40.0) / 2, "y": [f"k{i // 2}" for i in range(40)]})), "y", None),
+    "2 rows per class": (csv(pd.DataFrame({"x": np.arange(40.0) / 2, "y": [f"k{i // 2}" for i in range(40)]})), "y",
+                         None),
     "an all-missing column": (csv(base().assign(empty=None)), "y", None),
     "±infinity": (b"x,z,y\n" + b"".join(f"{v},{i},{'yes' if i % 2 else 'no'}\n".encode() for i, v in
                                        enumerate(["inf", "-inf", "1.5", "2"] * 10)), "y", None),
