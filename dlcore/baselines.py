@@ -182,8 +182,8 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     the text says it is a tie. With ``differences`` (:func:`~dlcore.evaluation.paired_differences` of the network
     against each baseline), ``clear``: whether the interval of the network's difference from the model it is judged
     against (the best baseline, or the runner-up when the network is best) excludes 0; when it does not, the text
-    says there is no clear difference. ``disagree``: the other metrics on which that comparison goes the other way.
-    """
+    says there is no clear difference. ``disagree``: the other metrics on which that comparison goes the other way
+    (none on a tie; the text then says which metrics set the two apart)."""
     metric = judged_metric(network, metric)
     names, title = titles(task), METRIC_TITLES.get(metric, metric)
     scores = {name: s[metric] for name, s in baseline_scores.items() if metric in s} | {NETWORK: network[metric]}
@@ -214,8 +214,9 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     clear = None if judged is None or judged.get("low") is None else not judged["low"] <= 0 <= judged["high"]
     others = [m for m in network if m != metric and m in baseline_scores.get(rival, {})]
     network_wins = is_better(metric, scores[NETWORK], scores[rival])
-    disagree = [m for m in others if not np.isclose(network[m], baseline_scores[rival][m], rtol=0, atol=1e-12)
-                and is_better(m, network[m], baseline_scores[rival][m]) != network_wins]
+    apart = [m for m in others if not np.isclose(network[m], baseline_scores[rival][m], rtol=0, atol=1e-12)]
+    ahead = [m for m in apart if is_better(m, network[m], baseline_scores[rival][m])]
+    disagree = [] if tied else [m for m in apart if (m in ahead) != network_wins]  # a tie has no side to disagree with
     if clear is False and not tied:
         sentences = [f"The network and {names[rival]} are not clearly different on the test split: {title} "
                      f"{number(scores[NETWORK])} against {number(scores[rival])}, a difference whose "
@@ -233,6 +234,10 @@ def verdict(network: dict[str, float], baseline_scores: dict[str, dict[str, floa
     if clear is True:
         sentences.append(f"The {judged['level']:.0%} interval of the difference is {_signed(judged['low'])} to "
                          f"{_signed(judged['high'])} ({judged['rows']:,} test rows resampled): a clear difference.")
+    if tied and apart:
+        sides = [f"{word} on {', '.join(METRIC_TITLES.get(m, m) for m in group)}"
+                 for word, group in (("better", ahead), ("worse", [m for m in apart if m not in ahead])) if group]
+        sentences.append(f"Beyond the tie, the network does {' and '.join(sides)} than {names[rival]}.")
     if disagree:
         better, worse = ("better", "worse") if not network_wins else ("worse", "better")
         sentences.append(f"The metrics disagree: on {', '.join(METRIC_TITLES.get(m, m) for m in disagree)} the "

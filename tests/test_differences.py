@@ -87,3 +87,14 @@ def test_a_lead_beyond_the_noise_is_called_clear():
     assert table.loc["Gradient boosting", "clear difference"] == "yes"
     assert table.loc["Gradient boosting", "95% interval"] == "−0.4 to −0.05"
     assert verdict(SCORES, BASELINES, "mae", "regression")["clear"] is None, "no differences: no claim either way"
+
+
+def test_a_tie_names_the_metrics_that_set_the_two_apart_without_calling_it_a_disagreement():
+    network = {"accuracy": 0.75, "log_loss": 0.60, "f1_macro": 0.50}
+    boosting = {"accuracy": 0.75, "log_loss": 0.70, "f1_macro": 0.55}
+    judged = verdict(network, {"naive": {"accuracy": 0.4, "log_loss": 1.1, "f1_macro": 0.2},
+                               "gradient_boosting": boosting}, "accuracy", "multiclass")
+    assert judged["best"] == "gradient_boosting" and judged["disagree"] == []
+    assert "tie as the best models" in judged["text"] and "The metrics disagree" not in judged["text"]
+    assert ("Beyond the tie, the network does better on Log loss and worse on F1 (macro) than Gradient boosting."
+            in judged["text"])
