@@ -131,7 +131,8 @@ def _networks(metrics: dict) -> str:
 
 def _readme(prep: Preparation, metrics: dict) -> str:
     primary = metrics["primary_metric"]
-    outputs = "`prediction`" + (" and `probability_<label>` per class" if prep.classes else "")
+    outputs = "`prediction`" + (", `probability_<label>` per class" if prep.classes else "") + \
+        " and `row_in_file` (the row's number among the file's data rows, 1 = the first after the header)"
     return (
         f"# Model for `{prep.target}` ({prep.task})\n\n"
         f"Test {primary}: {metrics['test'][primary]:.4g} (naive baseline: {metrics['baselines']['naive'][primary]:.4g}).\n\n"

@@ -37,7 +37,7 @@ from dlcore.bundle import (
 from dlcore.encoders import InvalidConfig
 from dlcore.errors import DataError
 from dlcore.files import csv_text, replacing
-from dlcore.preparation import Preparation, output_columns
+from dlcore.preparation import ROW_IN_FILE, Preparation, output_columns
 
 PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
 PREDICT_BATCH = 8192
@@ -195,9 +195,12 @@ class Predictor:
         return SchemaReport(rows, [str(c) for c in frame.columns if c not in inputs],
                             counts[counts["rows"] > 0].reset_index(drop=True))
 
-    def predict(self, frame: pd.DataFrame, on_batch: Callable[[int, int], None] | None = None) -> pd.DataFrame:
-        """``frame`` with its columns in order, plus ``prediction`` and ``probability_<label>`` per class (earlier
-        prediction columns are replaced). Predicted :data:`PREDICT_BATCH` rows at a time; ``on_batch(done, total)``
+    def predict(self, frame: pd.DataFrame, on_batch: Callable[[int, int], None] | None = None,
+                first_row: int | None = None) -> pd.DataFrame:
+        """``frame`` with its columns in order, plus ``prediction``, ``probability_<label>`` per class and
+        ``row_in_file`` (earlier prediction columns are replaced). The row numbers count from ``first_row``; without
+        it, they are the frame's index + 1, which :func:`~dlcore.loading.read_table` and a run's test rows hold as
+        each row's position in its file. Predicted :data:`PREDICT_BATCH` rows at a time; ``on_batch(done, total)``
         after each batch."""
         if not len(frame):
             raise DataError("There are no rows to predict.")
@@ -219,6 +222,8 @@ class Predictor:
         if proba is not None:
             for i, label in enumerate(self.preparation.classes):
                 result[f"probability_{label}"] = proba[:, i]
+        counted = first_row is None and pd.api.types.is_integer_dtype(frame.index)
+        result[ROW_IN_FILE] = frame.index + 1 if counted else np.arange(len(frame)) + (first_row or 1)
         return result
 
 
@@ -276,7 +281,7 @@ def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=prin
     with replacing(out) as temporary, open(temporary, "w", encoding="utf-8", newline="") as sink:
         for chunk in chunks:
             report = predictor.check_schema(chunk, report)
-            result = predictor.predict(chunk)
+            result = predictor.predict(chunk, first_row=report.rows - len(chunk) + 1)
             if explain:
                 result = predict_with_reasons(predictor, background, chunk, result, echo, report.rows - len(chunk))
             sink.write(csv_text(result, header=report.rows == len(chunk)))  # formula-like text cells neutralised

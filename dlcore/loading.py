@@ -351,7 +351,9 @@ def _read_parquet(buffer) -> pd.DataFrame:
     metadata = pq.ParquetFile(buffer).metadata
     _check_size("The Parquet file", metadata.num_rows, metadata.num_columns)
     buffer.seek(0)
-    return pd.read_parquet(buffer)
+    frame = pd.read_parquet(buffer)  # a named index the writer stored becomes a column; rows count from 0 again
+    named = any(name is not None for name in frame.index.names)
+    return frame.reset_index(drop=not named)
 
 
 def _read_binary(reader, raw: bytes, name: str, what: str) -> pd.DataFrame:
@@ -544,14 +546,15 @@ def _check_usable(dataset: Dataset, for_prediction: bool) -> None:
 
 
 def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
-    """Rows whose target is missing cannot be learned from: drop them and say how many."""
+    """Rows whose target is missing cannot be learned from: drop them and say how many. The rows keep their index
+    (their positions in the file), so a prediction names the row it came from."""
     if target not in frame.columns:
         raise DataError(f"Target column {target!r} is not in the data; columns are: {', '.join(map(str, frame.columns))}.")
     keep = frame[target].notna()
     dropped = int((~keep).sum())
     if not keep.any():
         raise DataError(f"Target column {target!r} is empty in every row: choose another target.")
-    return frame.loc[keep].reset_index(drop=True), dropped
+    return frame.loc[keep], dropped
 
 
 @dataclass

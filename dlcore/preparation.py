@@ -312,6 +312,10 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+ROW_IN_FILE = "row_in_file"  # the predicted row's number among its file's data rows (1 = the first after the header)
+
+
 def output_columns(prep: Preparation) -> list[str]:
-    """The columns a prediction adds: ``prediction`` and ``probability_<label>`` per class."""
-    return ["prediction", *(f"probability_{label}" for label in prep.classes)]
+    """The columns a prediction adds: ``prediction``, ``probability_<label>`` per class and :data:`ROW_IN_FILE`,
+    last, so a prediction joins back to the row it came from."""
+    return ["prediction", *(f"probability_{label}" for label in prep.classes), ROW_IN_FILE]

@@ -54,14 +54,15 @@ class PreparedData:
 
     def save(self, folder: str | Path) -> None:
         """Write it into ``folder`` for a worker process: the preparation as JSON, the matrices as ``.npz`` (no
-        pickle) and the split's raw rows as Parquet; each file atomically."""
+        pickle) and the split's raw rows as Parquet, with their positions in the file as the index; each file
+        atomically."""
         folder = Path(folder)
         write_json(folder / PREPARED_FILES["preparation"], self.preparation.get_config())
         with replacing(folder / PREPARED_FILES["matrices"]) as temporary:
             np.savez(temporary, **{name: getattr(self, name) for name in MATRICES})
         for part in SPLIT_PARTS:
             with replacing(folder / f"{part}.parquet") as temporary:
-                storable(getattr(self.split, part)).to_parquet(temporary, index=False)
+                storable(getattr(self.split, part)).to_parquet(temporary)
 
     @classmethod
     def load(cls, folder: str | Path) -> PreparedData:

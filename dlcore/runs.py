@@ -627,7 +627,7 @@ def _write_test_predictions(run_dir: Path, rows: pd.DataFrame | None) -> None:
         return
     predictions = Predictor.load(run_dir).predict(rows)
     with replacing(run_dir / TEST_PREDICTIONS_FILE) as temporary:
-        storable(predictions).to_parquet(temporary, index=False)
+        storable(predictions).to_parquet(temporary)  # the test rows' index, as their Parquet holds it
 
 
 def _cross_validation(fold_dirs: list[Path], poll: float = 0.5) -> dict:

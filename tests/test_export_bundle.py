@@ -118,7 +118,7 @@ def test_schema_describes_columns_ranges_categories_and_labels(run):
     assert (columns["code"]["type"], columns["code"]["min"], columns["code"]["max"]) == ("number", 0.0, 8.0)
     assert all(column["used"] for column in columns.values())
     assert schema["target"] == {"name": "label", "task": "binary", "labels": ["high", "low"]}
-    assert schema["outputs"] == ["prediction", "probability_high", "probability_low"]
+    assert schema["outputs"] == ["prediction", "probability_high", "probability_low", "row_in_file"]
 
 
 # -- the same predictions everywhere -----------------------------------------------------------------------------
@@ -139,8 +139,9 @@ def test_predict_py_in_a_clean_folder_equals_the_app_and_the_command_line(run, b
     app = Predictor.from_bundle((run / "model.zip").read_bytes()).predict(frame)
     for other in (pd.read_csv(tmp_path / "script.csv"), pd.read_csv(tmp_path / "cli.csv")):
         assert list(other.columns) == list(app.columns) == [*frame.columns, "prediction", "probability_high",
-                                                            "probability_low"]
+                                                            "probability_low", "row_in_file"]
         assert len(other) == len(frame) == 40
+        assert other["row_in_file"].tolist() == list(range(1, 41))  # counted on across the script's 6 chunks
         assert other["prediction"].tolist() == app["prediction"].tolist()
         np.testing.assert_allclose(other[["probability_high", "probability_low"]].to_numpy(),
                                    app[["probability_high", "probability_low"]].to_numpy(), atol=1e-5, rtol=0)
@@ -193,8 +194,8 @@ def long_csv(tmp_path_factory):
 def counting_predictions(monkeypatch) -> list[int]:
     """The rows of every call of :meth:`Predictor.predict` from now on."""
     calls, predict = [], Predictor.predict
-    monkeypatch.setattr(Predictor, "predict", lambda self, frame, on_batch=None: calls.append(len(frame))
-                        or predict(self, frame, on_batch))
+    monkeypatch.setattr(Predictor, "predict", lambda self, frame, on_batch=None, first_row=None:
+                        calls.append(len(frame)) or predict(self, frame, on_batch, first_row))
     return calls
 
 
@@ -216,6 +217,7 @@ def test_a_long_table_streams_in_chunks_as_the_whole_table_predicts(run, long_cs
     report = predict_file(run, path, tmp_path / "p.csv", echo=lines.append, chunk_rows=300)
 
     assert calls == [300] * 6 + [200]  # Excel is read whole, then predicted in the same chunks
+    assert pd.read_csv(tmp_path / "p.csv")["row_in_file"].tolist() == list(range(1, 2001))
     streamed = pd.read_csv(tmp_path / "p.csv", keep_default_na=False, na_values=[""])
     pd.testing.assert_frame_equal(streamed, pd.read_csv(io.StringIO(csv_text(whole)), keep_default_na=False,
                                                         na_values=[""]), atol=1e-6)
@@ -485,7 +487,9 @@ def test_a_bundle_from_before_the_encoder_classes_predicts_as_it_did():
     predictor = Predictor.load(fixtures / "format1_model.zip")
     rows = pd.read_csv(fixtures / "format1_rows.csv")
     expected = pd.read_csv(fixtures / "format1_predictions.csv")
-    pd.testing.assert_frame_equal(predictor.predict(rows), expected, check_dtype=False, atol=1e-6)
+    predicted = predictor.predict(rows)
+    assert predicted.pop("row_in_file").tolist() == list(range(1, len(rows) + 1))  # the column added since
+    pd.testing.assert_frame_equal(predicted, expected, check_dtype=False, atol=1e-6)
     assert predictor.preparation.get_config()["format"] == 2
     encodings = predictor.preparation.plan().set_index("column")["encoding"]
     assert encodings.to_dict() == {"x": "number: fill, scale", "income": "number: fill, scale", "colour": "one-hot",

@@ -270,7 +270,7 @@ def test_drop_missing_target_counts_rows():
     assert dropped == 2
     assert kept["x"].tolist() == [1, 3, 5]
     assert kept["y"].tolist() == ["a", "b", "a"]
-    assert list(kept.index) == [0, 1, 2]
+    assert list(kept.index) == [0, 2, 4]  # each row's position in the file, for its prediction's row_in_file
     assert len(frame) == 5  # the input is not modified
 
 

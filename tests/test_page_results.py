@@ -224,6 +224,9 @@ def test_the_test_split_predictions_come_from_the_run_folder_without_loading_the
     stored = churn_job.test_predictions()
     expected = Predictor.load(churn_job.run_dir).predict(churn_job.test_rows())
     pd.testing.assert_frame_equal(stored, expected)  # what the worker wrote is what the model predicts
+    uploaded = churn_frame(300, 0, gaps=False)  # each prediction names its row in the uploaded file
+    pd.testing.assert_frame_equal(uploaded.iloc[stored["row_in_file"] - 1],
+                                  stored[uploaded.columns].set_axis(stored["row_in_file"] - 1), check_names=False)
 
     def unloadable(self):
         raise AssertionError("the server loaded the model")

@@ -9,7 +9,8 @@ import pytest
 from dlcore.encoders import MAX_ONEHOT_LEVELS, OTHER
 from dlcore.errors import DataError
 from dlcore.preparation import Preparation
-from dlcore.prepared import prepare
+from dlcore.loading import drop_missing_target
+from dlcore.prepared import PreparedData, prepare
 from dlcore.profiling import decide_kinds
 from dlcore.splitting import split_frame
 
@@ -470,3 +471,16 @@ def test_prepare_produces_clean_float32_matrices(task):
             assert y.dtype == np.int32
             assert set(y) <= set(range(len(data.preparation.classes)))
     assert len(data.x_train) + len(data.x_val) + len(data.x_test) == n
+
+
+def test_the_split_rows_keep_their_place_in_the_file_through_the_run_folder(tmp_path):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "y": rng.normal(size=60)})
+    frame.loc[[2, 7, 30], "y"] = np.nan  # dropped: the later rows' positions no longer count from 0 without gaps
+    kept, dropped = drop_missing_target(frame, "y")
+    prepare(kept, "y", "regression").save(tmp_path)
+
+    test = PreparedData.load(tmp_path).split.test
+    assert dropped == 3 and len(test) == 12
+    assert not set(test.index) & {2, 7, 30}
+    pd.testing.assert_frame_equal(test, frame.loc[test.index])  # the index is each row's position in the file

@@ -338,7 +338,8 @@ def test_predictor_predicts_every_row(binary_run, where):
     assert list(result.columns[: new.shape[1]]) == list(new.columns)
     pd.testing.assert_frame_equal(result[list(new.columns)], new)
     proba_columns = ["probability_buy", "probability_skip"]
-    assert list(result.columns[new.shape[1]:]) == ["prediction", *proba_columns]
+    assert list(result.columns[new.shape[1]:]) == ["prediction", *proba_columns, "row_in_file"]
+    assert result["row_in_file"].tolist() == list(range(1, 26))
     proba = result[proba_columns].to_numpy()
     assert ((proba >= 0) & (proba <= 1)).all()
     assert proba.sum(axis=1) == pytest.approx(np.ones(len(new)), abs=1e-6)
