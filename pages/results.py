@@ -10,6 +10,7 @@ import streamlit as st
 
 from dlcore import evaluation, plots
 from dlcore.baselines import NETWORK, difference_table, highlight_best, score_table, titles
+from dlcore.comparison import comparable_runs, leaderboard_on_test
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.explain import background_of, explain, reference_row, with_reasons
@@ -17,15 +18,15 @@ from dlcore.export import BUNDLE_NAME
 from dlcore.files import csv_text
 from dlcore.inference import Predictor
 from dlcore.loading import read_table
-from dlcore.runs import RESULT_STATES
+from dlcore.runs import RESULT_STATES, Run, list_runs
 from pages.shared import load_run, manual_row_form, run_heading
 
 SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
 VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
            "error": (st.error, ":material/error:")}
 SHOWN_ROWS = 200
-PREDICTIONS_HELP = ("Every row, not only those shown, with its prediction and, for classes, one probability "
-                    "per class.")
+PREDICTIONS_HELP = ("Every row, not only those shown, with its prediction, for classes one probability per class, "
+                    "and row_in_file: the row's number in the uploaded file, to join the predictions back.")
 REASON_ROWS = 1000  # rows whose top reasons are computed on this page
 
 
@@ -151,6 +152,33 @@ def show_scores(metrics: dict, whose: str, problem: str | None = None) -> None:
     st.plotly_chart(plots.scores_by_model({names.get(k, k): v[primary] for k, v in scores.items()
                                            if v.get(primary) is not None}, primary),
                     alt="Test score of the network and of every baseline")
+
+
+@st.cache_data(max_entries=8, show_spinner="Comparing every model of this data set on the test rows…")
+def test_leaderboard(run_dir: str, candidates: tuple[str, ...], classes: tuple) -> pd.DataFrame | None:
+    """The leaderboard of the run at ``run_dir`` against those of ``candidates`` that held out its test rows, or
+    None if none did (the table above already compares the baselines)."""
+    shown = Run(run_dir)
+    others = comparable_runs(shown, [Run(folder) for folder in candidates])
+    return leaderboard_on_test(shown, others, list(classes) or None) if others else None
+
+
+def show_leaderboard(job: Run, classes: list) -> None:
+    """Every model of this data set scored on the same test rows: the session's other runs and the baselines."""
+    candidates = tuple(str(run.run_dir) for run in list_runs(st.session_state.owner)
+                       if run.run_dir != job.run_dir and run.status in RESULT_STATES)
+    table = test_leaderboard(str(job.run_dir), candidates, tuple(classes))
+    if table is None or table.empty:
+        return
+    st.subheader("Every model of this data set on the same test rows")
+    st.caption("Your runs that held out exactly these test rows, and the baselines, best first. The difference is "
+               "this run's score minus the model's, with the interval of a paired bootstrap of the test rows; an "
+               "interval that includes 0 is no clear difference.")
+    score, difference = (next(column for column in table.columns if column.startswith(start))
+                         for start in ("test ", "this run"))
+    st.dataframe(table, hide_index=True, alt="Every model of this data set on the test split, best first",
+                 column_config={score: st.column_config.NumberColumn(format="%.4g"),
+                                difference: st.column_config.NumberColumn(format="%+.4g")})
 
 
 def show_evaluation(predictor: Predictor, predictions: pd.DataFrame, actual: pd.Series) -> None:
@@ -362,6 +390,8 @@ else:
                "it was saved with. The test rows are not in a bundle, so the charts are not shown.")
 
 show_scores(predictor.metrics, "This run's" if source == "run" else "This bundle's", predictor.metrics_problem)
+if source == "run" and not shared and predictor.metrics:
+    show_leaderboard(st.session_state.job, predictor.preparation.classes)
 test_predictions = None
 if test_rows is not None:
     try:
