@@ -359,8 +359,8 @@ def tuning_history(study) -> go.Figure:
     for trace in fig.data:
         if trace.name == "Best Value":
             trace.name = "Best so far"
-    fig.update_layout(title="Optimization history: validation loss by trial", xaxis_title="trial",
-                      yaxis_title="best validation loss (lower is better)")
+    fig.update_layout(title="Validation loss by trial (lower is better)", xaxis_title="trial",
+                      yaxis_title="validation loss", yaxis_automargin=True)  # a short axis title: none is clipped
     _whole_ticks(fig, len(study.trials))
     return fig
 
@@ -374,6 +374,6 @@ def tuning_importances(study, labels: dict[str, str] | None = None) -> go.Figure
     fig = plot_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0), target_name="Validation loss")
     for trace in fig.data:
         trace.y = [(labels or {}).get(name, name) for name in trace.y]
-    fig.update_layout(title="Parameter importance for the validation loss",
-                      xaxis_title="importance (share of the loss's variation)", yaxis_title="setting")
+    fig.update_layout(title="Which settings mattered", xaxis_title="share of the loss's variation",
+                      yaxis_title=None, yaxis_automargin=True)  # the settings' names say what the axis holds
     return fig

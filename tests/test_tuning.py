@@ -304,7 +304,7 @@ def test_the_tune_page_tunes_shows_the_trials_and_keeps_the_best(open_app, monke
     assert len(board) == 2 and set(board["state"]) <= {"finished", "pruned"}
     assert any(message.value.startswith("Ensemble selection: trial") for message in app.info)
     charts = [chart.proto.spec for chart in app.get("plotly_chart")]
-    assert len(charts) == 2 and "Optimization history" in charts[0] and "Parameter importance" in charts[1]
+    assert len(charts) == 2 and "Validation loss by trial" in charts[0] and "Which settings mattered" in charts[1]
 
     next(button for button in app.button if button.label == "Keep the best").click().run()
     assert not app.exception and not app.error
