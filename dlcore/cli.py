@@ -62,14 +62,17 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a network on DATA and write a run folder")
     train.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
-    train.add_argument("--target", required=True, help="column to predict")
+    train.add_argument("--target", help="column to predict (required without --config)")
     train.add_argument("--out", required=True, type=Path, help="run folder to write")
+    train.add_argument("--config", type=Path, metavar="SETTINGS",
+                       help="a settings.json (Model's Download settings, or any run folder's): how the file is read "
+                            "and prepared, the network and its training, as in the app; the flags given override it")
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
-    train.add_argument("--arch", default="auto", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto)")
-    train.add_argument("--epochs", type=int, default=0,
+    train.add_argument("--arch", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto, or the settings')")
+    train.add_argument("--epochs", type=int,
                        help="maximum epochs; early stopping may end sooner (default: 0, sized from the data)")
     train.add_argument("--seed", type=_seed, help="random seed for the split and the weights (default: the app's)")
-    train.add_argument("--folds", type=_folds, default=0, metavar="K",
+    train.add_argument("--folds", type=_folds, metavar="K",
                        help="members of the cross-fitted ensemble: K networks, each trained on K-1 folds of the "
                             "non-test rows and stopped on the last, averaged into one model; 1: a single network "
                             "(default: 0, chosen from the data's size)")
@@ -80,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     tune = commands.add_parser("tune", help="search networks and training settings with Optuna, then train the best "
                                             "into a run folder")
     tune.add_argument("data", type=Path, help="CSV (or .csv.gz, Parquet) file")
-    tune.add_argument("--target", required=True, help="column to predict")
+    tune.add_argument("--target", help="column to predict (required without --config)")
+    tune.add_argument("--config", type=Path, metavar="SETTINGS",
+                      help="a settings.json: how the file is read and prepared, and the training settings the "
+                           "search starts from; the flags given override it")
     tune.add_argument("--out", required=True, type=Path,
                       help="run folder to write: the best network's run, with the study in RUN_DIR/tune (run the "
                            "same command again to resume the study)")
@@ -90,12 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     tune.add_argument("--minutes", type=float,
                       help="time limit: no trial starts after it and trials still training stop (default: none)")
     tune.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
-    tune.add_argument("--epochs", type=int, default=0,
+    tune.add_argument("--epochs", type=int,
                       help="maximum epochs of each trial; early stopping and pruning may end sooner (default: 0, "
                            "sized from the data)")
     tune.add_argument("--seed", type=_seed, help="random seed for the split, the weights and the search (default: the "
                                                "app's)")
-    tune.add_argument("--folds", type=_folds, default=0, metavar="K",
+    tune.add_argument("--folds", type=_folds, metavar="K",
                       help="networks of each trial, one per fold of the non-test rows, which score it out of fold "
                            "(default: 0, chosen from the data's size, as train's)")
     tune.add_argument("--backend", choices=["local", "ray"],
@@ -183,27 +189,36 @@ def _check_outputs(args) -> None:
 
 
 def _prepared_file(args):
-    """The file of ``train`` and ``tune`` prepared as the app prepares it: kinds decided on the whole table (as on
-    Explore), rows without a target left out, the task inferred unless given; with the seed."""
-    from dlcore.loading import drop_missing_target, read_table
-    from dlcore.prepared import prepare
-    from dlcore.profiling import check_task, decide_kinds, infer_task
-    from dlcore.splitting import SEED
+    """The file of ``train`` and ``tune`` prepared as the app prepares it (:func:`dlcore.settings.prepare_table`),
+    under the settings of ``--config`` with the flags given on top; and those settings, the file's read options as
+    detected."""
+    import dataclasses
 
-    if args.epochs < 0:
+    from dlcore.loading import read_table
+    from dlcore.settings import DataSettings, Settings, prepare_table
+
+    if args.epochs is not None and args.epochs < 0:
         raise DataError("--epochs must be 0 (sized from the data) or more.")
-    seed = SEED if args.seed is None else args.seed
-    dataset = read_table(args.data)
-    kinds = decide_kinds(dataset.frame)
-    frame, dropped = drop_missing_target(dataset.frame, args.target)
-    if dropped:
-        print(f"dropped {dropped} rows with a missing {args.target!r}")
-    task = args.task or infer_task(frame[args.target])
-    check_task(frame[args.target], task)
-    return prepare(frame, args.target, task, seed=seed, kinds=kinds), seed
+    if args.config is not None:
+        settings = Settings.load(args.config)
+    elif args.target is None:
+        raise DataError("--target is required: name the column to predict (or give --config with a settings file).")
+    else:
+        settings = Settings(DataSettings(args.target))
+    flags = {"target": args.target, "task": args.task, "seed": args.seed, "epochs": args.epochs, "folds": args.folds}
+    settings = settings.replace(**{name: value for name, value in flags.items() if value is not None})
+    dataset = read_table(args.data, options=settings.data.read_options())
+    target = settings.data.target
+    data = prepare_table(dataset.frame, settings.data,
+                         on_dropped=lambda count: print(f"dropped {count} rows with a missing {target!r}"))
+    if settings.data.kfold:
+        print(f"the settings' {settings.data.kfold}-fold cross-validation runs in the app; this trains the "
+              "delivered model")
+    return data, Settings(dataclasses.replace(settings.data, read=dataset.options.get_config()),
+                          settings.architecture, settings.training)
 
 
-def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> int:
+def _train_into(out: Path, data, arch, config, dataset: str, backend: str, data_settings=None) -> int:
     """Train ``arch`` on ``data`` into the run folder ``out`` (here, or on Ray), printing each epoch, then the test
     score next to the naive baseline, the verdict and the bundle."""
     from dlcore.jobs import JobFailed, submit, train_here
@@ -222,9 +237,11 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str) -> in
 
     try:
         if backend == "local":
-            metrics = train_here(data, arch, config, out, info, on_epoch=progress, on_member=member)
+            metrics = train_here(data, arch, config, out, info, on_epoch=progress, on_member=member,
+                                 data_settings=data_settings)
         else:
-            metrics = _follow(submit(write_job(out, data, arch, config, info), root=out.parent, backend="ray"),
+            metrics = _follow(submit(write_job(out, data, arch, config, info, data_settings=data_settings),
+                                     root=out.parent, backend="ray"),
                               progress, member)
     except JobFailed as exc:
         print(f"error: training failed: {exc} (see {out / 'worker.log'})", file=sys.stderr)
@@ -249,18 +266,21 @@ def _report(out: Path, metrics: dict) -> int:
 
 
 def _train(args) -> int:
-    from dlcore.architectures import resolve
+    from dlcore.architectures import resolve, validate
     from dlcore.jobs import default_backend
-    from dlcore.training import TrainConfig
 
-    data, seed = _prepared_file(args)
-    arch = resolve(args.arch, data.x_train.shape[1], len(data.x_train), data.task)
-    config = TrainConfig(epochs=args.epochs, seed=seed, folds=args.folds)
+    data, settings = _prepared_file(args)
+    arch = settings.architecture
+    if args.arch is not None or arch is None:
+        arch = resolve(args.arch or "auto", data.x_train.shape[1], len(data.x_train), data.task)
+    config = settings.training
+    validate(arch, config, data.task, len(data.preparation.classes))  # a settings file's network, bounded
     members = config.folds_for(len(data.x_train) + len(data.x_val))
-    print(f"{data.task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features, "
-          f"{arch.title}, {members} member(s)")
+    print(f"{data.task} on {data.preparation.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} "
+          f"features, {arch.title}, {members} member(s)")
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated train leaves its folder marked failed
-    return _train_into(args.out, data, arch, config, args.data.name, args.backend or default_backend())
+    return _train_into(args.out, data, arch, config, args.data.name, args.backend or default_backend(),
+                       settings.data)
 
 
 def _follow(run, progress, on_member) -> dict:
@@ -291,18 +311,17 @@ def _follow(run, progress, on_member) -> dict:
 def _tune(args) -> int:
     from dlcore import tuning
     from dlcore.jobs import default_backend, start_tune
-    from dlcore.training import TrainConfig
 
     if not 1 <= args.trials <= tuning.MAX_TRIALS:
         raise DataError(f"--trials must be from 1 to {tuning.MAX_TRIALS:,}.")
     if args.minutes is not None and not args.minutes > 0:
         raise DataError("--minutes must be more than 0.")
-    data, seed = _prepared_file(args)
+    data, settings = _prepared_file(args)
     task = data.task
     out = args.out.absolute()
     backend = args.backend or default_backend()
     limit = f" or {args.minutes:g} minutes" if args.minutes else ""
-    print(f"{task} on {args.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features; tuning "
+    print(f"{task} on {data.preparation.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features; tuning "
           f"{args.trials} trials{limit}, study in {out / 'tune' / tuning.STUDY_FILE}", flush=True)
     earlier: set[int] = set()
     if (out / "tune" / tuning.TUNE_FILE).is_file():
@@ -311,7 +330,7 @@ def _tune(args) -> int:
         print(f"resuming the study in {out / 'tune'}: its {len(earlier)} ended trials count towards --trials",
               flush=True)
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated tune stops its trials; the same command resumes it
-    tune = start_tune(data, args.trials, args.minutes, TrainConfig(epochs=args.epochs, seed=seed, folds=args.folds),
+    tune = start_tune(data, args.trials, args.minutes, settings.training,
                       dataset=args.data.name, root=out.parent, backend=backend, tune_dir=out / "tune")
     try:
         _follow_tune(tune, earlier, data.primary_metric)

@@ -77,17 +77,19 @@ def max_runs_per_session() -> int:
 
 
 def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = "", root: Path | None = None,
-              backend: str | None = None, source=None) -> Run:
+              backend: str | None = None, source=None, data_settings=None) -> Run:
     """Write a run folder for ``data`` (and its K-fold ``folds``), queue its jobs and start what the limits allow.
 
     ``owner`` is the browser session's secret; a session over its limit gets a :class:`LimitError`. ``source``: the
     loaded :class:`~dlcore.loading.Dataset` and the app's setup of it, kept in the run folder
-    (:meth:`~dlcore.loading.Dataset.save`) so that the run brings its data set back."""
+    (:meth:`~dlcore.loading.Dataset.save`) so that the run brings its data set back. ``data_settings``: how the
+    table was read, prepared and split, for the run's ``settings.json``."""
     root = Path(root or runs_root()).absolute()
     backend = backend or default_backend()
     _check_session_limit(root, owner)
     run_dir = new_run_dir(root)
-    write_job(run_dir, data, arch, config, run_info(data, arch, config, dataset, owner), folds)
+    write_job(run_dir, data, arch, config, run_info(data, arch, config, dataset, owner), folds,
+              data_settings=data_settings)
     if source is not None:
         source[0].save(run_dir, source[1])
     return submit(run_dir, owner, root, backend)
@@ -108,11 +110,11 @@ def _check_session_limit(root: Path, owner: str) -> None:
 
 
 def train_here(data, arch, config, run_dir: Path, info: dict | None = None, on_epoch=None,
-               on_member=None) -> dict:
+               on_member=None, data_settings=None) -> dict:
     """Write the job into ``run_dir`` and run it in this process (the command line's local backend), an
     ensemble's members one after another first (``on_member(number, of)`` as each starts); its metrics, or
     :class:`JobFailed`. The folder is the same as a queued job's."""
-    write_job(run_dir, data, arch, config, info)
+    write_job(run_dir, data, arch, config, info, data_settings=data_settings)
     members = Run(run_dir).member_dirs
     try:
         for number, member_dir in enumerate(members, 1):

@@ -48,6 +48,7 @@ from dlcore.errors import DataError
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR, Predictor
 from dlcore.prepared import PreparedData, storable
+from dlcore.settings import DataSettings, settings_of
 from dlcore.training import EpochCallback, TrainConfig, best_epoch, train
 
 RUNS_ENV = "DLCORE_RUNS_DIR"
@@ -103,11 +104,13 @@ def run_info(data: PreparedData, arch: Architecture, config: TrainConfig, datase
 
 
 def write_job(run_dir: Path, data: PreparedData, arch: Architecture, config: TrainConfig, info: dict | None = None,
-              folds: list[PreparedData] | None = None, blend: list[dict] | None = None) -> Path:
+              folds: list[PreparedData] | None = None, blend: list[dict] | None = None,
+              data_settings: DataSettings | None = None) -> Path:
     """Write everything a worker needs to train ``data`` into ``run_dir``: one folder per K-fold fold, and one per
     member of a cross-fitted ensemble (which read the run's prepared data and ``members/folds.npy``). ``blend``:
     instead of training, mix trained models (a tune's selection: ``model``, ``weight``, ``out_of_fold_outputs``,
-    ``history`` of each, with its ``trial`` and ``out_of_fold`` score)."""
+    ``history`` of each, with its ``trial`` and ``out_of_fold`` score). The run's ``settings.json`` holds
+    ``data_settings`` (how the table was read and split) with the preparation, network and training used."""
     run_dir = Path(run_dir)
     fold_dirs = [f"{FOLDS_DIR}/{i}" for i in range(1, len(folds or []) + 1)]
     for fold, name in zip(folds or [], fold_dirs):
@@ -123,6 +126,7 @@ def write_job(run_dir: Path, data: PreparedData, arch: Architecture, config: Tra
                                                "architecture": arch.get_config(), "config": config.get_config()})
         write_json(run_dir / name / STATUS_FILE, {"state": "queued", "queued": time.time()})
     write_json(run_dir / RUN_FILE, info or run_info(data, arch, config))
+    settings_of(data, arch, config, data_settings).save(run_dir)
     _write_job_files(run_dir, data, {"kind": "run", "architecture": arch.get_config(), "config": config.get_config(),
                                      "folds": fold_dirs, "members": member_dirs, **({"blend": blend} if blend else {})})
     return run_dir

@@ -3,6 +3,8 @@
 Nothing that cannot train is saved: every change is checked with ``validate`` and refused with its reason.
 """
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -13,8 +15,9 @@ from dlcore.architectures import (
 from dlcore.errors import DataError
 from dlcore.ensemble import members_choice
 from dlcore.runs import member_rows, non_test_rows
+from dlcore.settings import SETTINGS_FILE
 from dlcore.training import MAX_FOLDS, OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
-from pages.shared import prepared, require
+from pages.shared import prepared, require, run_settings
 
 require("dataset", "target", shows="the network for your data, its layers and its training settings")
 state = st.session_state
@@ -183,4 +186,10 @@ with st.form("train_settings", border=True):
         else:
             st.error(f"Not saved: {reason}", icon=":material/error:")
 st.info(members_choice(state.train_config, non_test_rows(data)), icon=":material/stacks:")
-st.page_link("pages/train.py", label="Next: train it", icon=":material/arrow_forward:")
+with st.container(horizontal=True, vertical_alignment="center"):
+    st.download_button("Download settings", json.dumps(run_settings().to_dict(), indent=2), SETTINGS_FILE,
+                       "application/json", icon=":material/download:", on_click="ignore",
+                       help="How the file is read and prepared, this network and its saved training settings, as "
+                            "one file: `dlcore train DATA --config settings.json --out RUN` trains the same model "
+                            "from the command line. Every run folder keeps its own.")
+    st.page_link("pages/train.py", label="Next: train it", icon=":material/arrow_forward:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -11,10 +13,11 @@ from dlcore.architectures import CUSTOM, Architecture, resolve
 from dlcore.errors import DataError
 from dlcore.inference import Predictor
 from dlcore.loading import Dataset, drop_missing_target
-from dlcore.prepared import PreparedData, prepare, prepare_folds
+from dlcore.prepared import PreparedData, prepare_folds
 from dlcore.profiling import profile
 from dlcore.runs import RESULT_STATES, find_run, list_runs
 from dlcore.sessions import issue, user_secret, verified
+from dlcore.settings import DataSettings, Settings, prepare_table
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
 from dlcore.training import TrainConfig
 
@@ -260,6 +263,21 @@ def column_kinds() -> dict[str, str]:
     return {name: col["kind"] for name, col in current_profile()["columns"].items()}
 
 
+def data_settings() -> DataSettings:
+    """How this session reads, prepares and splits its data set: what a run's ``settings.json`` keeps and
+    :func:`dlcore.settings.prepare_table` follows, as the command line's ``--config`` does."""
+    state = st.session_state
+    return DataSettings(state.target, state.task, state.dataset.options.get_config(), column_kinds(),
+                        state.column_options, state.seed, state.test_size, state.validation_size, state.order_by,
+                        state.kfold or None)
+
+
+def run_settings() -> Settings:
+    """The whole run as Train would start it: the data's settings, the network chosen on Model and its training."""
+    state = st.session_state
+    return Settings(data_settings(), architecture(), dataclasses.replace(state.train_config, seed=state.seed))
+
+
 def prepared() -> PreparedData:
     """The prepared data for the current file, target, task and split settings (recomputed when they change)."""
     state = st.session_state
@@ -268,11 +286,8 @@ def prepared() -> PreparedData:
     cached = state.get("prepared")
     if cached is None or cached[0] != key:
         try:
-            frame, _ = drop_missing_target(state.dataset.frame, state.target)
             with st.spinner("Preparing the data…"):
-                data = prepare(frame, state.target, state.task, seed=state.seed, test_size=state.test_size,
-                               validation_size=state.validation_size, kinds=column_kinds(),
-                               options=state.column_options, order_by=state.order_by)
+                data = prepare_table(state.dataset.frame, data_settings())
         except DataError as exc:
             st.error(str(exc), icon=":material/error:")
             st.page_link("pages/upload.py", label="Back to Upload", icon=":material/upload_file:")

@@ -12,7 +12,8 @@ from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover, start_run
 from dlcore.runs import member_rows, non_test_rows
 from dlcore.training import best_epoch, overfitting_hints
-from pages.shared import architecture, folds, prepared, project_source, require, run_heading, share_link, show_run
+from pages.shared import (architecture, data_settings, folds, prepared, project_source, require, run_heading,
+                          share_link, show_run)
 
 STOP_HELP = "End training within one epoch; the best weights so far are kept, scored and downloadable."
 
@@ -44,7 +45,7 @@ else:
         try:
             with st.spinner("Writing the job…"):
                 show_run(start_run(data, arch, config, folds=folds(), dataset=state.dataset.name, owner=state.owner,
-                                   source=project_source()))
+                                   source=project_source(), data_settings=data_settings()))
         except DataError as exc:
             state.train_error = str(exc)
 

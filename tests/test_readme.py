@@ -48,8 +48,8 @@ def price_table(rows: int, seed: int) -> pd.DataFrame:
 def test_the_command_line_examples_run_as_written(tmp_path):
     """Every ``python -m dlcore`` line of the README, in its order, on ``data.csv`` and ``new.csv``."""
     commands = readme_commands("python -m dlcore")
-    assert [shlex.split(c)[3] for c in commands] == ["train", "predict", "predict", "explain", "tune", "profile"], \
-        commands
+    assert [shlex.split(c)[3] for c in commands] == ["train", "train", "predict", "predict", "explain", "tune",
+                                                     "profile"], commands
     price_table(240, 0).to_csv(tmp_path / "data.csv", index=False)
     price_table(30, 1).drop(columns="price").to_csv(tmp_path / "new.csv", index=False)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}  # "from the repository": the checkout's dlcore
@@ -72,6 +72,8 @@ def test_the_command_line_examples_run_as_written(tmp_path):
     assert {item["column"] for item in why["importance"]} == {"area", "rooms", "district", "built"}
     assert (run / "tune" / "study.journal").stat().st_size > 0
     assert json.loads((run / "metrics.json").read_text())["task"] == "regression"
+    again = tmp_path / "runs" / "price-again"  # trained from the first run's settings.json alone
+    assert (again / "preparation.json").read_text() == (run / "preparation.json").read_text()
     profile = json.loads((tmp_path / "profile.json").read_text())
     assert set(profile["columns"]) == {"area", "rooms", "district", "built", "price"}
 
