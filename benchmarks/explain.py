@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from dlcore.architectures import resolve  # noqa: E402
 from dlcore.explain import PERMUTATIONS, background_of, explain  # noqa: E402
 from dlcore.inference import Predictor  # noqa: E402
-from dlcore.jobs import train_here  # noqa: E402
+from dlcore.workers import train_here  # noqa: E402
 from dlcore.prepared import prepare  # noqa: E402
 from dlcore.training import TrainConfig  # noqa: E402
 

@@ -66,7 +66,7 @@ def write_rows(path: Path, rows: int) -> None:
 def train(run_dir: Path, folds: int) -> int:
     """The model, trained into ``run_dir``: its number of members."""
     from dlcore.architectures import resolve
-    from dlcore.jobs import train_here
+    from dlcore.workers import train_here
     from dlcore.prepared import prepare
     from dlcore.training import TrainConfig
 

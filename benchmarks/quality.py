@@ -77,7 +77,7 @@ from dlcore.encoders import MISSING, SCALE_TITLES  # noqa: E402
 from dlcore.evaluation import score  # noqa: E402
 from dlcore.loading import drop_missing_target, read_table  # noqa: E402
 from dlcore.prepared import PreparedData, prepare  # noqa: E402
-from dlcore.profiling import decide_kinds  # noqa: E402
+from dlcore.decisions import decide_kinds  # noqa: E402
 from dlcore.splitting import SEED  # noqa: E402
 from dlcore.training import TrainConfig  # noqa: E402
 
@@ -170,7 +170,8 @@ def tune_scores(data: PreparedData, seed: int, trials: int) -> dict:
 
     import dlcore.layers  # noqa: F401  (registers dlcore's layers for safe loading)
     from dlcore.ensemble import outputs_of
-    from dlcore.jobs import start_tune, work
+    from dlcore.tuning import start_tune
+    from dlcore.workers import work
     from dlcore.runs import Run
     from dlcore.tuning import advance, write_kept
 

@@ -9,7 +9,7 @@ prepared once (:func:`dlcore.prepared.prepare`) for the Auto network, then train
   and compiled as :func:`dlcore.training.train` builds and compiles it (same seed, optimizer, schedule and loss),
   with Keras' default of one batch per call from Python; and again with train's ``steps_per_execution``
   (:func:`dlcore.training.steps_per_execution`), which isolates what the run adds to the same compiled network;
-- *run*: :func:`dlcore.jobs.train_here`, the worker's whole path into a temporary run folder: validation every epoch,
+- *run*: :func:`dlcore.workers.train_here`, the worker's whole path into a temporary run folder: validation every epoch,
   early stopping (patience = epochs, so it never ends early), the stop check, ``status.json`` with its heartbeat,
   ``history.csv`` every epoch and the best checkpoint; only its epochs are timed, not the scoring after them.
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dlcore.architectures import build_model, output_head, resolve  # noqa: E402
-from dlcore.jobs import train_here  # noqa: E402
+from dlcore.workers import train_here  # noqa: E402
 from dlcore.prepared import prepare  # noqa: E402
 from dlcore.training import (TrainConfig, _loss, _optimizer, steps_per_execution,  # noqa: E402
                              training_device)

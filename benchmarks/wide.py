@@ -46,7 +46,7 @@ def page_seconds(path: Path, page: str) -> tuple[float, float]:
     the app runs them."""
     from streamlit.testing.v1 import AppTest
 
-    from dlcore.profiling import infer_task
+    from dlcore.decisions import infer_task
     from pages import shared
 
     shared._profile.clear()

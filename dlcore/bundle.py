@@ -35,7 +35,7 @@ from dlcore.preparation import Preparation, TASKS, output_columns
 RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
 # copied into every bundle for predict.py: at module level they import only each other
 RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "bundle", "inference",
-                   "explain", "layers")
+                   "explain", "layers", "streaming")
 RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt",
                  *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
 FORMER_RUNTIME_FILES = ("dlcore/profiling.py", "dlcore/export.py")  # in bundles written before this runtime

@@ -138,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("job", type=Path, help="job folder written by the app or by train")
     worker.add_argument("--root", type=Path, help="runs folder whose queue to advance when the job ends")
     worker.add_argument("--evaluate", action="store_true", help="score the run's best checkpoint instead of training")
+    worker.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="the backend whose waiting jobs this worker takes after its own (default: local)")
     return parser
 
 
@@ -221,7 +223,8 @@ def _prepared_file(args):
 def _train_into(out: Path, data, arch, config, dataset: str, backend: str, data_settings=None) -> int:
     """Train ``arch`` on ``data`` into the run folder ``out`` (here, or on Ray), printing each epoch, then the test
     score next to the naive baseline, the verdict and the bundle."""
-    from dlcore.jobs import JobFailed, submit, train_here
+    from dlcore.jobs import JobFailed, submit
+    from dlcore.workers import train_here
     from dlcore.runs import run_info, write_job
 
     info = run_info(data, arch, config, dataset=dataset)
@@ -310,7 +313,8 @@ def _follow(run, progress, on_member) -> dict:
 
 def _tune(args) -> int:
     from dlcore import tuning
-    from dlcore.jobs import default_backend, start_tune
+    from dlcore.jobs import default_backend
+    from dlcore.tuning import start_tune
 
     if not 1 <= args.trials <= tuning.MAX_TRIALS:
         raise DataError(f"--trials must be from 1 to {tuning.MAX_TRIALS:,}.")
@@ -354,7 +358,8 @@ def _tune(args) -> int:
 
 def _keep_into(out: Path, tune, backend: str) -> int:
     """Deliver the tune's selected ensemble as the run folder ``out`` (here, or as a job on Ray)."""
-    from dlcore.jobs import JobFailed, submit, work
+    from dlcore.jobs import JobFailed, submit
+    from dlcore.workers import work
     from dlcore.runs import Run
     from dlcore.tuning import write_kept
 
@@ -411,14 +416,15 @@ def _interrupt(signum, frame):
 
 
 def _worker(args) -> int:
-    from dlcore.jobs import work
+    from dlcore.workers import work
 
     signal.signal(signal.SIGTERM, _interrupt)
-    return 0 if work(args.job, args.root, args.evaluate, backend="local", logs=True) is not None else 1
+    return 0 if work(args.job, args.root, args.evaluate, backend=args.backend,
+                     logs=args.backend == "local") is not None else 1
 
 
 def _predict(args) -> int:
-    from dlcore.inference import predict_file
+    from dlcore.streaming import predict_file
 
     predict_file(args.model, args.data, args.out, explain=args.explain, chunk_rows=args.chunk_rows)
     return 0

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from dlcore.profiling import IMBALANCED, minority_share
+from dlcore.decisions import IMBALANCED, minority_share
 
 PRIMARY_METRIC = {"binary": "accuracy", "multiclass": "accuracy", "regression": "mae"}
 LOWER_IS_BETTER = {"mae", "rmse", "mape", "log_loss"}

@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from dlcore.errors import DataError  # noqa: E402
-from dlcore.inference import predict_file  # noqa: E402
+from dlcore.streaming import predict_file  # noqa: E402
 
 
 def main() -> int:

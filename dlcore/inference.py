@@ -11,9 +11,7 @@ Every file of a bundle is checked before it is used (:mod:`dlcore.bundle`).
 
 from __future__ import annotations
 
-import os
 import tempfile
-import time
 import zipfile
 from dataclasses import dataclass
 from functools import cached_property
@@ -36,7 +34,6 @@ from dlcore.bundle import (
 )
 from dlcore.encoders import InvalidConfig
 from dlcore.errors import DataError
-from dlcore.files import csv_text, replacing
 from dlcore.preparation import ROW_IN_FILE, Preparation, output_columns
 
 PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
@@ -250,44 +247,3 @@ def _column_findings(prep: Preparation, raw: pd.Series, seen: dict) -> list[dict
         add((values < low) | (values > high), f"outside the training range ({shown})",
             "used as is: the model extrapolates")
     return found
-
-
-def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=print, explain: bool = False,
-                 chunk_rows: int | None = None) -> SchemaReport:
-    """Check and predict every row of the table at ``data`` with a run folder or bundle, and write the CSV ``out``:
-    ``python -m dlcore predict`` and a bundle's ``predict.py``.
-
-    The table is streamed (:func:`~dlcore.loading.stream_table`, ``chunk_rows`` rows at a time): each chunk is
-    checked, predicted and appended to a temporary file beside ``out``, which replaces ``out`` once every row is
-    written, so memory stays bounded and a failure leaves no half file. With ``explain``, each row's three most
-    influential columns are added (needs shap). ``echo`` gets the report's summary, counted over all the rows, and a
-    last line with the rows per second."""
-    from dlcore.loading import stream_table
-
-    started = time.perf_counter()
-    if chunk_rows is not None and chunk_rows < 1:
-        raise DataError(f"--chunk-rows must be 1 or more, not {chunk_rows}.")
-    predictor = Predictor.load(model)
-    _, chunks = stream_table(data, chunk_rows, multiple=PREDICT_BATCH)
-    if explain:
-        try:
-            import shap  # noqa: F401
-        except ImportError as exc:
-            raise DataError(f"Explaining needs shap ({exc.name} is not installed): pip install shap") from exc
-        from dlcore.explain import background_for, predict_with_reasons
-
-        background = background_for(model, predictor)
-    report, out = None, Path(out)
-    with replacing(out) as temporary, open(temporary, "w", encoding="utf-8", newline="") as sink:
-        for chunk in chunks:
-            report = predictor.check_schema(chunk, report)
-            result = predictor.predict(chunk, first_row=report.rows - len(chunk) + 1)
-            if explain:
-                result = predict_with_reasons(predictor, background, chunk, result, echo, report.rows - len(chunk))
-            sink.write(csv_text(result, header=report.rows == len(chunk)))  # formula-like text cells neutralised
-        sink.flush()
-        os.fsync(sink.fileno())
-    echo(report.summary())
-    seconds = time.perf_counter() - started
-    echo(f"wrote {report.rows:,} predictions to {out} in {seconds:.1f} s ({report.rows / seconds:,.0f} rows/s)")
-    return report

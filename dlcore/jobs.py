@@ -5,7 +5,7 @@ A job is a folder that :func:`dlcore.runs.write_job` filled with everything the 
 writes a run (one job per K-fold fold, one per member of its ensemble, then the run's own job, which waits for its
 members and delivers their mean; a member that fails fails its run at once), :func:`start_explanation` an
 explanation job in ``<run>/explain``,
-:func:`start_tune` a tune whose trials are jobs too (:mod:`dlcore.tuning`: each asks the next as it ends); each
+:func:`dlcore.tuning.start_tune` a tune whose trials are jobs too (each asks the next as it ends); each
 queues its jobs and calls :func:`dispatch`, which starts waiting jobs
 while fewer than the limit are running. The queue is files in the runs folder, so any process can advance it: the
 server when a run is submitted or a live view refreshes, and every worker when it ends (the queue moves on while
@@ -15,13 +15,12 @@ the server restarts)::
     <runs>/.queue/waiting/<ticket>.json      {"job", "run", "owner", "backend", "mode"}; tickets sort by submit time
     <runs>/.queue/running/<ticket>.json      moved here when started; removed once the job has ended
 
-A worker (:func:`work`, ``python -m dlcore worker JOB_DIR``) keeps the job's ``status.json`` current (state, epoch,
-phase, pid, host, the device it trains on and a heartbeat every :data:`HEARTBEAT_SECONDS`) and stops within an epoch
-once a ``stop`` file appears; when its job ends it takes the next waiting job of its backend itself (a slot keeps
-its process: TensorFlow is imported once for an ensemble's members). Backends: ``local`` (default) starts a new OS
+A worker (:mod:`dlcore.workers`, ``python -m dlcore worker JOB_DIR``) runs a job and keeps its ``status.json``;
+when its job ends it takes the next waiting job of its backend itself (a slot keeps its process: TensorFlow is
+imported once for an ensemble's members). Backends: ``local`` (default) starts the worker command in a new OS
 process for a job no worker took, in its own session so a server restart leaves it running; ``ray`` (``RAY_ADDRESS``
-set, or ``DLCORE_BACKEND=ray``) runs the same :func:`work` in a detached Ray actor on the cluster, which then needs
-the runs folder on storage every node shares.
+set, or ``DLCORE_BACKEND=ray``) runs the same command in a detached Ray actor on the cluster, which then needs the
+runs folder on storage every node shares.
 
 Settings (environment variables): ``DLCORE_MAX_JOBS`` (jobs training at once; default one per two CPU cores, or the
 Ray cluster's CPUs), ``DLCORE_MAX_RUNS_PER_SESSION`` (runs one browser session may have waiting or training;
@@ -36,21 +35,17 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 from dlcore.errors import DataError
-from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS, explain_job
+from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS
 from dlcore.files import read_json, write_json
-from dlcore.runs import (FINAL_STATES, HOST, MEMBERS_DIR, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run,
-                         evaluate_checkpoint, execute, execute_fold, execute_member, member_failure, new_run_dir,
-                         owner_key, read_status, run_info, runs_root, write_job)
-from dlcore.training import training_device
+from dlcore.runs import (FINAL_STATES, MEMBERS_DIR, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run,
+                         member_failure, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
 
 QUEUE_DIR = ".queue"
-HEARTBEAT_SECONDS = 2.0
 MAX_JOBS_ENV, MAX_RUNS_ENV, BACKEND_ENV = "DLCORE_MAX_JOBS", "DLCORE_MAX_RUNS_PER_SESSION", "DLCORE_BACKEND"
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[1])
 
@@ -86,7 +81,7 @@ def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = ""
     table was read, prepared and split, for the run's ``settings.json``."""
     root = Path(root or runs_root()).absolute()
     backend = backend or default_backend()
-    _check_session_limit(root, owner)
+    check_session_limit(root, owner)
     run_dir = new_run_dir(root)
     write_job(run_dir, data, arch, config, run_info(data, arch, config, dataset, owner), folds,
               data_settings=data_settings)
@@ -95,7 +90,7 @@ def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = ""
     return submit(run_dir, owner, root, backend)
 
 
-def _check_session_limit(root: Path, owner: str) -> None:
+def check_session_limit(root: Path, owner: str) -> None:
     """Refuse a new run (or tune) of a session that has as many training or waiting as it may, or whose runs folder
     cannot be written."""
     try:
@@ -107,34 +102,6 @@ def _check_session_limit(root: Path, owner: str) -> None:
     if owner and (busy := _session_runs(root, owner_key(owner))) >= max_runs_per_session():
         raise LimitError(f"You already have {busy} run(s) training or waiting, the most one session may have "
                          f"({MAX_RUNS_ENV}={max_runs_per_session()}). Wait for one to finish or stop one.")
-
-
-def train_here(data, arch, config, run_dir: Path, info: dict | None = None, on_epoch=None,
-               on_member=None, data_settings=None) -> dict:
-    """Write the job into ``run_dir`` and run it in this process (the command line's local backend), an
-    ensemble's members one after another first (``on_member(number, of)`` as each starts); its metrics, or
-    :class:`JobFailed`. The folder is the same as a queued job's."""
-    write_job(run_dir, data, arch, config, info, data_settings=data_settings)
-    members = Run(run_dir).member_dirs
-    try:
-        for number, member_dir in enumerate(members, 1):
-            if (run_dir / STOP_FILE).exists():
-                break
-            if on_member is not None:
-                on_member(number, len(members))
-            if work(member_dir, on_epoch=on_epoch) is None:
-                break  # the run fails with this member's reason, keeping those before it
-    except BaseException:  # Ctrl-C or a termination signal: the run's folder says so too
-        _end(run_dir, "failed", "Training was interrupted.")
-        raise
-    finally:
-        for member_dir in members:
-            if _status(member_dir).get("state") == "queued":
-                _end(member_dir, "stopped", "Stopped before it started.")
-    metrics = work(run_dir, on_epoch=on_epoch)
-    if metrics is None:
-        raise JobFailed(Run(run_dir).error)
-    return metrics
 
 
 def submit(run_dir: Path, owner: str = "", root: Path | None = None, backend: str | None = None,
@@ -158,22 +125,6 @@ def enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, 
         write_json(root / QUEUE_DIR / "waiting" / f"{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json",
                    {"job": job, "run": run_id, "owner": owner_key(owner) if key is None else key,
                     "backend": backend, "mode": mode})
-
-
-def start_tune(data, trials: int, minutes: float | None = None, config=None, dataset: str = "", owner: str = "",
-               root: Path | None = None, backend: str | None = None, tune_dir: Path | None = None, source=None):
-    """Write a tune of ``data`` (:mod:`dlcore.tuning`; in ``<runs>/.tunes/<id>`` unless ``tune_dir``) and queue its
-    first trials as jobs; it counts as one of the session's runs. Its :class:`~dlcore.tuning.Tune`. ``source``: as
-    for :func:`start_run`, kept in the tune's folder and in the run that Keep the best makes."""
-    from dlcore import tuning
-
-    root = Path(root or runs_root()).absolute()
-    _check_session_limit(root, owner)
-    tune = tuning.start(data, tune_dir or root / tuning.TUNES_DIR / uuid.uuid4().hex, trials, minutes, config,
-                        dataset=dataset, owner=owner, backend=backend or default_backend())
-    if source is not None:
-        source[0].save(tune.tune_dir, source[1])
-    return tune
 
 
 def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",
@@ -251,11 +202,11 @@ def dispatch(root: Path | None = None, claim: str | None = None) -> dict | None:
                 running.append(ticket)
         for path, ticket in _tickets(queue, "waiting"):
             job_dir = root / ticket["job"]
-            if _status(job_dir).get("state") in FINAL_STATES:  # failed meanwhile (an ensemble whose member failed)
+            if job_status(job_dir).get("state") in FINAL_STATES:  # failed meanwhile (an ensemble whose member failed)
                 path.unlink(missing_ok=True)
                 continue
             if not job_dir.is_dir() or (job_dir / STOP_FILE).exists() and not _delivers_members(job_dir):
-                _end(job_dir, "stopped", "Stopped before it started.")
+                end_job(job_dir, "stopped", "Stopped before it started.")
                 path.unlink(missing_ok=True)
                 continue
             if len(running) >= max_jobs(ticket["backend"]):
@@ -270,7 +221,7 @@ def dispatch(root: Path | None = None, claim: str | None = None) -> dict | None:
             try:
                 BACKENDS[ticket["backend"]].launch(root, ticket)
             except Exception as exc:  # e.g. a Ray cluster out of reach: the job fails with the reason
-                _end(job_dir, "failed", f"Could not start the job on the {ticket['backend']} backend: {exc}")
+                end_job(job_dir, "failed", f"Could not start the job on the {ticket['backend']} backend: {exc}")
                 (queue / "running" / path.name).unlink(missing_ok=True)
                 running.remove(ticket)
     return claimed
@@ -280,8 +231,8 @@ def _fail_ensemble(member_dir: Path) -> None:
     """When ``member_dir`` is a member of an ensemble that failed: its run, still waiting for its members, fails
     now with the reason (and its members not yet ended stop), rather than when its own job's turn comes."""
     run_dir = member_dir.parent.parent
-    if member_dir.parent.name == MEMBERS_DIR and _status(run_dir).get("state") == "queued":
-        _end(run_dir, "failed", member_failure(run_dir, int(member_dir.name)))
+    if member_dir.parent.name == MEMBERS_DIR and job_status(run_dir).get("state") == "queued":
+        end_job(run_dir, "failed", member_failure(run_dir, int(member_dir.name)))
 
 
 def _delivers_members(job_dir: Path) -> bool:
@@ -316,12 +267,13 @@ def _session_runs(root: Path, key: str) -> int:
 def _settle(job_dir: Path) -> str:
     """The job's state, after writing down a death that only its silence shows."""
     judged = read_status(job_dir)
-    if _status(job_dir).get("state") == "running" and judged.get("error") == LOST:
-        _end(job_dir, "failed", LOST)
+    if job_status(job_dir).get("state") == "running" and judged.get("error") == LOST:
+        end_job(job_dir, "failed", LOST)
     return judged.get("state", "failed")
 
 
-def _status(job_dir: Path) -> dict:
+def job_status(job_dir: Path) -> dict:
+    """The job's status.json as written (no judgement of a silent worker), or {} if unreadable."""
     try:
         return read_json(job_dir / STATUS_FILE)
     except ValueError:
@@ -329,10 +281,11 @@ def _status(job_dir: Path) -> dict:
 
 
 def _update_status(job_dir: Path, **fields) -> None:
-    write_json(job_dir / STATUS_FILE, {**_status(job_dir), **fields})
+    write_json(job_dir / STATUS_FILE, {**job_status(job_dir), **fields})
 
 
-def _end(job_dir: Path, state: str, error: str | None = None) -> None:
+def end_job(job_dir: Path, state: str, error: str | None = None) -> None:
+    """Mark the job ended as ``state`` (a failed member fails its ensemble)."""
     if job_dir.is_dir():
         _update_status(job_dir, state=state, error=error, finished=time.time())
         if state == "failed":
@@ -368,7 +321,8 @@ class LocalBackend:
 
 
 class RayBackend:
-    """Each job in a detached Ray actor (one CPU) running :func:`work`; the runs folder must be shared storage."""
+    """Each job in a detached Ray actor (one CPU) running the worker command; the runs folder must be shared
+    storage."""
 
     _actor = None
 
@@ -395,146 +349,18 @@ class RayBackend:
 
 
 class _RayWorker:
-    """A Ray actor that runs one job and the Ray jobs waiting after it, then exits to free its CPU."""
+    """A Ray actor that runs the worker command (:mod:`dlcore.workers`) for one job and the Ray jobs waiting after
+    it, then exits to free its CPU."""
 
     def work(self, job_dir: str, root: str, evaluate: bool) -> None:
         import ray
 
+        command = [sys.executable, "-m", "dlcore", "worker", job_dir, "--root", root, "--backend", "ray",
+                   *(["--evaluate"] if evaluate else [])]
         try:
-            work(Path(job_dir), Path(root), evaluate, backend="ray")
+            subprocess.run(command, stdin=subprocess.DEVNULL, cwd=job_dir)  # its output goes to the actor's Ray log
         finally:
             ray.actor.exit_actor()
 
 
 BACKENDS = {"local": LocalBackend, "ray": RayBackend}
-
-
-# -- the worker ----------------------------------------------------------------------------------------------------
-class _StatusKeeper:
-    """The worker's side of ``status.json``: its state, epoch and phase, with a heartbeat from a thread."""
-
-    def __init__(self, job_dir: Path):
-        self.job_dir = job_dir
-        self.record = {**_status(job_dir), "state": "running", "phase": "starting", "pid": os.getpid(), "host": HOST,
-                       "started": time.time(), "epoch": 0, "error": None}
-        self._lock = threading.Lock()
-        self._stopping = False
-        self.update()
-
-    def update(self, **fields) -> None:
-        with self._lock:
-            self.record.update(fields, heartbeat=time.time())
-            write_json(self.job_dir / STATUS_FILE, self.record)
-
-    def on_epoch(self, epoch: int, row: dict) -> None:
-        self.update(epoch=epoch, phase="training")
-
-    def on_phase(self, phase: str) -> None:
-        self.update(phase=phase)
-
-    def on_progress(self, done: int, total: int) -> None:
-        self.update(progress=[done, total], phase=f"explaining rows: {done:,} of {total:,}")
-
-    def stop_requested(self) -> bool:
-        """True once a ``stop`` file appeared (a file check, asked once per call of batches)."""
-        self._stopping = self._stopping or (self.job_dir / STOP_FILE).exists()
-        return self._stopping
-
-    @contextmanager
-    def beating(self):
-        done = threading.Event()
-
-        def beat():
-            while not done.wait(HEARTBEAT_SECONDS):
-                self.update()
-
-        thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            done.set()
-            thread.join()
-
-
-def work(job_dir: Path, root: Path | None = None, evaluate: bool = False, on_epoch=None,
-         backend: str | None = None, logs: bool = False) -> dict | None:
-    """Run the job in ``job_dir`` in this process, keeping its status; then, with ``root``, start the next queued
-    jobs. Returns the metrics, or None if the job failed (the status says why).
-
-    A worker of ``backend`` then keeps its slot: it runs the next waiting job of that backend itself, and the next,
-    until none waits (an ensemble's members in one process, TensorFlow imported once); ``logs``: each of those jobs'
-    output goes to its own ``worker.log``."""
-    try:
-        metrics = _work_one(Path(job_dir).absolute(), evaluate, on_epoch)
-        while root is not None and backend is not None:
-            ticket = dispatch(root, claim=backend)
-            if ticket is None:
-                break
-            _forget_models()
-            next_dir = Path(root).absolute() / ticket["job"]
-            if logs:
-                _log_to(next_dir / "worker.log")
-            _work_one(next_dir, ticket["mode"] == "evaluate", None)
-    finally:
-        if root is not None:
-            dispatch(root)
-    return metrics
-
-
-def _forget_models() -> None:
-    """Free the ended job's models and reset Keras' names, so the next job in this process starts clean."""
-    if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session(free_memory=True)
-
-
-def _log_to(path: Path) -> None:
-    """Send this process' output (Python's and the libraries' own, file descriptors 1 and 2) to ``path``."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-
-
-def _work_one(job_dir: Path, evaluate: bool, on_epoch) -> dict | None:
-    """One job in this process, its status kept; the metrics, or None when it failed."""
-    status = _StatusKeeper(job_dir)
-
-    def epoch(number: int, row: dict) -> None:
-        status.on_epoch(number, row)
-        if on_epoch is not None:
-            on_epoch(number, row)
-
-    metrics = None
-    try:
-        with status.beating():
-            kind = read_json(job_dir / JOB_FILE).get("kind")
-            if not evaluate and kind != "explain":
-                status.update(device=training_device())
-            if evaluate:
-                metrics = evaluate_checkpoint(job_dir, on_phase=status.on_phase)
-            elif kind == "explain":
-                metrics = explain_job(job_dir, on_progress=status.on_progress, on_phase=status.on_phase)
-            elif kind == "trial":  # a tune's trial: it reports to and tells the tune's Optuna study
-                from dlcore.tuning import run_trial
-
-                metrics = run_trial(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
-            elif kind == "member":
-                metrics = execute_member(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
-            elif kind == "fold":
-                metrics = execute_fold(job_dir, on_epoch=epoch, should_stop=status.stop_requested)
-            else:
-                metrics = execute(job_dir, on_epoch=epoch, should_stop=status.stop_requested,
-                                  on_phase=status.on_phase)
-        state = "recovered" if evaluate else "stopped" if metrics.get("stopped_by_user") else "finished"
-        status.update(state=state, phase="", finished=time.time())
-    except DataError as exc:
-        status.update(state="failed", error=str(exc), finished=time.time())
-    except Exception as exc:  # the job fails with the reason; the traceback goes to worker.log
-        traceback.print_exc()
-        status.update(state="failed", error=f"{type(exc).__name__}: {exc}", finished=time.time())
-    except BaseException:  # Ctrl-C or a termination signal: the folder says so before the process ends
-        status.update(state="failed", error="Training was interrupted.", finished=time.time())
-        raise
-    return metrics

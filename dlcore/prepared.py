@@ -17,7 +17,7 @@ from dlcore.errors import DataError
 from dlcore.evaluation import primary_metric
 from dlcore.files import read_json, replacing, write_json
 from dlcore.preparation import Preparation
-from dlcore.profiling import decide_kinds
+from dlcore.decisions import decide_kinds
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE, Split, kfold_splits, split_frame
 
 MAX_MATRIX_BYTES = 2 * 1024**3

@@ -1,254 +1,16 @@
-"""Look at the data: column kinds, the task a target implies, and the Explore step's numbers."""
+"""Look at the data: the Explore step's numbers (per column, against the target, associations and alerts), on the
+kinds and task :mod:`dlcore.decisions` gives."""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
 
-from dlcore.encoders import BOOLEAN_WORDS, skewness
-from dlcore.encoders import KINDS as ENCODED_KINDS
+from dlcore.alerts import find_alerts
+from dlcore.decisions import (KINDS, check_task, decide_kinds, infer_task, minority_share, number_columns,
+                              suggest_target)
 from dlcore.errors import DataError
-
-KINDS = tuple(kind for kind in ENCODED_KINDS if kind != "excluded")  # the kinds inference gives
-TASKS = ("binary", "multiclass", "regression")
-IMBALANCED = 0.20  # a rarest class under this share of the rows makes a classification target imbalanced
-ID_NAME = re.compile(r"(^|[_\s])(id|uuid|guid|key)$|^id[_\s]", re.IGNORECASE)
-# Names that say "this is what to predict" in tables of any field (a whole name, any case).
-TARGET_NAME = re.compile(r"^(target|label|class|outcome|response|y|churn|survived|diagnosis|spam|fraud|default)$",
-                         re.IGNORECASE)
-DATE_LIKE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-MIN_ROW_NUMBERS = 20  # consecutive unique whole numbers in at least this many rows: a row number, an identifier
-MAX_CLASSES = 20  # whole numbers with at most this many distinct values are classes, more a quantity
-MAX_TARGET_CLASSES = 100  # the most classes a classification target may have
-
-
-def column_kind(series: pd.Series, unique: int | None = None) -> str:
-    """Infer one of :data:`KINDS` for a column (work is done on its distinct values, so it stays fast);
-    ``unique`` is its count of distinct values when the caller already has it."""
-    values = series.dropna()
-    unique = values.nunique() if unique is None else unique
-    if unique <= 1:
-        return "constant"
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(series):
-        zero_one = unique == 2 and set(values.unique()) <= {0, 1}
-        integral = pd.api.types.is_integer_dtype(series) or bool((values % 1 == 0).all())
-        return _number_kind(series.name, unique, len(values), zero_one, integral,
-                            float(values.max()) - float(values.min()), len(series))
-    if unique <= 4 and frozenset(str(v).lower() for v in values.unique()) in BOOLEAN_WORDS:
-        return "boolean"
-    sample = values.iloc[:1000].astype(str)
-    if sample.str.match(DATE_LIKE).mean() > 0.95:
-        return "datetime"
-    if len(values) >= 20 and unique == len(values) and sample.str.len().mean() < 40:
-        return "identifier"
-    if ID_NAME.search(str(series.name)) and unique > 0.9 * len(values):
-        return "identifier"
-    if unique > 0.5 * len(values) and sample.str.len().mean() >= 30:
-        return "text"
-    return "categorical"
-
-
-def _number_kind(name, unique: int, count: int, zero_one: bool, integral: bool, span: float, rows: int) -> str:
-    """The kind of a numeric column of ``unique`` (≥ 2) distinct values among ``count`` present ones of ``rows``,
-    ``span`` apart from the least to the greatest: an identifier when whole numbers unique per row are named like an
-    id, or are a row number (consecutive, in any order: their span is one less than their count)."""
-    if zero_one:
-        return "boolean"
-    if integral and unique == count and (ID_NAME.search(str(name))
-                                         or count == rows >= MIN_ROW_NUMBERS and span == count - 1):
-        return "identifier"
-    return "numeric"
-
-
-def number_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns of numbers (not booleans, not dates), read off the dtypes: those :func:`numeric_summary`
-    works on together."""
-    return [str(name) for name, dtype in frame.dtypes.items()
-            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)]
-
-
-def decide_kinds(frame: pd.DataFrame, chosen: dict[str, str] | None = None, facts: dict | None = None,
-                 uniques: dict[str, int] | None = None) -> dict[str, str]:
-    """Every column's kind, decided once on the whole loaded table: the user's ``chosen`` kind where there is one,
-    else the inferred one. Explore shows these, and the app and the command line pass them to preparation.
-    Numeric columns are judged together from ``facts`` (:func:`numeric_summary` as a dict by column, computed here
-    unless given), so a table of thousands of columns stays fast; ``uniques`` are the other columns' distinct
-    counts when the caller has them."""
-    chosen, uniques = chosen or {}, uniques or {}
-    if facts is None:
-        facts = numeric_summary(frame, [n for n in number_columns(frame) if n not in chosen],
-                                histograms=False).to_dict("index")
-    kinds = {}
-    for name in map(str, frame.columns):
-        if name in chosen:
-            kinds[name] = chosen[name]
-        elif name in facts:
-            fact = facts[name]
-            kinds[name] = "constant" if fact["unique"] <= 1 else _number_kind(
-                name, int(fact["unique"]), int(fact["count"]), bool(fact["zero_one"]),
-                bool(fact["integral"]), float(fact["max"]) - float(fact["min"]), len(frame))
-        else:
-            kinds[name] = column_kind(frame[name], uniques.get(name))
-    return kinds
-
-
-BLOCK_CELLS = 4_000_000  # numeric columns are summarised in blocks of about this many cells (bounded memory)
-
-
-def numeric_summary(frame: pd.DataFrame, names: list[str], histograms: bool = True) -> pd.DataFrame:
-    """Per numeric column (rows of the result, indexed by name): ``count`` of present values, ``unique``, ``min``,
-    ``25%``, ``50%``, ``75%``, ``max``, ``mean``, ``std``, ``skew``, ``zeros``, ``outliers`` (beyond 1.5 IQR),
-    ``integral``, ``zero_one`` and, with ``histograms``, ``edges``/``counts`` of :data:`HISTOGRAM_BINS` bins.
-
-    Computed with NumPy over blocks of columns at once (sorting each block once), not column by column: the
-    statistics equal pandas' and NumPy's (linear quantiles, sample std, adjusted skew); infinities count as missing.
-    """
-    step = max(1, BLOCK_CELLS // max(len(frame), 1))
-    parts = [_summarise_block(_as_floats(frame, names[i:i + step]), names[i:i + step], histograms)
-             for i in range(0, len(names), step)]
-    return pd.concat(parts) if parts else pd.DataFrame(columns=["count", "unique"])
-
-
-def _as_floats(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    values = frame[names].to_numpy(dtype=float, na_value=np.nan)
-    return np.where(np.isinf(values), np.nan, values)
-
-
-def sorted_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each column of ``values`` sorted (missing values last) and its count of present values."""
-    return np.sort(values, axis=0), np.sum(~np.isnan(values), axis=0)
-
-
-def quantiles(ordered: np.ndarray, count: np.ndarray, q) -> np.ndarray:
-    """Linear-interpolated quantiles ``q`` (0..1, as NumPy's default) of every column from :func:`sorted_columns`;
-    one row per quantile, NaN for an empty column."""
-    q = np.atleast_1d(np.asarray(q, dtype=float))
-    position = q[:, None] * np.maximum(count - 1, 0)[None, :]
-    low = np.floor(position).astype(int)
-    high = np.minimum(low + 1, np.maximum(count - 1, 0)[None, :])
-    columns = np.arange(ordered.shape[1])[None, :]
-    below, above = ordered[low, columns], ordered[high, columns]
-    result = below + (above - below) * (position - low)
-    result[:, count == 0] = np.nan
-    return result
-
-
-def bin_codes(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Each value's bin among the interior ``edges`` of its column (one row of edges per cut, one column per
-    column of ``values``): the count of those edges at or below it; -1 for a missing value."""
-    columns, cuts = np.ascontiguousarray(values.T), np.ascontiguousarray(edges.T)
-    codes = np.empty(columns.shape, dtype=np.int64)
-    for j, column in enumerate(columns):
-        codes[j] = np.searchsorted(cuts[j], column, side="right")
-    codes[np.isnan(columns)] = -1
-    return codes.T
-
-
-def _summarise_block(values: np.ndarray, names: list[str], histograms: bool) -> pd.DataFrame:
-    ordered, count = sorted_columns(values)
-    rows = np.arange(len(ordered))[:, None]
-    present = rows < count[None, :]
-    unique = np.where(count > 0, 1 + np.sum((np.diff(ordered, axis=0) != 0) & present[1:], axis=0), 0)
-    q = quantiles(ordered, count, [0, 0.25, 0.5, 0.75, 1])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(values, axis=0) / count
-        std = np.where(count > 1, np.sqrt(np.nansum((values - mean) ** 2, axis=0) / (count - 1)), 0.0)
-    skew = skewness(values)
-    iqr = q[3] - q[1]
-    summary = pd.DataFrame({
-        "count": count, "unique": unique, "min": q[0], "25%": q[1], "50%": q[2], "75%": q[3], "max": q[4],
-        "mean": mean, "std": std, "skew": skew, "zeros": np.sum(values == 0, axis=0),
-        "outliers": np.sum((values < q[1] - 1.5 * iqr) | (values > q[3] + 1.5 * iqr), axis=0),
-        "integral": np.all(np.isnan(values) | (values == np.floor(values)), axis=0),
-        "zero_one": (unique == 2) & (q[0] == 0) & (q[4] == 1),
-    }, index=pd.Index(names, dtype=object))
-    if histograms:
-        summary["edges"], summary["counts"] = _histograms(values, q[0], q[4])
-    return summary
-
-
-def _histograms(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[list, list]:
-    """:data:`HISTOGRAM_BINS` equal bins per column from its min to its max (a constant column: ± 0.5 around it, as
-    ``numpy.histogram`` does); the last bin includes the max."""
-    bins = HISTOGRAM_BINS
-    low, high = np.where(low == high, low - 0.5, low), np.where(low == high, high + 0.5, high)
-    low, high = np.nan_to_num(low), np.nan_to_num(high, nan=1.0)
-    edges = low[None, :] + (high - low)[None, :] * np.linspace(0, 1, bins + 1)[:, None]
-    edges[-1] = high
-    valid = ~np.isnan(values)
-    index = np.clip(((values - low) * (bins / (high - low)))[valid].astype(np.int64), 0, bins - 1)
-    flat = (np.broadcast_to(np.arange(values.shape[1]) * bins, values.shape)[valid]) + index
-    counts = np.bincount(flat, minlength=values.shape[1] * bins).reshape(-1, bins)
-    return list(edges.T), list(counts)
-
-
-def minority_share(labels) -> float:
-    """The rarest class's share of ``labels``."""
-    counts = pd.Series(np.asarray(labels).astype(str)).value_counts()
-    return float(counts.min() / counts.sum())
-
-
-def infer_task(target: pd.Series) -> str:
-    """binary, multiclass or regression, read off the target's values."""
-    values = target.dropna()
-    unique = values.nunique()
-    if unique < 2:
-        raise DataError(
-            f"Target column {target.name!r} has {'a single value' if unique else 'no values'}; "
-            "there is nothing to predict. Choose another target."
-        )
-    if unique == 2:
-        return "binary"
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        integral = bool((values % 1 == 0).all())
-        return "multiclass" if integral and unique <= MAX_CLASSES else "regression"
-    return "multiclass"
-
-
-def suggest_target(frame: pd.DataFrame) -> str | None:
-    """The column to predict when its name says so: the one column named like a target (target, label, class,
-    outcome, …) that a model can learn. None when no name, or more than one, says so: then ask, rather than guess
-    from the column's position (the target is the first column of some tables, the last of others)."""
-    named = []
-    for name in frame.columns:
-        if TARGET_NAME.match(str(name).strip()):
-            try:
-                check_task(frame[name], infer_task(frame[name]))
-            except DataError:
-                continue
-            named.append(str(name))
-    return named[0] if len(named) == 1 else None
-
-
-def check_task(target: pd.Series, task: str) -> None:
-    """Refuse a target no model can learn, with what to do instead: dates, identifiers, free text, a task the values
-    cannot support (e.g. regression on text labels), or more classes than :data:`MAX_TARGET_CLASSES`."""
-    if task not in TASKS:
-        raise DataError(f"Unknown task {task!r}; choose one of {', '.join(TASKS)}.")
-    name, values = target.name, target.dropna()
-    kind = column_kind(target)
-    if kind == "datetime":
-        raise DataError(f"Target column {name!r} holds dates: a model predicts a number or a category, not a date. "
-                        "Choose another target (or a number computed from the date).")
-    if kind == "identifier" or kind == "text" and task != "regression":
-        what = "an identifier: every row has its own value" if kind == "identifier" else "free text"
-        raise DataError(f"Target column {name!r} is {what}, so there are no classes to learn. Choose another target.")
-    if task == "regression" and not pd.api.types.is_numeric_dtype(values):
-        raise DataError(f"Target column {name!r} is not numeric, so it cannot be a regression target.")
-    if task == "binary" and values.nunique() != 2:
-        raise DataError(f"Target column {name!r} has {values.nunique()} values, not 2: choose multiclass.")
-    if task == "multiclass" and values.nunique() > MAX_TARGET_CLASSES:
-        numeric = pd.api.types.is_numeric_dtype(values)
-        raise DataError(f"Target column {name!r} has {values.nunique():,} classes, more than the {MAX_TARGET_CLASSES} "
-                        f"a model here can learn (about {len(values) / values.nunique():.1f} rows per class). "
-                        + ("Choose regression, or group the values." if numeric else
-                           "Group the labels into fewer classes, or choose another target."))
+from dlcore.statistics import BLOCK_CELLS, as_floats, bin_codes, numeric_summary, quantiles, sorted_columns
 
 
 def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str] | None = None,
@@ -263,8 +25,6 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
     are the user's choices; the other columns' kinds are inferred. Work is vectorised over all rows and, for numeric
     columns, over all columns at once; the sampled parts say so in ``sampled``.
     """
-    from dlcore.alerts import find_alerts
-
     if target is not None and target not in frame.columns:
         raise DataError(f"Target column {target!r} is not in the data.")
     numbers = number_columns(frame)
@@ -306,7 +66,6 @@ def profile(frame: pd.DataFrame, target: str | None = None, kinds: dict[str, str
 
 
 SAMPLE_ROWS = 200_000
-HISTOGRAM_BINS = 30
 TOP_LEVELS = 20
 COLUMN_ORDERS = ("table order", "most missing", "most skewed", "strongest alone on the target")
 
@@ -443,7 +202,7 @@ def _numbers_against_target(sample: pd.DataFrame, names: list[str], target: str,
     step = max(1, BLOCK_CELLS // max(len(sample), 1))
     relations = {}
     for i in range(0, len(names), step):
-        block, values = names[i:i + step], _as_floats(sample, names[i:i + step])
+        block, values = names[i:i + step], as_floats(sample, names[i:i + step])
         if task == "regression":
             relations.update(_binned_means(values, block, sample[target].to_numpy(dtype=float, na_value=np.nan)))
         else:

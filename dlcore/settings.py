@@ -17,7 +17,7 @@ from dlcore.files import write_json
 from dlcore.loading import ReadOptions, drop_missing_target
 from dlcore.preparation import TASKS
 from dlcore.prepared import PreparedData, prepare
-from dlcore.profiling import check_task, decide_kinds, infer_task
+from dlcore.decisions import check_task, decide_kinds, infer_task
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
 from dlcore.training import TrainConfig
 

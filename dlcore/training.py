@@ -22,7 +22,7 @@ from dlcore.architectures import Architecture, build_model, members_model, outpu
 from dlcore.files import save_model
 from dlcore.prepared import PreparedData
 from dlcore.splitting import SEED
-from dlcore.profiling import IMBALANCED, minority_share as share_of_rarest
+from dlcore.decisions import IMBALANCED, minority_share
 
 EpochCallback = Callable[[int, dict], None]
 CHECKPOINT_SECONDS = 2.0  # the best weights reach the disk at most this long after they were reached
@@ -137,15 +137,15 @@ class TrainConfig:
         return cls(**{**FORMER_DEFAULTS, **config})
 
 
-def minority_share(data: PreparedData) -> float | None:
+def training_minority_share(data: PreparedData) -> float | None:
     """The rarest class's share of the training rows (None for regression)."""
-    return None if data.task == "regression" else share_of_rarest(data.train_targets)
+    return None if data.task == "regression" else minority_share(data.train_targets)
 
 
 def class_weights(data: PreparedData, config: TrainConfig) -> dict[int, float] | None:
     """Weights inversely proportional to each class's training frequency, when asked for or, by default, when the
     rarest class is under 20% of the training rows (Explore's imbalance alert); None otherwise."""
-    share = minority_share(data)
+    share = training_minority_share(data)
     if share is None or not (share < IMBALANCED if config.class_weights is None else config.class_weights):
         return None
     counts = np.bincount(data.y_train, minlength=len(data.preparation.classes))

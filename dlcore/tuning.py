@@ -20,7 +20,7 @@ stopped before it started: ``FAIL``), then asks Optuna for new trials while fewe
 and the budget allows. Each new trial's settings are drawn by :func:`suggest` at that moment, so TPE sees every
 trial told so far; its job folder is written and queued like any other job, so trials train in ``python -m dlcore
 worker`` processes (or Ray actors), in parallel up to ``DLCORE_MAX_JOBS``, first in first out with everybody else's
-jobs. A trial's worker (:func:`run_trial`, job kind ``trial`` of :func:`dlcore.jobs.work`) reopens the study from
+jobs. A trial's worker (:func:`run_trial`, job kind ``trial`` of :mod:`dlcore.workers`) reopens the study from
 the journal, trains, reports the validation loss at every epoch end (``trial.report``), ends at once when the pruner
 says so (``PRUNED``) and tells its own result. Nothing has to stay alive between trials: stop the server, kill the
 command line, and the queued trials still train; the next :func:`advance` carries on.
@@ -61,6 +61,7 @@ import logging
 import math
 import shutil
 import time
+import uuid
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +79,7 @@ from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, out_of_fold
                              train_member)
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
 from dlcore.inference import PREPARED_DIR
-from dlcore.jobs import enqueue, default_backend, dispatch, max_jobs, submit
+from dlcore.jobs import check_session_limit, default_backend, dispatch, enqueue, max_jobs, submit
 from dlcore.loading import DATASET_INFO, DATASET_TABLE
 from dlcore.prepared import PreparedData
 from dlcore.runs import (FINAL_STATES, JOB_FILE, MODEL_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer,
@@ -675,3 +676,17 @@ def keep_best(tune: Tune, owner: str = "", backend: str | None = None):
         write_json(tune.tune_dir / TUNE_FILE, {**info, "kept": [
             *info.get("kept", []), {"run": run.run_id, "trials": [item["trial"] for item in chosen["ensemble"]]}]})
     return run
+
+
+def start_tune(data, trials: int, minutes: float | None = None, config=None, dataset: str = "", owner: str = "",
+               root: Path | None = None, backend: str | None = None, tune_dir: Path | None = None, source=None):
+    """Write a tune of ``data`` (in ``<runs>/.tunes/<id>`` unless ``tune_dir``) and queue its first trials as jobs;
+    it counts as one of the session's runs. Its :class:`Tune`. ``source``: as for :func:`dlcore.jobs.start_run`,
+    kept in the tune's folder and in the run that Keep the best makes."""
+    root = Path(root or runs_root()).absolute()
+    check_session_limit(root, owner)
+    tune = start(data, tune_dir or root / TUNES_DIR / uuid.uuid4().hex, trials, minutes, config,
+                 dataset=dataset, owner=owner, backend=backend or default_backend())
+    if source is not None:
+        source[0].save(tune.tune_dir, source[1])
+    return tune

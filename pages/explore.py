@@ -7,7 +7,8 @@ import streamlit as st
 
 from dlcore import plots
 from dlcore.alerts import apply_fix
-from dlcore.profiling import COLUMN_ORDERS, KINDS, order_columns
+from dlcore.decisions import KINDS
+from dlcore.profiling import COLUMN_ORDERS, order_columns
 from pages.shared import current_profile, paged, require
 
 ALERTS_PER_PAGE = 20

@@ -16,7 +16,8 @@ from dlcore.errors import DataError
 from dlcore.ensemble import members_choice
 from dlcore.runs import member_rows, non_test_rows
 from dlcore.settings import SETTINGS_FILE
-from dlcore.training import MAX_FOLDS, OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share
+from dlcore.training import (MAX_FOLDS, OPTIMIZERS, SCHEDULES, TrainConfig, class_weights,
+                             training_minority_share)
 from pages.shared import prepared, require, run_settings
 
 require("dataset", "target", shows="the network for your data, its layers and its training settings")
@@ -130,7 +131,8 @@ with right:
     st.graphviz_chart(diagram(arch, data.preparation.feature_types, task, n_classes), alt="Diagram of the network")
 
 st.subheader("Training settings")
-share, weighted = minority_share(data), class_weights(data, TrainConfig(class_weights=None)) is not None
+share = training_minority_share(data)
+weighted = class_weights(data, TrainConfig(class_weights=None)) is not None
 planned = TrainConfig().epochs_for(member_rows(data, config))  # per network: an ensemble member's rows
 with st.form("train_settings", border=True):
     cols = st.columns(4)

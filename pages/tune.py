@@ -8,7 +8,8 @@ import streamlit as st
 
 from dlcore import plots
 from dlcore.errors import DataError
-from dlcore.jobs import default_backend, max_jobs, max_runs_per_session, start_tune
+from dlcore.jobs import default_backend, max_jobs, max_runs_per_session
+from dlcore.tuning import start_tune
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.runs import RESULT_STATES, find_run, member_rows, non_test_rows
 from dlcore.training import OPTIMIZERS as OPTIMIZER_TITLES

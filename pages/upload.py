@@ -4,7 +4,7 @@ import streamlit as st
 
 from dlcore.errors import DataError
 from dlcore.loading import ENCODINGS, Dataset, ReadOptions, join_tables, read_table
-from dlcore.profiling import TASKS, check_task, infer_task, suggest_target
+from dlcore.decisions import TASKS, check_task, infer_task, suggest_target
 from dlcore.samples import SAMPLES, sample_csv
 from pages.shared import preview, reset_from
 

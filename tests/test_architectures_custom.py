@@ -15,9 +15,9 @@ from dlcore.architectures import (
 from dlcore.errors import DataError
 from dlcore.inference import Predictor
 from dlcore.prepared import prepare
-from dlcore.jobs import train_here
+from dlcore.workers import train_here
 from dlcore.training import (
-    OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, minority_share, overfitting_hints, train,
+    OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, training_minority_share, overfitting_hints, train,
 )
 
 TASKS = [("binary", 2), ("multiclass", 4), ("regression", 0)]
@@ -265,19 +265,19 @@ def test_class_weights_are_off_by_default_on_when_asked_and_an_older_runs_rule_i
     rare = prepare(frame(n=600, minority=0.1).drop(columns="amount"), "y", "binary")
     balanced = prepare(frame(n=600).drop(columns="amount"), "y", "binary")
 
-    assert minority_share(rare) == pytest.approx(0.1, abs=0.02)
+    assert training_minority_share(rare) == pytest.approx(0.1, abs=0.02)
     assert class_weights(rare, TrainConfig()) is None  # off by default: the probabilities stay calibrated
     weights = class_weights(rare, TrainConfig(class_weights=True))
     assert weights is not None and weights[rare.preparation.classes.index("rare")] > 4
     # a run saved before the default changed (class_weights None) is retrained as it was: on under 20%
     assert class_weights(rare, TrainConfig(class_weights=None)) == weights
-    assert minority_share(balanced) == pytest.approx(0.5, abs=0.02)
+    assert training_minority_share(balanced) == pytest.approx(0.5, abs=0.02)
     assert class_weights(balanced, TrainConfig(class_weights=None)) is None
     assert class_weights(balanced, TrainConfig(class_weights=True)) == pytest.approx({0: 1.0, 1: 1.0}, rel=0.05)
 
 
 def test_no_class_weights_for_regression(regression_data):
-    assert minority_share(regression_data) is None
+    assert training_minority_share(regression_data) is None
     assert class_weights(regression_data, TrainConfig(class_weights=True)) is None
 
 

@@ -18,7 +18,7 @@ import pytest
 from dlcore.errors import DataError
 from dlcore.loading import drop_missing_target, read_table
 from dlcore.prepared import prepare
-from dlcore.profiling import check_task, decide_kinds, infer_task
+from dlcore.decisions import check_task, decide_kinds, infer_task
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 60

@@ -15,7 +15,8 @@ import pytest
 
 from dlcore.architectures import resolve
 from dlcore.ensemble import fold_of_rows, members_choice, out_of_fold
-from dlcore.jobs import dispatch, recover, start_run, train_here
+from dlcore.jobs import dispatch, recover, start_run
+from dlcore.workers import train_here
 from dlcore.prepared import prepare
 from dlcore.runs import Run
 from dlcore.training import TrainConfig

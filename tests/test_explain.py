@@ -21,7 +21,7 @@ from dlcore.errors import DataError
 from dlcore.explain import (EXPLANATIONS_FILE, background_of, explain, explain_run, permutation_importance,
                             read_explanations, reference_row)
 from dlcore.inference import Predictor
-from dlcore.jobs import train_here
+from dlcore.workers import train_here
 from dlcore.prepared import prepare
 from dlcore.training import TrainConfig
 

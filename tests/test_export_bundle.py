@@ -21,15 +21,17 @@ import pytest
 import dlcore.bundle as bundles
 import dlcore.inference as inference
 import dlcore.loading as loading
+import dlcore.streaming as streaming
 from conftest import mixed_frame
 from dlcore.architectures import resolve
 from dlcore.errors import DataError
 from dlcore.bundle import RUN_FILES, RUNTIME_FILES, RUNTIME_MODULES, read_bundle
 from dlcore.files import csv_text
-from dlcore.inference import Predictor, predict_file
+from dlcore.inference import Predictor
+from dlcore.streaming import predict_file
 from dlcore.loading import read_table
 from dlcore.prepared import prepare
-from dlcore.jobs import train_here
+from dlcore.workers import train_here
 from dlcore.training import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -236,6 +238,7 @@ def test_a_long_table_streams_in_chunks_as_the_whole_table_predicts(run, long_cs
 
 def test_default_chunks_give_the_whole_tables_predictions_to_the_bit(run, long_csv, tmp_path, monkeypatch):
     monkeypatch.setattr(inference, "PREDICT_BATCH", 256)
+    monkeypatch.setattr(streaming, "PREDICT_BATCH", 256)
     monkeypatch.setattr(loading, "CHUNK_CELLS", 600 * 8)  # 600 rows of the 8 columns: chunks of 512, two batches
     whole = Predictor.load(run).predict(read_table(long_csv, for_prediction=True).frame)
     calls = counting_predictions(monkeypatch)

@@ -28,8 +28,10 @@ from dlcore.errors import DataError
 from dlcore.explain import EXPLANATIONS_FILE, explain_run
 from dlcore.files import csv_text
 from dlcore.bundle import check_keras_config
-from dlcore.inference import Predictor, predict_file
-from dlcore.jobs import start_run, train_here
+from dlcore.inference import Predictor
+from dlcore.streaming import predict_file
+from dlcore.jobs import start_run
+from dlcore.workers import train_here
 from dlcore.preparation import Preparation
 from dlcore.prepared import prepare
 from dlcore.runs import Run

@@ -11,7 +11,7 @@ from dlcore.errors import DataError
 from dlcore.preparation import Preparation
 from dlcore.loading import drop_missing_target
 from dlcore.prepared import PreparedData, prepare
-from dlcore.profiling import decide_kinds
+from dlcore.decisions import decide_kinds
 from dlcore.splitting import split_frame
 
 

@@ -13,7 +13,7 @@ from dlcore.encoders import MAX_ONEHOT_LEVELS, OTHER, fit_encoder
 from dlcore.errors import DataError
 from dlcore.preparation import Preparation
 from dlcore.prepared import prepare, prepare_folds
-from dlcore.profiling import decide_kinds
+from dlcore.decisions import decide_kinds
 from dlcore.splitting import KFOLD_ROWS, split_frame, suggest_kfold
 
 # Training rows x = 1, 2, 2, 4, 7 and a gap; the test rows are far larger, so any leak shows.

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from dlcore.errors import DataError
-from dlcore import profiling
-from dlcore.profiling import KINDS, check_task, column_kind, decide_kinds, infer_task, profile
+from dlcore import profiling, statistics
+from dlcore.decisions import KINDS, check_task, column_kind, decide_kinds, infer_task
+from dlcore.profiling import profile
 
 SENTENCES = [
     f"Customer {i} wrote that the delivery was slow but the product itself works well enough" for i in range(30)
@@ -281,7 +282,7 @@ def numeric_table(rows: int = 300, seed: int = 0) -> pd.DataFrame:
 
 def test_numeric_summary_equals_pandas_and_numpy_column_by_column():
     frame = numeric_table()
-    summary = profiling.numeric_summary(frame, list(frame.columns)).to_dict("index")
+    summary = statistics.numeric_summary(frame, list(frame.columns)).to_dict("index")
     for name in frame.columns:
         values = frame[name].dropna().to_numpy(dtype=float)
         got = summary[name]
@@ -294,7 +295,7 @@ def test_numeric_summary_equals_pandas_and_numpy_column_by_column():
         assert got["std"] == pytest.approx(frame[name].std() if len(values) > 1 else 0.0)
         assert got["skew"] == pytest.approx(frame[name].skew() if len(values) > 2 and values.std() else 0.0)
         assert got["zeros"] == (values == 0).sum()
-        counts, edges = np.histogram(values, bins=profiling.HISTOGRAM_BINS)
+        counts, edges = np.histogram(values, bins=statistics.HISTOGRAM_BINS)
         assert got["counts"].tolist() == counts.tolist() and np.allclose(got["edges"], edges)
 
 
@@ -306,9 +307,9 @@ def test_kinds_decided_together_equal_kinds_decided_one_column_at_a_time():
 
 def test_summary_in_blocks_equals_summary_at_once(monkeypatch):
     frame = numeric_table()
-    whole = profiling.numeric_summary(frame, list(frame.columns))
-    monkeypatch.setattr(profiling, "BLOCK_CELLS", 2 * len(frame))  # two columns per block
-    pd.testing.assert_frame_equal(profiling.numeric_summary(frame, list(frame.columns)), whole)
+    whole = statistics.numeric_summary(frame, list(frame.columns))
+    monkeypatch.setattr(statistics, "BLOCK_CELLS", 2 * len(frame))  # two columns per block
+    pd.testing.assert_frame_equal(statistics.numeric_summary(frame, list(frame.columns)), whole)
 
 
 def test_a_wide_table_is_profiled_with_every_column():

@@ -17,8 +17,8 @@ from dlcore.inference import Predictor
 from dlcore.loading import drop_missing_target, read_table
 from dlcore.preparation import Preparation
 from dlcore.prepared import prepare
-from dlcore.profiling import check_task, decide_kinds, infer_task
-from dlcore.jobs import train_here
+from dlcore.decisions import check_task, decide_kinds, infer_task
+from dlcore.workers import train_here
 from dlcore.training import TrainConfig
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)

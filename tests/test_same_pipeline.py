@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dlcore.inference import Predictor
-from dlcore.profiling import column_kind, decide_kinds
+from dlcore.decisions import column_kind, decide_kinds
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 3

@@ -21,7 +21,8 @@ from dlcore.bundle import RUN_FILES, RUNTIME_FILES, read_bundle
 from dlcore.inference import Predictor
 from dlcore.preparation import Preparation
 from dlcore.prepared import prepare
-from dlcore.jobs import start_run, train_here
+from dlcore.jobs import start_run
+from dlcore.workers import train_here
 from dlcore.runs import RUNS_ENV, history_writer, new_run_dir, runs_root
 from dlcore.training import TrainConfig, steps_per_execution, train, training_device
 

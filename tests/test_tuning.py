@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from conftest import churn_frame, to_csv
 from dlcore.architectures import validate
 from dlcore.files import write_json
-from dlcore.jobs import start_tune
+from dlcore.tuning import start_tune
 from dlcore.loading import Dataset
 from dlcore.prepared import prepare
 from dlcore.runs import JOB_FILE, STATUS_FILE, Run, read_status
