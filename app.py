@@ -14,6 +14,8 @@ PagesManager.uses_pages_directory = False
 st.secrets.load_if_toml_exists()
 
 from dlcore.logs import quiet_native_logs  # noqa: E402
+from dlcore.runs import runs_root  # noqa: E402
+from dlcore.scheduler import keep_scheduling  # noqa: E402
 from pages.shared import init_state, keep_in_url, keep_session, sidebar_status  # noqa: E402
 
 quiet_native_logs()  # TensorFlow's C++ log lines stay off the server's console (DLCORE_VERBOSE=1 keeps them)
@@ -22,6 +24,7 @@ quiet_native_logs()  # TensorFlow's C++ log lines stay off the server's console 
 st.set_page_config(page_title="Tabular deep learning", page_icon=str(Path(__file__).parent / ".streamlit" / "icon.png"),
                    layout="wide")
 init_state()
+keep_scheduling(runs_root())  # while jobs wait or train, a thread of the server moves the queue on
 
 PAGES = [
     st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:", default=True,

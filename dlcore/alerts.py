@@ -44,8 +44,9 @@ def find_alerts(profile: dict, kinds: dict[str, str]) -> list[dict]:
                 "dropping it).",
                 {"action": "exclude"}, "Exclude it")
         if kind == "categorical" and col["unique"] > MAX_ONEHOT_LEVELS:
-            add(name, "high_cardinality", f"{name} has {col['unique']:,} levels: one-hot encoding would add that many "
-                "inputs.", {"action": "option", "value": {"encoding": "frequency"}}, "Encode by frequency")
+            add(name, "high_cardinality", f"{name} has {col['unique']:,} levels, too many for one-hot: Auto gives it a "
+                "learned embedding (one input; rare levels share a code). Encoding by frequency is a simpler "
+                "alternative.", {"action": "option", "value": {"encoding": "frequency"}}, "Encode by frequency")
         if kind == "numeric" and abs(col.get("skew") or 0) > SKEWED:
             helps = log_helps(col["skew"], (col.get("stats") or {}).get("min", -1))
             add(name, "skewed", f"{name} is skewed (skewness {col['skew']:.1f})"

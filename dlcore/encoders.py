@@ -33,7 +33,7 @@ from dlcore.errors import DataError
 
 KINDS = ("numeric", "boolean", "categorical", "datetime", "text", "identifier", "constant", "excluded")
 AUTO = "auto"
-MAX_ONEHOT_LEVELS = 50  # more levels than this: frequency encoding by default (and Explore's alert)
+MAX_ONEHOT_LEVELS = 50  # more levels than this: a learned embedding by default (and Explore's alert)
 MIN_FREQUENCY = 0.01
 SKEWED = 2.0  # |skewness| above this: a skewed column (a log transform helps the positive, right-skewed ones)
 N_QUANTILES = 1000
@@ -52,7 +52,7 @@ SCALE_TITLES = {"standardize": "standardize", "minmax": "scale to 0–1", "robus
                 "robust_clip": "robust-scale, then soft-clip outliers", "quantile": "quantile-transform to a normal"}
 OPTION_LABELS = {  # option → (label, help) for the Prepare page
     "encoding": ("Encoding", "auto: the first of the column kind's encodings that suits its training values "
-                             f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then frequency)."),
+                             f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then a learned embedding)."),
     "impute": ("Fill missing with", "The training rows' median, mean or most frequent value, or a constant you "
                                     "give."),
     "fill_value": ("Constant", "The value that fills a missing one when 'Fill missing with' is constant."),

@@ -31,7 +31,6 @@ import pandas as pd
 
 from dlcore.encoders import CATEGORY_FEATURE
 from dlcore.errors import DataError
-from dlcore.files import read_json, write_json
 from dlcore.inference import PREPARED_DIR, Predictor
 
 BACKGROUND_ROWS = 100
@@ -48,8 +47,6 @@ TOP_REASONS = 3
 FORWARD_BATCH = 65_536
 EXPLAINERS = {"permutation": "Permutation SHAP on the original columns (exact: the values add up to the prediction)",
               "gradient": "Gradient SHAP on the network's inputs, summed per column (fast, approximate)"}
-EXPLAIN_DIR = "explain"  # the explanation job's folder inside a run folder
-EXPLANATIONS_FILE = "explanations.json"
 Progress = Callable[[int, int], None]
 
 
@@ -325,55 +322,6 @@ def predict_with_reasons(predictor: Predictor, background: pd.DataFrame, frame: 
         parts.append(explain(predictor, frame.iloc[start:start + MAX_ROWS], background).top_reasons())
         echo(f"explained {done + min(start + MAX_ROWS, len(frame)):,} rows")
     return with_reasons(predictions, pd.concat(parts, ignore_index=True))
-
-
-def explain_run(run_dir: Path, rows: int = EXPLAINED_ROWS, explainer: str = "permutation", seed: int = 0,
-                on_progress: Progress | None = None, on_phase: Callable[[str], None] | None = None) -> dict:
-    """Explain ``rows`` test rows of a finished run with a background of training rows; write and return
-    ``explanations.json``: the explanation, permutation importance on the whole test split, and the rows' places
-    in the test split."""
-    from dlcore.prepared import PreparedData
-    if not 1 <= rows <= MAX_ROWS:
-        raise DataError(f"Explain between 1 and {MAX_ROWS:,} rows; asked for {rows:,}.")
-    run_dir = Path(run_dir)
-    predictor = Predictor.load(run_dir)
-    data = PreparedData.load(run_dir / PREPARED_DIR)
-    test = data.split.test
-    chosen = test.sample(rows, random_state=seed) if len(test) > rows else test
-    explanation = explain(predictor, chosen, background_of(run_dir, seed), explainer, seed, on_progress)
-    if on_phase is not None:
-        on_phase("measuring permutation importance on the test split")
-    importance = permutation_importance(predictor, test, data.test_targets, seed=seed)
-    result = {"explanation": explanation.to_json(), "permutation_importance": importance.to_dict("records"),
-              "test_rows": [test.index.get_loc(label) for label in chosen.index]}
-    write_json(run_dir / EXPLANATIONS_FILE, result)
-    return result
-
-
-def explain_job(job_dir: Path, on_progress: Progress | None = None,
-                on_phase: Callable[[str], None] | None = None) -> dict:
-    """What a worker does with an explanation job (:func:`dlcore.jobs.start_explanation`): explain the run in the
-    folder above ``job_dir`` as its ``job.json`` asks; returns a short summary."""
-    from dlcore.runs import JOB_FILE
-
-    spec = read_json(Path(job_dir) / JOB_FILE)
-    result = explain_run(Path(job_dir).parent, int(spec.get("rows", EXPLAINED_ROWS)),
-                         spec.get("explainer", "permutation"), int(spec.get("seed", 0)), on_progress, on_phase)
-    explanation = result["explanation"]
-    return {"explainer": explanation["explainer"], "rows": len(explanation["values"]),
-            "seconds": explanation["seconds"]}
-
-
-def read_explanations(run_dir: Path) -> tuple[Explanation, pd.DataFrame] | None:
-    """What :func:`explain_run` wrote, or None if the run has not been explained (or the file is damaged)."""
-    path = Path(run_dir) / EXPLANATIONS_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = read_json(path)
-        return Explanation.from_json(data["explanation"]), pd.DataFrame(data["permutation_importance"])
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 class _Forward:

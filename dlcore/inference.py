@@ -211,17 +211,23 @@ class Predictor:
                                 f"({short_error(exc)}).") from exc
             if on_batch is not None:
                 on_batch(min(start + PREDICT_BATCH, len(frame)), len(frame))
-        labels, proba = self.preparation.decode_outputs(np.concatenate(outputs))
-        replaced = [name for name in self.output_columns if name in frame.columns
-                    and name not in self.preparation.input_columns]
-        result = frame.drop(columns=replaced)
-        result["prediction"] = labels
-        if proba is not None:
-            for i, label in enumerate(self.preparation.classes):
-                result[f"probability_{label}"] = proba[:, i]
-        counted = first_row is None and pd.api.types.is_integer_dtype(frame.index)
-        result[ROW_IN_FILE] = frame.index + 1 if counted else np.arange(len(frame)) + (first_row or 1)
-        return result
+        return with_predictions(self.preparation, frame, *self.preparation.decode_outputs(np.concatenate(outputs)),
+                                first_row=first_row)
+
+
+def with_predictions(prep: Preparation, frame: pd.DataFrame, labels, proba, first_row: int | None = None
+                     ) -> pd.DataFrame:
+    """``frame`` with the prediction columns of ``labels`` and ``proba`` (decoded outputs for its rows, in order)
+    added, as :meth:`Predictor.predict` returns them."""
+    replaced = [name for name in output_columns(prep) if name in frame.columns and name not in prep.input_columns]
+    result = frame.drop(columns=replaced)
+    result["prediction"] = labels
+    if proba is not None:
+        for i, label in enumerate(prep.classes):
+            result[f"probability_{label}"] = proba[:, i]
+    counted = first_row is None and pd.api.types.is_integer_dtype(frame.index)
+    result[ROW_IN_FILE] = frame.index + 1 if counted else np.arange(len(frame)) + (first_row or 1)
+    return result
 
 
 def _column_findings(prep: Preparation, raw: pd.Series, seen: dict) -> list[dict]:

@@ -40,7 +40,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dlcore.errors import DataError
-from dlcore.explain import EXPLAIN_DIR, EXPLAINERS, MAX_ROWS
+from dlcore.explain import EXPLAINERS, MAX_ROWS
+from dlcore.explanations import EXPLAIN_DIR
 from dlcore.files import read_json, write_json
 from dlcore.runs import (FINAL_STATES, MEMBERS_DIR, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run,
                          member_failure, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
@@ -129,7 +130,7 @@ def enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, 
 
 def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",
                       backend: str | None = None) -> Path:
-    """Queue a job that explains ``rows`` test rows of a finished run (:func:`dlcore.explain.explain_job`); its
+    """Queue a job that explains ``rows`` test rows of a finished run (:func:`dlcore.explanations.explain_job`); its
     folder ``<run>/explain`` holds the job's status and progress, the run folder gets ``explanations.json``."""
     if explainer not in EXPLAINERS or not 1 <= rows <= MAX_ROWS:
         raise DataError(f"Explain 1 to {MAX_ROWS:,} rows with one of {', '.join(EXPLAINERS)}.")

@@ -33,6 +33,7 @@ import re
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +47,7 @@ from dlcore.evaluation import METRIC_TITLES, paired_differences, score
 from dlcore.export import write_run
 from dlcore.errors import DataError
 from dlcore.files import read_json, replacing, save_model, write_json, write_text
-from dlcore.inference import PREPARED_DIR, Predictor
+from dlcore.inference import PREPARED_DIR, with_predictions
 from dlcore.prepared import PreparedData, storable
 from dlcore.settings import DataSettings, settings_of
 from dlcore.training import EpochCallback, TrainConfig, best_epoch, train
@@ -466,9 +467,9 @@ def execute(run_dir: Path, on_epoch: EpochCallback | None = None, should_stop=No
         return _deliver_blend(run_dir, spec, data, arch, config, on_phase)
     result = train(data, arch, config, on_epoch=history_writer(run_dir, on_epoch), should_stop=should_stop,
                    checkpoint=run_dir / CHECKPOINT_FILE)
-    return _finish(run_dir, spec, data, arch, config, result.model, result.history, result.epochs_run,
-                   result.best_epoch, result.stopped, result.seconds, on_phase, device=result.device,
-                   ensemble=_single(result.model, data))
+    return _finish(run_dir, spec, data, arch, config, Delivered(
+        result.model, result.history, result.epochs_run, result.best_epoch, result.stopped, result.seconds,
+        result.device, _single(result.model, data)), on_phase)
 
 
 def _single(model, data: PreparedData) -> dict:
@@ -487,8 +488,9 @@ def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
     model = _load(run_dir / CHECKPOINT_FILE)
     history = pd.DataFrame(read_history(run_dir))
     best = best_epoch(history)
-    return _finish(run_dir, spec, data, arch, config, model, history, len(history), best, False, None, on_phase,
-                   recovered=True, device=read_status(run_dir).get("device"), ensemble=_single(model, data))
+    return _finish(run_dir, spec, data, arch, config, Delivered(
+        model, history, len(history), best, False, None, read_status(run_dir).get("device"), _single(model, data),
+        recovered=True), on_phase)
 
 
 def _load(path: Path):
@@ -540,11 +542,10 @@ def _deliver_ensemble(run_dir: Path, spec: dict, data: PreparedData, arch, confi
     seconds = [result["seconds"] for result in results]
     stopped = (run_dir / STOP_FILE).exists() or any(result["stopped_by_user"] for result in results)
     ensemble = {"members": len(models), "out_of_fold": out_of_fold(data, folds, outputs), "member_results": results}
-    return _finish(run_dir, spec, data, arch, config, average(models, data.x_train.shape[1]), mean_history(histories),
-                   max(result["epochs_run"] for result in results),
-                   int(np.median([result["best_epoch"] for result in results])), stopped,
-                   None if None in seconds else sum(seconds), on_phase, recovered=recovered,
-                   device=results[0].get("device"), ensemble=ensemble)
+    return _finish(run_dir, spec, data, arch, config, Delivered(
+        average(models, data.x_train.shape[1]), mean_history(histories),
+        max(result["epochs_run"] for result in results), int(np.median([result["best_epoch"] for result in results])), stopped,
+        None if None in seconds else sum(seconds), results[0].get("device"), ensemble, recovered=recovered), on_phase)
 
 
 def _deliver_blend(run_dir: Path, spec: dict, data: PreparedData, arch, config, on_phase=None) -> dict:
@@ -565,10 +566,10 @@ def _deliver_blend(run_dir: Path, spec: dict, data: PreparedData, arch, config, 
                 "ensemble": [{"trial": item["trial"], "weight": float(weight), "out_of_fold": item.get("out_of_fold")}
                              for item, weight in zip(blend, weights)]}
     best = trials[int(np.argmax(weights))]
-    return _finish(run_dir, spec, data, arch, config, average(models, data.x_train.shape[1], list(weights)), history,
-                   best.get("epochs_run", len(history)), best.get("best_epoch", 0), False,
-                   sum(float(trial.get("seconds") or 0) for trial in trials), on_phase,
-                   device=read_status(top).get("device"), ensemble=ensemble)
+    return _finish(run_dir, spec, data, arch, config, Delivered(
+        average(models, data.x_train.shape[1], list(weights)), history, best.get("epochs_run", len(history)),
+        best.get("best_epoch", 0), False, sum(float(trial.get("seconds") or 0) for trial in trials),
+        read_status(top).get("device"), ensemble), on_phase)
 
 
 def member_failure(run_dir: Path, number: int) -> str:
@@ -592,9 +593,27 @@ def mean_history(histories: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames).groupby("epoch", as_index=False).mean()
 
 
-def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_epoch, stopped, seconds,
-            on_phase=None, recovered=False, device=None, ensemble=None) -> dict:
-    prep = data.preparation
+@dataclass
+class Delivered:
+    """The model a run delivers and how it came to be: its training curve, epochs (run, best), whether a user
+    stopped it, seconds, device, what ``metrics.json`` says of its members, and whether it was recovered from a
+    checkpoint."""
+
+    model: object
+    history: pd.DataFrame
+    epochs_run: int
+    best_epoch: int
+    stopped: bool
+    seconds: float | None
+    device: str | None
+    ensemble: dict
+    recovered: bool = False
+
+
+def _finish(run_dir: Path, spec: dict, data: PreparedData, arch: Architecture, config: TrainConfig,
+            delivered: Delivered, on_phase=None) -> dict:
+    """Score the delivered model on the test split next to the baselines, judge it, and write the run's files."""
+    prep, model, seconds = data.preparation, delivered.model, delivered.seconds
     if on_phase is not None:
         on_phase("scoring the network and the baselines")
     test, predicted = test_scores(model, data)
@@ -608,30 +627,30 @@ def _finish(run_dir, spec, data, arch, config, model, history, epochs_run, best_
         "task": prep.task, "target": prep.target, "primary_metric": primary, "metric_names": list(test),
         "test": test, "baselines": reference, "differences": differences, "verdict": judged,
         "collapsed": judged["collapsed"],
-        "epochs_run": epochs_run, "best_epoch": best_epoch, "stopped_by_user": stopped,
-        "seconds": None if seconds is None else round(seconds, 3), "rows": {"train": len(data.x_train), "validation": len(data.x_val),
-                                               "test": len(data.x_test)},
-        "architecture": arch.get_config(), "config": config.get_config(), "device": device, **(ensemble or {}),
+        "epochs_run": delivered.epochs_run, "best_epoch": delivered.best_epoch, "stopped_by_user": delivered.stopped,
+        "seconds": None if seconds is None else round(seconds, 3),
+        "rows": {"train": len(data.x_train), "validation": len(data.x_val), "test": len(data.x_test)},
+        "architecture": arch.get_config(), "config": config.get_config(), "device": delivered.device,
+        **delivered.ensemble,
     }
-    if recovered:
+    if delivered.recovered:
         metrics["recovered_from_checkpoint"] = True
     if spec.get("folds"):
         if on_phase is not None:
             on_phase("waiting for the cross-validation folds")
         metrics["cross_validation"] = _cross_validation([run_dir / name for name in spec["folds"]])
-    write_run(run_dir, model, prep, metrics, history)
-    _write_test_predictions(run_dir, data.split.test)
+    write_run(run_dir, model, prep, metrics, delivered.history)
+    _write_test_predictions(run_dir, prep, data.split.test, predicted)
     return metrics
 
 
-def _write_test_predictions(run_dir: Path, rows: pd.DataFrame | None) -> None:
-    """The delivered model's predictions on the raw test rows, as the Results page shows them, computed by the
-    worker from the saved model: the web server reads them instead of loading TensorFlow to compute them."""
+def _write_test_predictions(run_dir: Path, prep, rows: pd.DataFrame | None, predicted: tuple) -> None:
+    """The delivered model's predictions on the raw test rows (``predicted``: its decoded outputs on them, as it was
+    scored), as the Results page shows them: the web server reads them instead of loading TensorFlow."""
     if rows is None or not len(rows):
         return
-    predictions = Predictor.load(run_dir).predict(rows)
     with replacing(run_dir / TEST_PREDICTIONS_FILE) as temporary:
-        storable(predictions).to_parquet(temporary)  # the test rows' index, as their Parquet holds it
+        storable(with_predictions(prep, rows, *predicted)).to_parquet(temporary)  # the test rows' index as held
 
 
 def _cross_validation(fold_dirs: list[Path], poll: float = 0.5) -> dict:

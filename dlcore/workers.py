@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dlcore.errors import DataError
-from dlcore.explain import explain_job
+from dlcore.explanations import explain_job
 from dlcore.files import read_json, write_json
 from dlcore.jobs import JobFailed, dispatch, end_job, job_status
 from dlcore.runs import (HOST, JOB_FILE, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint, execute, execute_fold,

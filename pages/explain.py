@@ -3,74 +3,36 @@ how each column pushes them, and one prediction taken apart. Computed by a backg
 
 from functools import partial
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from dlcore import plots
 from dlcore.errors import DataError
-from dlcore.explain import (EXPLAIN_DIR, EXPLAINED_ROWS, EXPLAINERS, EXPLANATIONS_FILE, MAX_ROWS, background_of,
-                            explain, read_explanations)
+from dlcore.explain import EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, explain
+from dlcore.explanations import EXPLANATIONS_FILE, explaining, explanation_status, read_explanations
 from dlcore.files import csv_text
 from dlcore.inference import Predictor
-from dlcore.jobs import dispatch, start_explanation
-from dlcore.runs import STATUS_FILE, read_status
-from pages.shared import load_run, manual_row_form, require, run_heading
+from dlcore.jobs import start_explanation
+from pages.shared import load_run, manual_row_form, require, run_background, run_heading
 
 require("job", shows="which columns drive the predictions, and any one prediction taken apart")
 state = st.session_state
 run = state.job
-job_dir = run.run_dir / EXPLAIN_DIR
 owned = not state.shared
 run_heading(run)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def explanations(run_dir: str, modified: float):
-    """The run's explanations.json, read once per version of the file; None when it is missing, or damaged (its
-    parts do not fit together)."""
-    found = read_explanations(run_dir)
-    if found is None:
-        return None
-    explanation, permutation = found
-    rows, columns, outputs = len(explanation.rows), len(explanation.columns), len(explanation.outputs)
-    fits = (rows and columns and outputs and explanation.explainer in EXPLAINERS
-            and explanation.values.shape == (rows, columns, outputs)
-            and explanation.predictions.shape == (rows, outputs) and explanation.base_values.shape == (outputs,)
-            and isinstance(explanation.background, int) and isinstance(explanation.seconds, (int, float))
-            and {"column", "drop", "spread"} <= set(permutation.columns) and len(permutation) > 0
-            and np.isfinite(explanation.values).all())
-    return found if fits else None
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_run_without_metrics(run_dir: str) -> Predictor:
-    """A run's model and preparation when its metrics.json is missing or damaged."""
-    return Predictor.load(run_dir, metrics_optional=True)
+    """The run's explanations, read once per version of the file; None when missing or damaged."""
+    return read_explanations(run_dir)
 
 
 def run_model() -> tuple[Predictor | None, str | None]:
     """The run's model (its metrics may be missing), or None with why it cannot be loaded."""
     try:
         return load_run(str(run.run_dir)), None
-    except DataError:
-        try:
-            return load_run_without_metrics(str(run.run_dir)), None
-        except DataError as exc:
-            return None, str(exc)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def run_background(run_dir: str) -> pd.DataFrame:
-    return background_of(run_dir)
-
-
-def job_status() -> dict | None:
-    return read_status(job_dir) if (job_dir / STATUS_FILE).is_file() else None
-
-
-def busy(status: dict | None) -> bool:
-    return status is not None and status.get("state") in ("queued", "running")
+    except DataError as exc:
+        return None, str(exc)
 
 
 def start() -> None:
@@ -92,21 +54,20 @@ def settings() -> None:
                                          format_func=lambda name: name.capitalize(), key="explain_explainer",
                                          help=" ".join(f"{name.capitalize()}: {text}." for name, text in
                                                        EXPLAINERS.items()))
-        st.button("Explain", type="primary", icon=":material/psychology:", disabled=busy(job_status()),
+        st.button("Explain", type="primary", icon=":material/psychology:", disabled=explaining(explanation_status(run.run_dir)),
                   on_click=start, key="explain_start", help="Runs in the background with progress; the result is "
                                                             "kept with the run and shown at once on a later visit.")
     if error := state.pop("explain_error", None):
         st.error(error, icon=":material/error:")
 
 
-was_busy = busy(job_status())
+was_busy = explaining(explanation_status(run.run_dir))
 
 
 @st.fragment(run_every=1.0 if was_busy else None)
 def progress() -> None:
-    status = job_status()
-    if busy(status):
-        dispatch(run.run_dir.parent)  # starts the job when a slot frees up, and notices a worker that died
+    status = explanation_status(run.run_dir)
+    if explaining(status):
         if status["state"] == "queued":
             st.info("Waiting in the queue for a free worker; it starts by itself.", icon=":material/hourglass_top:")
         else:
@@ -114,7 +75,7 @@ def progress() -> None:
             st.progress(done / max(total, 1), text=f"{(status.get('phase') or 'starting').capitalize()}…")
     elif status is not None and status.get("state") == "failed":
         st.error(f"The explanation failed: {status.get('error')}", icon=":material/error:")
-    if was_busy and not busy(status):
+    if was_busy and not explaining(status):
         st.rerun()
 
 

@@ -13,13 +13,13 @@ from dlcore.baselines import NETWORK, difference_table, highlight_best, score_ta
 from dlcore.comparison import comparable_runs, leaderboard_on_test
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
-from dlcore.explain import background_of, explain, reference_row, with_reasons
+from dlcore.explain import explain, reference_row, with_reasons
 from dlcore.export import BUNDLE_NAME
 from dlcore.files import csv_text
 from dlcore.inference import Predictor
 from dlcore.loading import read_table
 from dlcore.runs import RESULT_STATES, Run, list_runs
-from pages.shared import load_run, manual_row_form, run_heading
+from pages.shared import load_run, manual_row_form, run_background, run_heading
 
 SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}
 VERDICT = {"success": (st.success, ":material/check_circle:"), "warning": (st.warning, ":material/warning:"),
@@ -36,12 +36,6 @@ def shown_run():
     if job is None or job.status not in RESULT_STATES:
         return None, None
     return job.run_dir, job.test_rows()
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def load_run_without_metrics(run_dir: str) -> Predictor:
-    """A run's model and preparation when its metrics.json is missing or damaged (``metrics_problem`` says how)."""
-    return Predictor.load(run_dir, metrics_optional=True)
 
 
 def usable_test_rows(predictor: Predictor, rows: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -269,11 +263,6 @@ def show_manual_form(predictor: Predictor, model_key: str) -> None:
         st.page_link("pages/explain.py", label="Why this prediction? Explain this row", icon=":material/psychology:")
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def run_background(run_dir: str) -> pd.DataFrame:
-    return background_of(run_dir)
-
-
 def with_reasons_option(predictor: Predictor, key: str, frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
     """``predictions`` with each row's top three reasons (SHAP) added when the user asks, computed with progress.
     SHAP compares each row with training rows of the run, or with a bundle's typical row (it holds no training
@@ -355,13 +344,10 @@ shared = st.session_state.shared and source == "run"
 if source == "run":
     run_heading(st.session_state.job)
     try:
-        predictor = load_run(str(run_dir))
-    except DataError:  # its metrics.json may be missing or damaged: the model can still predict
-        try:
-            predictor = load_run_without_metrics(str(run_dir))
-        except DataError as exc:
-            st.error(f"This run's model cannot be loaded: {exc}", icon=":material/error:")
-            st.stop()
+        predictor = load_run(str(run_dir))  # its metrics.json may be missing or damaged: the model still predicts
+    except DataError as exc:
+        st.error(f"This run's model cannot be loaded: {exc}", icon=":material/error:")
+        st.stop()
     model_key = str(run_dir)
     if shared:
         st.caption("A shared run, read-only: its scores, charts and model; predictions on its test split come "

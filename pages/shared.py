@@ -11,6 +11,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from dlcore.architectures import CUSTOM, Architecture, resolve
 from dlcore.errors import DataError
+from dlcore.explain import background_of
 from dlcore.inference import Predictor
 from dlcore.loading import Dataset, drop_missing_target
 from dlcore.prepared import PreparedData, prepare_folds
@@ -317,8 +318,19 @@ def architecture() -> Architecture:
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def load_run(run_dir: str) -> Predictor:
-    """A finished run's model and preparation, loaded once per run folder."""
-    return Predictor.load(run_dir)
+    """A finished run's model and preparation, loaded once per run folder; without its metrics where its
+    metrics.json is missing or damaged (``metrics_problem`` says how). :class:`DataError` when the model itself
+    cannot be loaded."""
+    try:
+        return Predictor.load(run_dir)
+    except DataError:
+        return Predictor.load(run_dir, metrics_optional=True)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def run_background(run_dir: str) -> pd.DataFrame:
+    """The training rows a run's explanations compare with (:func:`dlcore.explain.background_of`)."""
+    return background_of(run_dir)
 
 
 def value_input(name: str, seen: dict, key: str):

@@ -9,7 +9,7 @@ import streamlit as st
 from dlcore import plots
 from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
-from dlcore.jobs import dispatch, max_runs_per_session, queue_position, recover, start_run
+from dlcore.jobs import max_runs_per_session, queue_position, recover, start_run
 from dlcore.runs import member_rows, non_test_rows
 from dlcore.training import best_epoch, overfitting_hints
 from pages.shared import (architecture, data_settings, folds, prepared, project_source, require, run_heading,
@@ -108,8 +108,6 @@ def live_view() -> None:
         st.info("Press **Train** to start. You can visit other pages while it trains; the run's address stays "
                 "in the URL, so a refresh finds it again.", icon=":material/info:")
         return
-    if not run.done:
-        dispatch()  # starts the next queued job, and notices a worker that died
     run_heading(run)
     if st.session_state.shared:
         st.caption("A shared run: read-only.")  # the heading above names it

@@ -9,13 +9,12 @@ import streamlit as st
 from dlcore import plots
 from dlcore.errors import DataError
 from dlcore.jobs import default_backend, max_jobs, max_runs_per_session
-from dlcore.tuning import start_tune
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.runs import RESULT_STATES, find_run, member_rows, non_test_rows
 from dlcore.training import OPTIMIZERS as OPTIMIZER_TITLES
 from dlcore.tuning import (BATCH_SIZES, DROPOUT, L2, LAYERS, LEARNING_RATE, MAX_TRIALS, OPTIMIZERS, PARAM_TITLES,
-                           PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, WEIGHT_DECAY, WIDTH, advance, find_tune,
-                           keep_best, resume)
+                           PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, WEIGHT_DECAY, WIDTH, find_tune,
+                           keep_best, resume, start_tune)
 from pages.shared import prepared, project_source, require, restore_dataset, show_run
 
 state = st.session_state
@@ -204,8 +203,6 @@ def live_view() -> None:
         st.info("Set a budget and press **Tune** to start. Trials train in the background: you can visit other "
                 "pages, and the tune's address stays in the URL, so a refresh finds it again.", icon=":material/info:")
         return
-    if not tune.done:
-        advance(tune.tune_dir)  # asks the next trials and notices a worker that died, as Train's dispatch does
     trials = tune.trials()
     counts, best = tune.counts(trials), tune.best(trials)
     show_progress(tune, counts, best)

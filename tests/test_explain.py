@@ -18,8 +18,8 @@ import pytest
 from conftest import driver_frame
 from dlcore.architectures import ARCHITECTURE_NAMES, custom, resolve
 from dlcore.errors import DataError
-from dlcore.explain import (EXPLANATIONS_FILE, background_of, explain, explain_run, permutation_importance,
-                            read_explanations, reference_row)
+from dlcore.explain import background_of, explain, permutation_importance, reference_row
+from dlcore.explanations import EXPLANATIONS_FILE, explain_run, read_explanations
 from dlcore.inference import Predictor
 from dlcore.workers import train_here
 from dlcore.prepared import prepare

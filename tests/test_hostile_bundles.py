@@ -25,7 +25,7 @@ from dlcore import cli, encoders
 from dlcore.architectures import resolve
 from dlcore.encoders import ENCODERS, MAX_FEATURES, MAX_LEVELS, InvalidConfig
 from dlcore.errors import DataError
-from dlcore.explain import EXPLANATIONS_FILE, explain_run
+from dlcore.explanations import EXPLANATIONS_FILE, explain_run
 from dlcore.files import csv_text
 from dlcore.bundle import check_keras_config
 from dlcore.inference import Predictor
@@ -664,7 +664,7 @@ def test_explain_with_a_damaged_explanation_or_no_metrics(explained, tmp_path, m
 
 
 def test_the_shap_download_is_neutralised(explained):
-    from dlcore.explain import read_explanations
+    from dlcore.explanations import read_explanations
 
     explanation, _ = read_explanations(explained)
     explanation.rows.loc[explanation.rows.index[0], "plan"] = "=1+1"

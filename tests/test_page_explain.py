@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import driver_frame, open_run_page
 from dlcore.architectures import resolve
-from dlcore.explain import EXPLANATIONS_FILE, explain_run
+from dlcore.explanations import EXPLANATIONS_FILE, explain_run
 from dlcore.jobs import start_run
 from dlcore.prepared import prepare
 from dlcore.training import TrainConfig

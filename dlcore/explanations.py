@@ -1,0 +1,88 @@
+"""A run's explanation as a job and a file: ``<run>/explain`` is the job's folder, ``explanations.json`` what it
+wrote (SHAP values of test rows and permutation importance on the test split), read back and checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from dlcore.errors import DataError
+from dlcore.explain import (EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, Explanation, Progress, background_of, explain,
+                            permutation_importance)
+from dlcore.files import read_json, write_json
+from dlcore.inference import PREPARED_DIR, Predictor
+from dlcore.prepared import PreparedData
+from dlcore.runs import JOB_FILE, STATUS_FILE, read_status
+
+EXPLAIN_DIR = "explain"  # the explanation job's folder inside a run folder
+EXPLANATIONS_FILE = "explanations.json"
+
+
+def explain_run(run_dir: Path, rows: int = EXPLAINED_ROWS, explainer: str = "permutation", seed: int = 0,
+                on_progress: Progress | None = None, on_phase: Callable[[str], None] | None = None) -> dict:
+    """Explain ``rows`` test rows of a finished run with a background of training rows; write and return
+    ``explanations.json``: the explanation, permutation importance on the whole test split, and the rows' places
+    in the test split."""
+    if not 1 <= rows <= MAX_ROWS:
+        raise DataError(f"Explain between 1 and {MAX_ROWS:,} rows; asked for {rows:,}.")
+    run_dir = Path(run_dir)
+    predictor = Predictor.load(run_dir)
+    data = PreparedData.load(run_dir / PREPARED_DIR)
+    test = data.split.test
+    chosen = test.sample(rows, random_state=seed) if len(test) > rows else test
+    explanation = explain(predictor, chosen, background_of(run_dir, seed), explainer, seed, on_progress)
+    if on_phase is not None:
+        on_phase("measuring permutation importance on the test split")
+    importance = permutation_importance(predictor, test, data.test_targets, seed=seed)
+    result = {"explanation": explanation.to_json(), "permutation_importance": importance.to_dict("records"),
+              "test_rows": [test.index.get_loc(label) for label in chosen.index]}
+    write_json(run_dir / EXPLANATIONS_FILE, result)
+    return result
+
+
+def explain_job(job_dir: Path, on_progress: Progress | None = None,
+                on_phase: Callable[[str], None] | None = None) -> dict:
+    """What a worker does with an explanation job (:func:`dlcore.jobs.start_explanation`): explain the run in the
+    folder above ``job_dir`` as its ``job.json`` asks; returns a short summary."""
+    spec = read_json(Path(job_dir) / JOB_FILE)
+    result = explain_run(Path(job_dir).parent, int(spec.get("rows", EXPLAINED_ROWS)),
+                         spec.get("explainer", "permutation"), int(spec.get("seed", 0)), on_progress, on_phase)
+    explanation = result["explanation"]
+    return {"explainer": explanation["explainer"], "rows": len(explanation["values"]),
+            "seconds": explanation["seconds"]}
+
+
+def read_explanations(run_dir: Path) -> tuple[Explanation, pd.DataFrame] | None:
+    """What :func:`explain_run` wrote, or None if the run has not been explained or the file is damaged (unreadable,
+    or its parts do not fit together)."""
+    path = Path(run_dir) / EXPLANATIONS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = read_json(path)
+        explanation, permutation = Explanation.from_json(data["explanation"]), pd.DataFrame(
+            data["permutation_importance"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    rows, columns, outputs = len(explanation.rows), len(explanation.columns), len(explanation.outputs)
+    fits = (rows and columns and outputs and explanation.explainer in EXPLAINERS
+            and explanation.values.shape == (rows, columns, outputs)
+            and explanation.predictions.shape == (rows, outputs) and explanation.base_values.shape == (outputs,)
+            and isinstance(explanation.background, int) and isinstance(explanation.seconds, (int, float))
+            and {"column", "drop", "spread"} <= set(permutation.columns) and len(permutation) > 0
+            and np.isfinite(explanation.values).all())
+    return (explanation, permutation) if fits else None
+
+
+def explanation_status(run_dir: Path) -> dict | None:
+    """The status of the run's explanation job, or None if it was never asked for."""
+    job_dir = Path(run_dir) / EXPLAIN_DIR
+    return read_status(job_dir) if (job_dir / STATUS_FILE).is_file() else None
+
+
+def explaining(status: dict | None) -> bool:
+    """Whether an explanation job with this status is waiting or running."""
+    return status is not None and status.get("state") in ("queued", "running")
