@@ -18,8 +18,8 @@ sys.path.insert(0, str(ROOT))
 
 from dlcore.baselines import baselines  # noqa: E402
 from dlcore.evaluation import primary_metric  # noqa: E402
-from dlcore.loading import drop_missing_target, read_table  # noqa: E402
 from dlcore.prepared import prepare  # noqa: E402
+from dlcore.runtime.loading import drop_missing_target, read_table  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 COLUMNS = ["data set", "task", "rows", "metric", "naive", "naive_median", "random", "linear", "gradient_boosting",

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dlcore.evaluation import is_better  # noqa: E402
-from dlcore.loading import drop_missing_target, read_table  # noqa: E402
 from dlcore.prepared import prepare  # noqa: E402
+from dlcore.runtime.loading import drop_missing_target, read_table  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 

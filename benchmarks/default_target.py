@@ -20,8 +20,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dlcore.loading import read_table  # noqa: E402
 from dlcore.decisions import suggest_target  # noqa: E402
+from dlcore.runtime.loading import read_table  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 

@@ -10,7 +10,8 @@ explainers then explain ``--rows`` test rows against 100 training rows:
   and calls ``preparation.transform`` and ``model.predict`` on them, as a first attempt would (shap masks numbers
   only, so each column is masked as the index of the row whose value it takes); timed on ``--naive-rows`` rows,
   its rows/s is what it would keep up over more;
-- *dlcore permutation* and *dlcore gradient*: :func:`dlcore.explain.explain`, the permutation explainer also with
+- *dlcore permutation* and *dlcore gradient*: ``dlcore.runtime.explain.explain``, the permutation explainer also
+  with
   shap's default budget (500 evaluations: as many permutations as fit), which isolates the speed-up of the
   implementation from that of the smaller budget.
 
@@ -32,11 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dlcore.architectures import resolve  # noqa: E402
-from dlcore.explain import PERMUTATIONS, background_of, explain  # noqa: E402
-from dlcore.inference import Predictor  # noqa: E402
-from dlcore.workers import train_here  # noqa: E402
 from dlcore.prepared import prepare  # noqa: E402
+from dlcore.runtime.explain import PERMUTATIONS, background_of, explain  # noqa: E402
+from dlcore.runtime.inference import Predictor  # noqa: E402
 from dlcore.training import TrainConfig  # noqa: E402
+from dlcore.workers import train_here  # noqa: E402
 
 
 def generate(rows: int, columns: int) -> pd.DataFrame:

@@ -28,8 +28,8 @@ STEP = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 import pandas as pd
-from dlcore.loading import read_table
 from dlcore.profiling import profile
+from dlcore.runtime.loading import read_table
 
 def rss(field):
     for line in open("/proc/self/status"):

@@ -8,7 +8,7 @@ the default model (Auto, 3 epochs, 5,000 rows: by default an ensemble of 5 membe
 CSV of ``--rows`` new rows of those columns is then predicted, each way in a child process of its own:
 
 - *reference*: ``pandas.read_csv`` of the file and a bare ``model.predict`` of the already-prepared matrix (batches of
-  :data:`~dlcore.inference.PREDICT_BATCH`): the least any prediction of the file costs. Its seconds are the read and
+  ``PREDICT_BATCH``): the least any prediction of the file costs. Its seconds are the read and
   the predict only (not the start, the loading of the model or the preparation);
 - *dlcore predict*: ``python -m dlcore predict RUN FILE --out F``, which streams the file in chunks;
 - *bundle predict.py*: the run's ``model.zip`` unpacked in a folder of its own, ``python predict.py FILE --out F``.
@@ -36,7 +36,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dlcore.inference import PREDICT_BATCH, Predictor  # noqa: E402
+from dlcore.runtime.inference import PREDICT_BATCH, Predictor  # noqa: E402
 
 PIECE_ROWS = 100_000  # rows generated and written at a time
 
@@ -66,9 +66,9 @@ def write_rows(path: Path, rows: int) -> None:
 def train(run_dir: Path, folds: int) -> int:
     """The model, trained into ``run_dir``: its number of members."""
     from dlcore.architectures import resolve
-    from dlcore.workers import train_here
     from dlcore.prepared import prepare
     from dlcore.training import TrainConfig
+    from dlcore.workers import train_here
 
     data = prepare(generate(5000, 0), "y", "binary")
     metrics = train_here(data, resolve("auto", data.x_train.shape[1], len(data.x_train)),

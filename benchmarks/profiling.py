@@ -21,8 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dlcore.loading import read_table  # noqa: E402
 from dlcore.profiling import profile  # noqa: E402
+from dlcore.runtime.loading import read_table  # noqa: E402
 
 FLIGHTS = ROOT.parent / "shared" / "datasets" / "flights.csv.gz"
 

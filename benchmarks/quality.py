@@ -73,11 +73,11 @@ sys.path.insert(0, str(ROOT))
 
 from dlcore.architectures import resolve  # noqa: E402
 from dlcore.baselines import naive_baseline  # noqa: E402
-from dlcore.encoders import MISSING, SCALE_TITLES  # noqa: E402
-from dlcore.evaluation import score  # noqa: E402
-from dlcore.loading import drop_missing_target, read_table  # noqa: E402
-from dlcore.prepared import PreparedData, prepare  # noqa: E402
 from dlcore.decisions import decide_kinds  # noqa: E402
+from dlcore.evaluation import score  # noqa: E402
+from dlcore.prepared import PreparedData, prepare  # noqa: E402
+from dlcore.runtime.encoders import MISSING, SCALE_TITLES  # noqa: E402
+from dlcore.runtime.loading import drop_missing_target, read_table  # noqa: E402
 from dlcore.splitting import SEED  # noqa: E402
 from dlcore.training import TrainConfig  # noqa: E402
 
@@ -168,12 +168,12 @@ def tune_scores(data: PreparedData, seed: int, trials: int) -> dict:
 
     import keras
 
-    import dlcore.layers  # noqa: F401  (registers dlcore's layers for safe loading)
+    import dlcore.runtime.layers  # noqa: F401  (registers dlcore's layers for safe loading)
     from dlcore.ensemble import outputs_of
-    from dlcore.tuning import start_tune
-    from dlcore.workers import work
     from dlcore.runs import Run
+    from dlcore.tuning import start_tune
     from dlcore.tuning import advance, write_kept
+    from dlcore.workers import work
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as root:

@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("DLCORE_RUNS_DIR", tempfile.mkdtemp(prefix="wide-runs-"))
 
-from dlcore.loading import read_table  # noqa: E402
 from dlcore.profiling import profile  # noqa: E402
+from dlcore.runtime.loading import read_table  # noqa: E402
 from profiling import best_of  # noqa: E402  (benchmarks/profiling.py)
 
 

@@ -8,8 +8,8 @@ with a ``label`` for the button. :func:`apply_fix` turns a fix into the new kind
 
 from __future__ import annotations
 
-from dlcore.encoders import MAX_ONEHOT_LEVELS, SKEWED, log_helps
 from dlcore.decisions import IMBALANCED
+from dlcore.runtime.encoders import MAX_ONEHOT_LEVELS, SKEWED, log_helps
 
 SOME_MISSING = 0.10  # Moolayil: impute under this share of missing values
 HIGH_MISSING = 0.30  # and consider dropping the column above this one

@@ -13,8 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, NamedTuple
 
-from dlcore.encoders import CATEGORY_FEATURE, FLAG_FEATURE, NUMBER_FEATURE
-from dlcore.errors import DataError
+from dlcore.runtime.encoders import CATEGORY_FEATURE, FLAG_FEATURE, NUMBER_FEATURE
+from dlcore.runtime.errors import DataError
 
 ACTIVATIONS = ("relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "swish", "mish", "tanh")
 INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_normal")
@@ -350,7 +350,7 @@ def _build_inputs(arch: Architecture, features: int | list[str], inputs):
     """The Keras layers of :func:`_input_parts` applied to the input tensor."""
     import keras
 
-    from dlcore.layers import CategoryEmbedding, Columns, PeriodicEmbedding
+    from dlcore.runtime.layers import CategoryEmbedding, Columns, PeriodicEmbedding
 
     numbers, flags, categories = _feature_groups(features)
     parts = {part.name for part in _input_parts(arch, features)}
@@ -376,7 +376,7 @@ def _build_inputs(arch: Architecture, features: int | list[str], inputs):
 
 def build_model(arch: Architecture, features: int | list[str], task: str, n_classes: int = 0):
     """The (uncompiled) Keras network for the preparation's input matrix: ``features`` is its width (every column a
-    number) or its :attr:`~dlcore.preparation.Preparation.feature_types`."""
+    number) or its :attr:`~dlcore.runtime.preparation.Preparation.feature_types`."""
     import keras
 
     head = output_head(task, n_classes)
@@ -384,7 +384,7 @@ def build_model(arch: Architecture, features: int | list[str], task: str, n_clas
     inputs = keras.Input(shape=(n_features,), name="features")
     x = _build_inputs(arch, features, inputs)
     if arch.ensemble > 1:
-        from dlcore.layers import EnsembleAdapter
+        from dlcore.runtime.layers import EnsembleAdapter
 
         x = EnsembleAdapter(arch.ensemble, name="ensemble_adapter")(x)
     for layer, block in _blocks(arch, input_width(arch, features)):
@@ -410,7 +410,7 @@ def build_model(arch: Architecture, features: int | list[str], task: str, n_clas
                 x = keras.layers.Add(name=part.name)([shortcut, x])
     activation = arch.output_activation or head["activation"]
     if arch.ensemble > 1:
-        from dlcore.layers import EnsembleHead, MemberMean
+        from dlcore.runtime.layers import EnsembleHead, MemberMean
 
         members = EnsembleHead(arch.ensemble, head["units"], activation, name=MEMBERS)(x)
         return keras.Model(inputs, MemberMean(name="output")(members), name=arch.name)

@@ -24,9 +24,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
-from dlcore.encoders import CATEGORY_FEATURE
 from dlcore.evaluation import LOWER_IS_BETTER, METRIC_TITLES, is_better, score
 from dlcore.prepared import PreparedData
+from dlcore.runtime.encoders import CATEGORY_FEATURE
 from dlcore.splitting import SEED
 
 if TYPE_CHECKING:

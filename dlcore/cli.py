@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from dlcore.architectures import ARCHITECTURE_NAMES
-from dlcore.errors import DataError
 from dlcore.logs import VERBOSE_ENV, quiet_native_logs
+from dlcore.runtime.errors import DataError
 
 BAD_INPUT = 2
 INTERRUPTED = 130
@@ -196,7 +196,7 @@ def _prepared_file(args):
     detected."""
     import dataclasses
 
-    from dlcore.loading import read_table
+    from dlcore.runtime.loading import read_table
     from dlcore.settings import DataSettings, Settings, prepare_table
 
     if args.epochs is not None and args.epochs < 0:
@@ -224,8 +224,8 @@ def _train_into(out: Path, data, arch, config, dataset: str, backend: str, data_
     """Train ``arch`` on ``data`` into the run folder ``out`` (here, or on Ray), printing each epoch, then the test
     score next to the naive baseline, the verdict and the bundle."""
     from dlcore.jobs import JobFailed, submit
-    from dlcore.workers import train_here
     from dlcore.runs import run_info, write_job
+    from dlcore.workers import train_here
 
     info = run_info(data, arch, config, dataset=dataset)
     epochs = info["max_epochs"]
@@ -359,9 +359,9 @@ def _tune(args) -> int:
 def _keep_into(out: Path, tune, backend: str) -> int:
     """Deliver the tune's selected ensemble as the run folder ``out`` (here, or as a job on Ray)."""
     from dlcore.jobs import JobFailed, submit
-    from dlcore.workers import work
     from dlcore.runs import Run
     from dlcore.tuning import write_kept
+    from dlcore.workers import work
 
     write_kept(tune, out)
     if backend == "local":
@@ -424,17 +424,17 @@ def _worker(args) -> int:
 
 
 def _predict(args) -> int:
-    from dlcore.streaming import predict_file
+    from dlcore.runtime.streaming import predict_file
 
     predict_file(args.model, args.data, args.out, explain=args.explain, chunk_rows=args.chunk_rows)
     return 0
 
 
 def _explain(args) -> int:
-    from dlcore.explain import MAX_ROWS, background_for, explain
-    from dlcore.files import write_json
-    from dlcore.inference import Predictor
-    from dlcore.loading import read_table
+    from dlcore.runtime.explain import MAX_ROWS, background_for, explain
+    from dlcore.runtime.files import write_json
+    from dlcore.runtime.inference import Predictor
+    from dlcore.runtime.loading import read_table
 
     if not 1 <= args.rows <= MAX_ROWS:
         raise DataError(f"--rows must be from 1 to {MAX_ROWS:,}.")
@@ -455,8 +455,8 @@ def _explain(args) -> int:
 
 
 def _profile(args) -> int:
-    from dlcore.loading import read_table
     from dlcore.profiling import profile
+    from dlcore.runtime.loading import read_table
 
     dataset = read_table(args.data)
     report = profile(dataset.frame, args.target)

@@ -8,10 +8,10 @@ import re
 import numpy as np
 import pandas as pd
 
-from dlcore.encoders import BOOLEAN_WORDS
-from dlcore.encoders import KINDS as ENCODED_KINDS
-from dlcore.errors import DataError
-from dlcore.preparation import TASKS
+from dlcore.runtime.encoders import BOOLEAN_WORDS
+from dlcore.runtime.encoders import KINDS as ENCODED_KINDS
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.preparation import TASKS
 from dlcore.statistics import numeric_summary
 
 KINDS = tuple(kind for kind in ENCODED_KINDS if kind != "excluded")  # the kinds inference gives

@@ -9,16 +9,18 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from dlcore.errors import DataError
-from dlcore.explain import (EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, Explanation, Progress, background_of, explain,
-                            permutation_importance)
-from dlcore.files import read_json, write_json
-from dlcore.inference import PREPARED_DIR, Predictor
+from dlcore.evaluation import LOWER_IS_BETTER, score
 from dlcore.prepared import PreparedData
 from dlcore.runs import JOB_FILE, STATUS_FILE, read_status
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import (EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, ColumnPipeline, Explanation, Progress,
+                                    background_of, explain)
+from dlcore.runtime.files import read_json, write_json
+from dlcore.runtime.inference import PREPARED_DIR, Predictor
 
 EXPLAIN_DIR = "explain"  # the explanation job's folder inside a run folder
 EXPLANATIONS_FILE = "explanations.json"
+PERMUTATION_REPEATS = 5
 
 
 def explain_run(run_dir: Path, rows: int = EXPLAINED_ROWS, explainer: str = "permutation", seed: int = 0,
@@ -86,3 +88,33 @@ def explanation_status(run_dir: Path) -> dict | None:
 def explaining(status: dict | None) -> bool:
     """Whether an explanation job with this status is waiting or running."""
     return status is not None and status.get("state") in ("queued", "running")
+
+
+def permutation_importance(predictor: Predictor, rows: pd.DataFrame, targets: pd.Series,
+                           repeats: int = PERMUTATION_REPEATS, seed: int = 0) -> pd.DataFrame:
+    """The drop in the task's primary metric on ``rows`` when one column is shuffled (mean and spread over
+    ``repeats`` shuffles), most important first. Each column is prepared once and shuffled as a block."""
+    prep = predictor.preparation
+    metric = predictor.metrics["primary_metric"]
+    pipeline = ColumnPipeline(predictor, rows, rows.iloc[:0])
+    n, columns = len(rows), len(pipeline.columns)
+    index = np.repeat(np.arange(n)[:, None], columns, axis=1)
+
+    def scored(order: np.ndarray) -> float:
+        labels, proba = prep.decode_outputs(pipeline.forward.gathered(order))
+        return score(prep.task, targets, labels, proba, prep.classes or None)[metric]
+
+    reference = scored(index)
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    rng = np.random.default_rng(seed)
+    drops = []
+    for j in range(columns):
+        column_drops = []
+        for _ in range(repeats):
+            shuffled = index.copy()
+            shuffled[:, j] = rng.permutation(n)
+            column_drops.append(sign * (reference - scored(shuffled)))
+        drops.append(column_drops)
+    drops = np.asarray(drops)
+    table = pd.DataFrame({"column": pipeline.columns, "drop": drops.mean(axis=1), "spread": drops.std(axis=1)})
+    return table.sort_values("drop", ascending=False, ignore_index=True).assign(metric=metric)

@@ -3,7 +3,7 @@
 A bundle holds plain files: ``model.keras`` (loaded with Keras safe mode), ``preparation.json``,
 ``schema.json`` (what the training columns held), ``metrics.json``, ``history.csv`` and a ``README.md``;
 and, to predict without the app, ``predict.py`` with its ``requirements.txt`` and a copy of the
-prediction runtime (:data:`~dlcore.inference.RUNTIME_MODULES`: the app's own reading, encoding and
+prediction runtime (:mod:`dlcore.runtime`: the app's own reading, encoding and
 predicting code, so a raw CSV gives the app's predictions, and nothing of training or profiling).
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlcore.files import save_model, write_bytes, write_text
-from dlcore.bundle import RUN_FILES, RUNTIME_MODULES
-from dlcore.preparation import output_columns
-from dlcore.preparation import Preparation
+from dlcore.runtime.bundle import RUN_FILES, RUNTIME_FILES
+from dlcore.runtime.files import save_model, write_bytes, write_text
+from dlcore.runtime.preparation import output_columns
+from dlcore.runtime.preparation import Preparation
 
 BUNDLE_NAME = "model.zip"
 REQUIREMENTS = ("keras", "tensorflow", "numpy", "pandas", "scipy")
@@ -40,8 +40,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from dlcore.errors import DataError  # noqa: E402
-from dlcore.streaming import predict_file  # noqa: E402
+from dlcore.runtime.errors import DataError  # noqa: E402
+from dlcore.runtime.streaming import predict_file  # noqa: E402
 
 
 def main() -> int:
@@ -102,7 +102,7 @@ def schema(prep: Preparation) -> dict:
 
 def _runtime_files() -> dict[str, bytes]:
     package = Path(__file__).resolve().parent
-    modules = {f"dlcore/{module}.py": (package / f"{module}.py").read_bytes() for module in RUNTIME_MODULES}
+    modules = {name: (package.parent / name).read_bytes() for name in RUNTIME_FILES if name.startswith("dlcore/")}
     return {"predict.py": PREDICT_SCRIPT.encode(), "requirements.txt": _requirements(REQUIREMENTS).encode(),
             "requirements-explain.txt": ("-r requirements.txt\n" + _requirements(EXPLAIN_REQUIREMENTS)).encode(),
             **modules}

@@ -39,12 +39,12 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from dlcore.errors import DataError
-from dlcore.explain import EXPLAINERS, MAX_ROWS
 from dlcore.explanations import EXPLAIN_DIR
-from dlcore.files import read_json, write_json
 from dlcore.runs import (FINAL_STATES, MEMBERS_DIR, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run,
                          member_failure, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import EXPLAINERS, MAX_ROWS
+from dlcore.runtime.files import read_json, write_json
 
 QUEUE_DIR = ".queue"
 MAX_JOBS_ENV, MAX_RUNS_ENV, BACKEND_ENV = "DLCORE_MAX_JOBS", "DLCORE_MAX_RUNS_PER_SESSION", "DLCORE_BACKEND"
@@ -77,8 +77,8 @@ def start_run(data, arch, config, folds=None, dataset: str = "", owner: str = ""
     """Write a run folder for ``data`` (and its K-fold ``folds``), queue its jobs and start what the limits allow.
 
     ``owner`` is the browser session's secret; a session over its limit gets a :class:`LimitError`. ``source``: the
-    loaded :class:`~dlcore.loading.Dataset` and the app's setup of it, kept in the run folder
-    (:meth:`~dlcore.loading.Dataset.save`) so that the run brings its data set back. ``data_settings``: how the
+    loaded :class:`~dlcore.runtime.loading.Dataset` and the app's setup of it, kept in the run folder
+    (:meth:`~dlcore.runtime.loading.Dataset.save`) so that the run brings its data set back. ``data_settings``: how the
     table was read, prepared and split, for the run's ``settings.json``."""
     root = Path(root or runs_root()).absolute()
     backend = backend or default_backend()

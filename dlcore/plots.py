@@ -245,14 +245,14 @@ def error_histogram(compared: pd.DataFrame, target: str) -> go.Figure:
     return fig
 
 
-# -- explanations (dlcore.explain) ----------------------------------------------------------------------------------
+# -- explanations (dlcore.explanations) ----------------------------------------------------------------------------
 TOP_COLUMNS = 20
 
 
 def importance(shap_table: pd.DataFrame, permutation: pd.DataFrame | None = None, metric: str = "",
                top: int = TOP_COLUMNS) -> go.Figure:
     """Mean |SHAP| per column (:meth:`Explanation.importance`), and beside it the drop in the test score when the
-    column is shuffled (:func:`dlcore.explain.permutation_importance`), in SHAP's order, most important on top."""
+    column is shuffled (:func:`dlcore.explanations.permutation_importance`), in SHAP's order, most important on top."""
     shown = shap_table.head(top).iloc[::-1]
     columns = 2 if permutation is not None and len(permutation) else 1
     title = METRIC_TITLES.get(metric, metric)

@@ -1,4 +1,4 @@
-"""The prepared data a training job needs: split a table, fit a :class:`~dlcore.preparation.Preparation` on its
+"""The prepared data a training job needs: split a table, fit a :class:`~dlcore.runtime.preparation.Preparation` on its
 training rows only, and build the network's matrices.
 
 The kinds of the columns are decided once on the whole loaded table (:func:`dlcore.profiling.decide_kinds`, the
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlcore.errors import DataError
-from dlcore.evaluation import primary_metric
-from dlcore.files import read_json, replacing, write_json
-from dlcore.preparation import Preparation
 from dlcore.decisions import decide_kinds
+from dlcore.evaluation import primary_metric
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import read_json, replacing, write_json
+from dlcore.runtime.preparation import Preparation
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE, Split, kfold_splits, split_frame
 
 MAX_MATRIX_BYTES = 2 * 1024**3

@@ -9,7 +9,7 @@ import pandas as pd
 from dlcore.alerts import find_alerts
 from dlcore.decisions import (KINDS, check_task, decide_kinds, infer_task, minority_share, number_columns,
                               suggest_target)
-from dlcore.errors import DataError
+from dlcore.runtime.errors import DataError
 from dlcore.statistics import BLOCK_CELLS, as_floats, bin_codes, numeric_summary, quantiles, sorted_columns
 
 

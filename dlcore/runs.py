@@ -1,6 +1,6 @@
 """The run folder, the unit of truth of one training run, and the pipeline a worker runs in it.
 
-Every file below is written atomically (:mod:`dlcore.files`), so a run folder is readable after any crash:
+Every file below is written atomically (:mod:`dlcore.runtime.files`), so a run folder is readable after any crash:
 
 - ``run.json``: what the run is (owner key, data set, target, task, architecture, max epochs, created, rows);
 - ``job.json``: what the worker needs (kind ``run`` or ``fold``, architecture, training config, fold folders);
@@ -18,7 +18,7 @@ Every file below is written atomically (:mod:`dlcore.files`), so a run folder is
   ``members/folds.npy``: the fold each non-test row belongs to; the run's own job waits for its members, then
   delivers their mean as ``model.keras``;
 - ``explain/``: the explanation job's ``job.json`` and ``status.json`` (with its progress), and, once it is done,
-  ``explanations.json`` beside the run's files (:mod:`dlcore.explain`).
+  ``explanations.json`` beside the run's files (:mod:`dlcore.runtime.explain`).
 
 :class:`Run` reads a folder as it is now (for the pages, which never build or hold a model while it trains);
 :func:`execute`, :func:`execute_member` and :func:`execute_fold` are what a worker does.
@@ -45,10 +45,10 @@ from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, member_data
                              score_rows, train_member)
 from dlcore.evaluation import METRIC_TITLES, paired_differences, score
 from dlcore.export import write_run
-from dlcore.errors import DataError
-from dlcore.files import read_json, replacing, save_model, write_json, write_text
-from dlcore.inference import PREPARED_DIR, with_predictions
 from dlcore.prepared import PreparedData, storable
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import read_json, replacing, save_model, write_json, write_text
+from dlcore.runtime.inference import PREPARED_DIR, with_predictions
 from dlcore.settings import DataSettings, settings_of
 from dlcore.training import EpochCallback, TrainConfig, best_epoch, train
 
@@ -496,7 +496,7 @@ def evaluate_checkpoint(run_dir: Path, on_phase=None) -> dict:
 def _load(path: Path):
     import keras
 
-    import dlcore.layers  # noqa: F401  (registers dlcore's own layers for safe loading)
+    import dlcore.runtime.layers  # noqa: F401  (registers dlcore's own layers for safe loading)
 
     return keras.saving.load_model(path, safe_mode=True)
 

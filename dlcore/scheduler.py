@@ -10,8 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from dlcore.files import read_json
 from dlcore.jobs import QUEUE_DIR, dispatch
+from dlcore.runtime.files import read_json
 from dlcore.tuning import TUNE_FILE, TUNES_DIR, advance
 
 INTERVAL = 2.0  # seconds between two advances of the queue

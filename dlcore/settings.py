@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 
 from dlcore.architectures import Architecture
-from dlcore.errors import DataError
-from dlcore.files import write_json
-from dlcore.loading import ReadOptions, drop_missing_target
-from dlcore.preparation import TASKS
-from dlcore.prepared import PreparedData, prepare
 from dlcore.decisions import check_task, decide_kinds, infer_task
+from dlcore.prepared import PreparedData, prepare
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import write_json
+from dlcore.runtime.loading import ReadOptions, drop_missing_target
+from dlcore.runtime.preparation import TASKS
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
 from dlcore.training import TrainConfig
 

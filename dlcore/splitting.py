@@ -12,8 +12,8 @@ from typing import Iterator
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from dlcore.encoders import parse_dates
-from dlcore.errors import DataError
+from dlcore.runtime.encoders import parse_dates
+from dlcore.runtime.errors import DataError
 
 KFOLD_ROWS = 2000  # under this many rows, K-fold cross-validation is suggested
 TEST_SIZE, VALIDATION_SIZE = 0.2, 0.1  # of all rows, then of the rest

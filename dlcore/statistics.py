@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dlcore.encoders import skewness
+from dlcore.runtime.encoders import skewness
 
 HISTOGRAM_BINS = 30
 BLOCK_CELLS = 4_000_000  # numeric columns are summarised in blocks of about this many cells (bounded memory)

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from dlcore.architectures import Architecture, build_model, members_model, output_head, validate
-from dlcore.files import save_model
-from dlcore.prepared import PreparedData
-from dlcore.splitting import SEED
 from dlcore.decisions import IMBALANCED, minority_share
+from dlcore.prepared import PreparedData
+from dlcore.runtime.files import save_model
+from dlcore.splitting import SEED
 
 EpochCallback = Callable[[int, dict], None]
 CHECKPOINT_SECONDS = 2.0  # the best weights reach the disk at most this long after they were reached

@@ -74,17 +74,17 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from dlcore.architectures import Architecture, auto_architecture, validate
-from dlcore.errors import DataError
 from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, out_of_fold, score_rows, spread_out,
                              train_member)
-from dlcore.files import read_json, replacing, save_model, write_json, write_text
-from dlcore.inference import PREPARED_DIR
 from dlcore.jobs import check_session_limit, default_backend, dispatch, enqueue, max_jobs, submit
-from dlcore.loading import DATASET_INFO, DATASET_TABLE
 from dlcore.prepared import PreparedData
 from dlcore.runs import (FINAL_STATES, JOB_FILE, MODEL_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer,
                          new_run_dir, non_test_rows, owner_key, read_history, read_status, run_info, runs_root,
                          write_job)
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import read_json, replacing, save_model, write_json, write_text
+from dlcore.runtime.inference import PREPARED_DIR
+from dlcore.runtime.loading import DATASET_INFO, DATASET_TABLE
 from dlcore.selection import greedy_weights, mix, prediction_loss
 from dlcore.training import TrainConfig
 

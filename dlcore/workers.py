@@ -14,12 +14,12 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from dlcore.errors import DataError
 from dlcore.explanations import explain_job
-from dlcore.files import read_json, write_json
 from dlcore.jobs import JobFailed, dispatch, end_job, job_status
 from dlcore.runs import (HOST, JOB_FILE, STATUS_FILE, STOP_FILE, Run, evaluate_checkpoint, execute, execute_fold,
                          execute_member, write_job)
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import read_json, write_json
 from dlcore.training import training_device
 from dlcore.tuning import run_trial
 

@@ -6,12 +6,12 @@ from functools import partial
 import streamlit as st
 
 from dlcore import plots
-from dlcore.errors import DataError
-from dlcore.explain import EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, explain
 from dlcore.explanations import EXPLANATIONS_FILE, explaining, explanation_status, read_explanations
-from dlcore.files import csv_text
-from dlcore.inference import Predictor
 from dlcore.jobs import start_explanation
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, explain
+from dlcore.runtime.files import csv_text
+from dlcore.runtime.inference import Predictor
 from pages.shared import load_run, manual_row_form, require, run_background, run_heading
 
 require("job", shows="which columns drive the predictions, and any one prediction taken apart")

@@ -12,9 +12,9 @@ from dlcore.architectures import (
     ACTIVATIONS, ARCHITECTURE_NAMES, AUTO_RECIPE, CUSTOM, INITIALIZERS, LOSSES, MAX_UNITS, NUMERIC_EMBEDDINGS,
     OUTPUT_ACTIVATIONS, PRESETS, custom, diagram, layer_table, output_head, resolve, validate,
 )
-from dlcore.errors import DataError
 from dlcore.ensemble import members_choice
 from dlcore.runs import member_rows, non_test_rows
+from dlcore.runtime.errors import DataError
 from dlcore.settings import SETTINGS_FILE
 from dlcore.training import (MAX_FOLDS, OPTIMIZERS, SCHEDULES, TrainConfig, class_weights,
                              training_minority_share)

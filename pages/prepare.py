@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from dlcore.encoders import AUTO, ENCODERS, KINDS, OPTION_LABELS, choice_title, encodings
+from dlcore.runtime.encoders import AUTO, ENCODERS, KINDS, choice_title, encodings
 from dlcore.splitting import KFOLD_ROWS, suggest_kfold
-from pages.shared import column_kinds, current_profile, prepared, preview, require
+from pages.shared import OPTION_LABELS, column_kinds, current_profile, prepared, preview, require
+
 
 require("dataset", "target", shows="how every column is encoded and scaled, learned from the training rows only")
 state = st.session_state

@@ -11,14 +11,14 @@ import streamlit as st
 from dlcore import evaluation, plots
 from dlcore.baselines import NETWORK, difference_table, highlight_best, score_table, titles
 from dlcore.comparison import comparable_runs, leaderboard_on_test
-from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
-from dlcore.explain import explain, reference_row, with_reasons
 from dlcore.export import BUNDLE_NAME
-from dlcore.files import csv_text
-from dlcore.inference import Predictor
-from dlcore.loading import read_table
 from dlcore.runs import RESULT_STATES, Run, list_runs
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import explain, reference_row, with_reasons
+from dlcore.runtime.files import csv_text
+from dlcore.runtime.inference import Predictor
+from dlcore.runtime.loading import read_table
 from pages.shared import load_run, manual_row_form, run_background, run_heading
 
 SOURCES = {"run": "This run's model", "bundle": "A downloaded model (.zip)"}

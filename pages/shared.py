@@ -10,13 +10,14 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from dlcore.architectures import CUSTOM, Architecture, resolve
-from dlcore.errors import DataError
-from dlcore.explain import background_of
-from dlcore.inference import Predictor
-from dlcore.loading import Dataset, drop_missing_target
 from dlcore.prepared import PreparedData, prepare_folds
 from dlcore.profiling import profile
 from dlcore.runs import RESULT_STATES, find_run, list_runs
+from dlcore.runtime.encoders import MAX_ONEHOT_LEVELS
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import background_of
+from dlcore.runtime.inference import Predictor
+from dlcore.runtime.loading import Dataset, drop_missing_target
 from dlcore.sessions import issue, user_secret, verified
 from dlcore.settings import DataSettings, Settings, prepare_table
 from dlcore.splitting import SEED, TEST_SIZE, VALIDATION_SIZE
@@ -42,7 +43,7 @@ MAX_LEVELS = 1000  # levels listed in a select box of a hand-entered row
 PREVIEW_COLUMNS = 200  # a wider table's preview shows its first columns (the browser draws every column sent)
 
 DEFAULTS = {
-    "dataset": None,  # dlcore.loading.Dataset
+    "dataset": None,  # dlcore.runtime.loading.Dataset
     "target": None,
     "task": None,
     "seed": SEED,
@@ -110,6 +111,24 @@ def restore_run() -> None:
 
 SETUP_KEYS = ("target", "task", "seed", "test_size", "validation_size", "order_by", "kfold", "kinds",
               "column_options")  # what this session chose about its data set, kept with a run or tune
+
+
+OPTION_LABELS = {  # option → (label, help) for the Prepare page
+    "encoding": ("Encoding", "auto: the first of the column kind's encodings that suits its training values "
+                             f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then a learned embedding)."),
+    "impute": ("Fill missing with", "The training rows' median, mean or most frequent value, or a constant you "
+                                    "give."),
+    "fill_value": ("Constant", "The value that fills a missing one when 'Fill missing with' is constant."),
+    "scale": ("Scale", "Put the column on a common scale, from the training rows: standardize (mean 0, spread 1), "
+                       "0–1, robust to outliers, or to a normal shape."),
+    "log": ("Log transform", "sign(x)·log(1+|x|), for skewed values."),
+    "missing_indicator": ("Missing indicator", "A 0/1 column marking rows where the value was missing "
+                                               "(when training rows had gaps)."),
+    "min_frequency": ("Group levels rarer than (share of rows)", "Rarer levels share one (other) column."),
+    "cyclical": ("Cyclical sin/cos", "Month, day, weekday (and hour) as points on a circle, so December sits "
+                                     "next to January."),
+    "bins": ("Bins", "Quantile bins of the training values; each value becomes how far it fills each bin."),
+}
 
 
 def project_source() -> tuple:
@@ -329,7 +348,7 @@ def load_run(run_dir: str) -> Predictor:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def run_background(run_dir: str) -> pd.DataFrame:
-    """The training rows a run's explanations compare with (:func:`dlcore.explain.background_of`)."""
+    """The training rows a run's explanations compare with (:func:`dlcore.runtime.explain.background_of`)."""
     return background_of(run_dir)
 
 

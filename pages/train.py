@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from dlcore import plots
-from dlcore.errors import DataError
 from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import max_runs_per_session, queue_position, recover, start_run
 from dlcore.runs import member_rows, non_test_rows
+from dlcore.runtime.errors import DataError
 from dlcore.training import best_epoch, overfitting_hints
 from pages.shared import (architecture, data_settings, folds, prepared, project_source, require, run_heading,
                           share_link, show_run)

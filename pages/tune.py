@@ -7,10 +7,10 @@ import dataclasses
 import streamlit as st
 
 from dlcore import plots
-from dlcore.errors import DataError
-from dlcore.jobs import default_backend, max_jobs, max_runs_per_session
 from dlcore.evaluation import METRIC_TITLES
+from dlcore.jobs import default_backend, max_jobs, max_runs_per_session
 from dlcore.runs import RESULT_STATES, find_run, member_rows, non_test_rows
+from dlcore.runtime.errors import DataError
 from dlcore.training import OPTIMIZERS as OPTIMIZER_TITLES
 from dlcore.tuning import (BATCH_SIZES, DROPOUT, L2, LAYERS, LEARNING_RATE, MAX_TRIALS, OPTIMIZERS, PARAM_TITLES,
                            PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, WEIGHT_DECAY, WIDTH, find_tune,

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dlcore.errors import DataError
-from dlcore.loading import ENCODINGS, Dataset, ReadOptions, join_tables, read_table
 from dlcore.decisions import TASKS, check_task, infer_task, suggest_target
+from dlcore.joins import join_tables
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.loading import ENCODINGS, Dataset, ReadOptions, read_table
 from dlcore.samples import SAMPLES, sample_csv
 from pages.shared import preview, reset_from
 

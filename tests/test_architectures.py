@@ -8,7 +8,7 @@ import pytest
 from dlcore.architectures import (
     ARCHITECTURE_NAMES, PRESETS, Architecture, auto_architecture, build_model, layer_table, output_head, resolve, stack,
 )
-from dlcore.errors import DataError
+from dlcore.runtime.errors import DataError
 
 TASKS = [("binary", 2), ("multiclass", 4), ("regression", 0)]
 

@@ -12,13 +12,13 @@ from dlcore.architectures import (
     ARCHITECTURE_NAMES, LOSSES, PRESETS, Architecture, Layer, build_model, custom, diagram, layer_table, resolve,
     stack, validate,
 )
-from dlcore.errors import DataError
-from dlcore.inference import Predictor
 from dlcore.prepared import prepare
-from dlcore.workers import train_here
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.inference import Predictor
 from dlcore.training import (
     OPTIMIZERS, SCHEDULES, TrainConfig, class_weights, training_minority_share, overfitting_hints, train,
 )
+from dlcore.workers import train_here
 
 TASKS = [("binary", 2), ("multiclass", 4), ("regression", 0)]
 

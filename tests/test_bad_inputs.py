@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlcore.errors import DataError
-from dlcore.loading import drop_missing_target, read_table
-from dlcore.prepared import prepare
 from dlcore.decisions import check_task, decide_kinds, infer_task
+from dlcore.prepared import prepare
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.loading import drop_missing_target, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS = 60

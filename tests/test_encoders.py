@@ -1,5 +1,5 @@
 """The contract every encoding keeps: fitted on training values only, the same output after a JSON round trip, and
-an answer (never NaN, never an error) for missing and unseen values. A new encoding registered in dlcore.encoders
+an answer (never NaN, never an error) for missing and unseen values. A new encoding registered in the encoders
 is checked here without a new test; its own behaviour gets a test of its own."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlcore.encoders import ENCODERS, KINDS, MAX_ONEHOT_LEVELS, OPTION_LABELS, encodings, fit_encoder, from_config
-from dlcore.errors import DataError
+from dlcore.runtime.encoders import ENCODERS, KINDS, MAX_ONEHOT_LEVELS, encodings, fit_encoder, from_config
+from dlcore.runtime.errors import DataError
+from pages.shared import OPTION_LABELS
 
 
 def samples(kind: str) -> tuple[pd.Series, pd.Series]:

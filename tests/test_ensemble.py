@@ -16,10 +16,10 @@ import pytest
 from dlcore.architectures import resolve
 from dlcore.ensemble import fold_of_rows, members_choice, out_of_fold
 from dlcore.jobs import dispatch, recover, start_run
-from dlcore.workers import train_here
 from dlcore.prepared import prepare
 from dlcore.runs import Run
 from dlcore.training import TrainConfig
+from dlcore.workers import train_here
 
 ME = "a" * 32
 
@@ -36,7 +36,7 @@ def table(rows: int = 240, seed: int = 0, task: str = "binary") -> pd.DataFrame:
 def load(path):
     import keras
 
-    import dlcore.layers  # noqa: F401
+    import dlcore.runtime.layers  # noqa: F401
 
     return keras.saving.load_model(path, safe_mode=True)
 

@@ -17,13 +17,13 @@ import pytest
 
 from conftest import driver_frame
 from dlcore.architectures import ARCHITECTURE_NAMES, custom, resolve
-from dlcore.errors import DataError
-from dlcore.explain import background_of, explain, permutation_importance, reference_row
-from dlcore.explanations import EXPLANATIONS_FILE, explain_run, read_explanations
-from dlcore.inference import Predictor
-from dlcore.workers import train_here
+from dlcore.explanations import EXPLANATIONS_FILE, explain_run, permutation_importance, read_explanations
 from dlcore.prepared import prepare
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import background_of, explain, reference_row
+from dlcore.runtime.inference import Predictor
 from dlcore.training import TrainConfig
+from dlcore.workers import train_here
 
 ROOT = Path(__file__).resolve().parents[1]
 

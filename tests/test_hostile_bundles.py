@@ -19,23 +19,24 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import dlcore.bundle as bundles
+import dlcore.runtime.bundle as bundles
 from conftest import churn_frame, open_run_page
-from dlcore import cli, encoders
+from dlcore import cli
 from dlcore.architectures import resolve
-from dlcore.encoders import ENCODERS, MAX_FEATURES, MAX_LEVELS, InvalidConfig
-from dlcore.errors import DataError
 from dlcore.explanations import EXPLANATIONS_FILE, explain_run
-from dlcore.files import csv_text
-from dlcore.bundle import check_keras_config
-from dlcore.inference import Predictor
-from dlcore.streaming import predict_file
 from dlcore.jobs import start_run
-from dlcore.workers import train_here
-from dlcore.preparation import Preparation
 from dlcore.prepared import prepare
 from dlcore.runs import Run
+from dlcore.runtime import encoders
+from dlcore.runtime.bundle import check_keras_config
+from dlcore.runtime.encoders import ENCODERS, MAX_FEATURES, MAX_LEVELS, InvalidConfig
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import csv_text
+from dlcore.runtime.inference import Predictor
+from dlcore.runtime.preparation import Preparation
+from dlcore.runtime.streaming import predict_file
 from dlcore.training import TrainConfig
+from dlcore.workers import train_here
 
 OWNER = "f" * 32
 OPTIONS = {"plan": {"encoding": "embedding"}}  # a dlcore layer (CategoryEmbedding) in the model's config
@@ -287,8 +288,8 @@ def test_keras_safe_mode_refuses_a_lambda_too(tmp_path):
      "the class evil.layers.Evil from outside Keras"),
     ({"module": "keras.layers", "class_name": "Dense", "registered_name": "evil>Dense"},
      "the custom class 'evil>Dense', which is not one of dlcore's layers"),
-    ({"module": "dlcore.layers", "class_name": "Backdoor", "registered_name": "dlcore>Backdoor"},
-     "the class dlcore.layers.Backdoor, which is not one of dlcore's layers"),
+    ({"module": "dlcore.runtime.layers", "class_name": "Backdoor", "registered_name": "dlcore>Backdoor"},
+     "the class dlcore.runtime.layers.Backdoor, which is not one of dlcore's layers"),
     ({"module": None, "class_name": "Dense", "registered_name": None}, "the class 'Dense' without its module"),
     ({"module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None}, "a TFSMLayer layer"),
 ])
@@ -317,7 +318,7 @@ def test_the_real_configs_pass_and_deep_nesting_does_not(bundle):
 def test_the_registered_layers_are_dlcores():
     import keras
 
-    import dlcore.layers as layers
+    import dlcore.runtime.layers as layers
 
     assert bundles.DLCORE_PACKAGE == layers.PACKAGE
     defined = {name for name, value in vars(layers).items()

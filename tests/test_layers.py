@@ -1,5 +1,5 @@
-"""dlcore.layers: each layer's shapes and arithmetic, saving and reloading in `.keras` with safe mode with identical
-predictions, determinism with a seed, and unknown category codes."""
+"""The network's own layers: each layer's shapes and arithmetic, saving and reloading in `.keras` with safe mode
+with identical predictions, determinism with a seed, and unknown category codes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 
 from dlcore.architectures import build_model, resolve
 from dlcore.architectures import layer_table, members_model
-from dlcore.layers import CategoryEmbedding, Columns, EnsembleAdapter, EnsembleHead, MemberMean, PeriodicEmbedding
+from dlcore.runtime.layers import (CategoryEmbedding, Columns, EnsembleAdapter, EnsembleHead, MemberMean,
+                                  PeriodicEmbedding)
 
 TYPES = ["number", "flag", "category:4", "number", "category:3", "number"]
 

@@ -1,4 +1,4 @@
-"""dlcore.loading: reading user files (bytes and paths) and refusing unusable ones."""
+"""dlcore.runtime.loading: reading user files (bytes and paths) and refusing unusable ones."""
 
 import gzip
 import io
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlcore.errors import DataError
-from dlcore.loading import (DATASET_INFO, DATASET_TABLE, Dataset, ReadOptions, drop_missing_target, join_tables,
-                            read_table)
+from dlcore.joins import join_tables
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.loading import DATASET_INFO, DATASET_TABLE, Dataset, ReadOptions, drop_missing_target, read_table
 
 
 # -- delimiters ---------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_directory_path_is_refused(tmp_path):
 
 
 def test_oversized_bytes_are_refused(monkeypatch):
-    import dlcore.loading as loading
+    import dlcore.runtime.loading as loading
 
     monkeypatch.setattr(loading, "MAX_BYTES", 10)
     with pytest.raises(DataError, match="larger than"):
@@ -392,7 +392,7 @@ def _chunky_csv() -> bytes:
 
 def test_a_file_parsed_in_chunks_reads_as_one_parse_would(monkeypatch, tmp_path):
     whole = read_table(_chunky_csv())
-    monkeypatch.setattr("dlcore.loading.LOAD_CHUNK_CELLS", 30)  # chunks of 10 rows: colour is empty in three
+    monkeypatch.setattr("dlcore.runtime.loading.LOAD_CHUNK_CELLS", 30)  # chunks of 10 rows: colour is empty in three
     path = tmp_path / "chunky.csv"
     path.write_bytes(_chunky_csv())
     for source in (_chunky_csv(), path):
@@ -415,7 +415,7 @@ def test_a_path_reads_like_its_bytes_with_the_same_digest(tmp_path):
 
 
 def test_utf8_cut_inside_a_letter_at_a_block_edge_is_not_utf8(monkeypatch, tmp_path):
-    monkeypatch.setattr("dlcore.loading.SCAN_BYTES", 7)
+    monkeypatch.setattr("dlcore.runtime.loading.SCAN_BYTES", 7)
     path = tmp_path / "t.csv"
     path.write_bytes("a,b\nx,é\n".encode("utf-8") + b"y,\xe9\n")  # the last letter is Latin-1
     dataset = read_table(path)

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import churn_frame, to_csv
-from dlcore.loading import read_table
+from dlcore.runtime.loading import read_table
 
 
 def churn_csv(rows: int = 240, seed: int = 0) -> bytes:

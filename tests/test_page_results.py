@@ -13,10 +13,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import churn_frame
 from dlcore.architectures import resolve
-from dlcore.inference import Predictor
-from dlcore.prepared import prepare
 from dlcore.jobs import start_run
+from dlcore.prepared import prepare
 from dlcore.runs import Run
+from dlcore.runtime.inference import Predictor
 from dlcore.training import TrainConfig
 
 

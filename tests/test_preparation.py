@@ -1,4 +1,4 @@
-"""dlcore.preparation: split, then encode and standardize with training statistics only."""
+"""dlcore.runtime.preparation: split, then encode and standardize with training statistics only."""
 
 import json
 
@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlcore.encoders import MAX_ONEHOT_LEVELS, OTHER
-from dlcore.errors import DataError
-from dlcore.preparation import Preparation
-from dlcore.loading import drop_missing_target
-from dlcore.prepared import PreparedData, prepare
 from dlcore.decisions import decide_kinds
+from dlcore.prepared import PreparedData, prepare
+from dlcore.runtime.encoders import MAX_ONEHOT_LEVELS, OTHER
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.loading import drop_missing_target
+from dlcore.runtime.preparation import Preparation
 from dlcore.splitting import split_frame
 
 

@@ -1,4 +1,4 @@
-"""dlcore.preparation's per-column options, splits and checks: every statistic from the training rows only."""
+"""dlcore.runtime.preparation's per-column options, splits and checks: every statistic from the training rows only."""
 
 import json
 
@@ -9,11 +9,11 @@ from scipy.special import ndtri
 from sklearn.preprocessing import QuantileTransformer
 
 from dlcore import prepared
-from dlcore.encoders import MAX_ONEHOT_LEVELS, OTHER, fit_encoder
-from dlcore.errors import DataError
-from dlcore.preparation import Preparation
-from dlcore.prepared import prepare, prepare_folds
 from dlcore.decisions import decide_kinds
+from dlcore.prepared import prepare, prepare_folds
+from dlcore.runtime.encoders import MAX_ONEHOT_LEVELS, OTHER, fit_encoder
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.preparation import Preparation
 from dlcore.splitting import KFOLD_ROWS, split_frame, suggest_kfold
 
 # Training rows x = 1, 2, 2, 4, 7 and a gap; the test rows are far larger, so any leak shows.

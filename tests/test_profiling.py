@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlcore.errors import DataError
 from dlcore import profiling, statistics
 from dlcore.decisions import KINDS, check_task, column_kind, decide_kinds, infer_task
 from dlcore.profiling import profile
+from dlcore.runtime.errors import DataError
 
 SENTENCES = [
     f"Customer {i} wrote that the delivery was slow but the product itself works well enough" for i in range(30)

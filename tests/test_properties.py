@@ -12,14 +12,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dlcore.architectures import resolve
-from dlcore.errors import DataError
-from dlcore.inference import Predictor
-from dlcore.loading import drop_missing_target, read_table
-from dlcore.preparation import Preparation
-from dlcore.prepared import prepare
 from dlcore.decisions import check_task, decide_kinds, infer_task
-from dlcore.workers import train_here
+from dlcore.prepared import prepare
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.inference import Predictor
+from dlcore.runtime.loading import drop_missing_target, read_table
+from dlcore.runtime.preparation import Preparation
 from dlcore.training import TrainConfig
+from dlcore.workers import train_here
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
 KINDS = ("number", "integer", "level", "yes/no", "date", "text", "empty")

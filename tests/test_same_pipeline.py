@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlcore.inference import Predictor
 from dlcore.decisions import column_kind, decide_kinds
+from dlcore.runtime.inference import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 3

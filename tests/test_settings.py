@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dlcore.architectures import PRESETS, custom
-from dlcore.errors import DataError
+from dlcore.runtime.errors import DataError
 from dlcore.settings import FORMAT, DataSettings, Settings
 from dlcore.training import TrainConfig
 

@@ -12,19 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import dlcore.bundle as bundles
+import dlcore.runtime.bundle as bundles
 from dlcore.architectures import Architecture, resolve, stack
 from dlcore.baselines import naive_baseline
-from dlcore.errors import DataError
 from dlcore.evaluation import score
-from dlcore.bundle import RUN_FILES, RUNTIME_FILES, read_bundle
-from dlcore.inference import Predictor
-from dlcore.preparation import Preparation
-from dlcore.prepared import prepare
 from dlcore.jobs import start_run
-from dlcore.workers import train_here
+from dlcore.prepared import prepare
 from dlcore.runs import RUNS_ENV, history_writer, new_run_dir, runs_root
+from dlcore.runtime.bundle import RUN_FILES, RUNTIME_FILES, read_bundle
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.inference import Predictor
+from dlcore.runtime.preparation import Preparation
 from dlcore.training import TrainConfig, steps_per_execution, train, training_device
+from dlcore.workers import train_here
 
 N = 300
 
@@ -129,11 +129,11 @@ def test_should_stop_ends_training_in_the_first_epoch(binary_data, arch):
 
 def test_training_does_no_python_work_per_batch(tmp_path, monkeypatch):
     """Many batches an epoch: the stop check runs once per call of batches, the run folder is written once an epoch."""
-    import dlcore.files
+    import dlcore.runtime.files
 
     written = []
-    write_bytes = dlcore.files.write_bytes
-    monkeypatch.setattr(dlcore.files, "write_bytes", lambda path, data: (written.append(Path(path).name),
+    write_bytes = dlcore.runtime.files.write_bytes
+    monkeypatch.setattr(dlcore.runtime.files, "write_bytes", lambda path, data: (written.append(Path(path).name),
                                                                          write_bytes(path, data)))
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})

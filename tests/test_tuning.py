@@ -18,13 +18,13 @@ from optuna.trial import TrialState
 
 from conftest import churn_frame, to_csv
 from dlcore.architectures import validate
-from dlcore.files import write_json
-from dlcore.tuning import start_tune
-from dlcore.loading import Dataset
 from dlcore.prepared import prepare
 from dlcore.runs import JOB_FILE, STATUS_FILE, Run, read_status
-from dlcore.training import TrainConfig
+from dlcore.runtime.files import write_json
+from dlcore.runtime.loading import Dataset
 from dlcore.selection import greedy_weights, mix, prediction_loss
+from dlcore.training import TrainConfig
+from dlcore.tuning import start_tune
 from dlcore.tuning import (BATCH_SIZES, OUT_OF_FOLD_FILE, STUDY_FILE, STUDY_NAME, TRIALS_DIR, TUNES_DIR, Tune,
                            find_tune, keep_best, open_study, resume, suggest)
 

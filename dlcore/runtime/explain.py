@@ -29,9 +29,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from dlcore.encoders import CATEGORY_FEATURE
-from dlcore.errors import DataError
-from dlcore.inference import PREPARED_DIR, Predictor
+from dlcore.runtime.encoders import CATEGORY_FEATURE
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.inference import PREPARED_DIR, Predictor
 
 BACKGROUND_ROWS = 100
 EXPLAINED_ROWS = 200
@@ -42,7 +42,6 @@ MAX_ROWS = 5000  # rows one explanation job or command may explain
 # the time of 8.
 PERMUTATIONS = 4
 GRADIENT_SAMPLES = 500  # expected-gradient samples per explained row
-PERMUTATION_REPEATS = 5
 TOP_REASONS = 3
 FORWARD_BATCH = 65_536
 EXPLAINERS = {"permutation": "Permutation SHAP on the original columns (exact: the values add up to the prediction)",
@@ -241,38 +240,6 @@ def _gradient_values(pipeline: ColumnPipeline, explained: np.ndarray, behind: np
     if pipeline.prep.task == "regression":
         values = values * pipeline.prep.target_encoding["std"]
     return values, base
-
-
-def permutation_importance(predictor: Predictor, rows: pd.DataFrame, targets: pd.Series,
-                           repeats: int = PERMUTATION_REPEATS, seed: int = 0) -> pd.DataFrame:
-    """The drop in the task's primary metric on ``rows`` when one column is shuffled (mean and spread over
-    ``repeats`` shuffles), most important first. Each column is prepared once and shuffled as a block."""
-    from dlcore.evaluation import LOWER_IS_BETTER, score
-
-    prep = predictor.preparation
-    metric = predictor.metrics["primary_metric"]
-    pipeline = ColumnPipeline(predictor, rows, rows.iloc[:0])
-    n, columns = len(rows), len(pipeline.columns)
-    index = np.repeat(np.arange(n)[:, None], columns, axis=1)
-
-    def scored(order: np.ndarray) -> float:
-        labels, proba = prep.decode_outputs(pipeline.forward.gathered(order))
-        return score(prep.task, targets, labels, proba, prep.classes or None)[metric]
-
-    reference = scored(index)
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-    rng = np.random.default_rng(seed)
-    drops = []
-    for j in range(columns):
-        column_drops = []
-        for _ in range(repeats):
-            shuffled = index.copy()
-            shuffled[:, j] = rng.permutation(n)
-            column_drops.append(sign * (reference - scored(shuffled)))
-        drops.append(column_drops)
-    drops = np.asarray(drops)
-    table = pd.DataFrame({"column": pipeline.columns, "drop": drops.mean(axis=1), "spread": drops.std(axis=1)})
-    return table.sort_values("drop", ascending=False, ignore_index=True).assign(metric=metric)
 
 
 def reference_row(predictor: Predictor) -> pd.DataFrame:

@@ -2,11 +2,11 @@
 
 :class:`Predictor` reads a run folder or a ``model.zip`` bundle (plain JSON, and ``model.keras`` in Keras safe mode:
 nothing in a bundle is unpickled or executed), checks new rows against what the training rows held
-(:class:`SchemaReport`) and predicts them; :func:`predict_file` streams a file of any length through it in chunks. A
-bundle ships this module with the few it needs (:data:`RUNTIME_MODULES`) and ``predict.py``, so a raw CSV gives the
-app's predictions with only the bundle's ``requirements.txt`` installed.
+(:class:`SchemaReport`) and predicts them (:mod:`dlcore.runtime.streaming` streams a file of any length through
+it). A bundle ships this package and ``predict.py``, so a raw CSV gives the app's predictions with only the
+bundle's ``requirements.txt`` installed.
 
-Every file of a bundle is checked before it is used (:mod:`dlcore.bundle`).
+Every file of a bundle is checked before it is used (:mod:`dlcore.runtime.bundle`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from dlcore import bundle
-from dlcore.bundle import (
+from dlcore.runtime import bundle
+from dlcore.runtime.bundle import (
     REQUIRED_FILES,
     check_keras_archive,
     check_metrics,
@@ -32,9 +32,9 @@ from dlcore.bundle import (
     read_file,
     short_error,
 )
-from dlcore.encoders import InvalidConfig
-from dlcore.errors import DataError
-from dlcore.preparation import ROW_IN_FILE, Preparation, output_columns
+from dlcore.runtime.encoders import InvalidConfig
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.preparation import ROW_IN_FILE, Preparation, output_columns
 
 PREPARED_DIR = "prepared"  # a run folder's prepared data (the training rows' Parquet among it); bundles have none
 PREDICT_BATCH = 8192
@@ -140,7 +140,7 @@ class Predictor:
         members = check_keras_archive(self.model_bytes)
         import keras
 
-        import dlcore.layers  # noqa: F401  (registers dlcore's own layers, which safe mode then accepts)
+        import dlcore.runtime.layers  # noqa: F401  (registers dlcore's own layers, which safe mode then accepts)
 
         with tempfile.TemporaryDirectory() as tmp:
             model_path = Path(tmp) / "model.keras"
@@ -196,7 +196,7 @@ class Predictor:
                 first_row: int | None = None) -> pd.DataFrame:
         """``frame`` with its columns in order, plus ``prediction``, ``probability_<label>`` per class and
         ``row_in_file`` (earlier prediction columns are replaced). The row numbers count from ``first_row``; without
-        it, they are the frame's index + 1, which :func:`~dlcore.loading.read_table` and a run's test rows hold as
+        it, they are the frame's index + 1, which :func:`~.loading.read_table` and a run's test rows hold as
         each row's position in its file. Predicted :data:`PREDICT_BATCH` rows at a time; ``on_batch(done, total)``
         after each batch."""
         if not len(frame):

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from dlcore.errors import DataError
+from dlcore.runtime.errors import DataError
 
 KINDS = ("numeric", "boolean", "categorical", "datetime", "text", "identifier", "constant", "excluded")
 AUTO = "auto"
@@ -50,28 +50,12 @@ DATE_PARTS = ("year", "month", "quarter", "week", "day", "dayofweek", "season")
 CYCLES = {"month": (1, 12), "day": (1, None), "dayofweek": (0, 7), "hour": (0, 24)}  # (first value, period)
 SCALE_TITLES = {"standardize": "standardize", "minmax": "scale to 0–1", "robust": "robust-scale (median, IQR)",
                 "robust_clip": "robust-scale, then soft-clip outliers", "quantile": "quantile-transform to a normal"}
-OPTION_LABELS = {  # option → (label, help) for the Prepare page
-    "encoding": ("Encoding", "auto: the first of the column kind's encodings that suits its training values "
-                             f"(one-hot up to {MAX_ONEHOT_LEVELS} levels, then a learned embedding)."),
-    "impute": ("Fill missing with", "The training rows' median, mean or most frequent value, or a constant you "
-                                    "give."),
-    "fill_value": ("Constant", "The value that fills a missing one when 'Fill missing with' is constant."),
-    "scale": ("Scale", "Put the column on a common scale, from the training rows: standardize (mean 0, spread 1), "
-                       "0–1, robust to outliers, or to a normal shape."),
-    "log": ("Log transform", "sign(x)·log(1+|x|), for skewed values."),
-    "missing_indicator": ("Missing indicator", "A 0/1 column marking rows where the value was missing "
-                                               "(when training rows had gaps)."),
-    "min_frequency": ("Group levels rarer than (share of rows)", "Rarer levels share one (other) column."),
-    "cyclical": ("Cyclical sin/cos", "Month, day, weekday (and hour) as points on a circle, so December sits "
-                                     "next to January."),
-    "bins": ("Bins", "Quantile bins of the training values; each value becomes how far it fills each bin."),
-}
 NUMBER_FEATURE, FLAG_FEATURE, CATEGORY_FEATURE = "number", "flag", "category"
 CLIP_BOUND = 3.0  # robust scaling's soft clip: values approach ±3 (robust standard deviations)
 # Bounds on a fitted encoder read from a file (a bundle may come from anyone): far above what training makes, low
 # enough that a tampered file cannot make the app allocate absurd memory.
 MAX_LEVELS = 1_000_000  # levels one column may list (categories_, frequencies_, the levels in seen_)
-MAX_FEATURES = 100_000  # network inputs one column may make (features_); dlcore.preparation bounds their total
+MAX_FEATURES = 100_000  # network inputs one column may make (features_); dlcore.runtime.preparation bounds their total
 ENCODERS: dict[str, type[Encoder]] = {}
 
 

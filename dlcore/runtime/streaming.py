@@ -7,11 +7,11 @@ import os
 import time
 from pathlib import Path
 
-from dlcore.errors import DataError
-from dlcore.explain import background_for, predict_with_reasons
-from dlcore.files import csv_text, replacing
-from dlcore.inference import PREDICT_BATCH, Predictor, SchemaReport
-from dlcore.loading import stream_table
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.explain import background_for, predict_with_reasons
+from dlcore.runtime.files import csv_text, replacing
+from dlcore.runtime.inference import PREDICT_BATCH, Predictor, SchemaReport
+from dlcore.runtime.loading import stream_table
 
 
 def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=print, explain: bool = False,
@@ -19,7 +19,7 @@ def predict_file(model: str | Path, data: str | Path, out: str | Path, echo=prin
     """Check and predict every row of the table at ``data`` with a run folder or bundle, and write the CSV ``out``:
     ``python -m dlcore predict`` and a bundle's ``predict.py``.
 
-    The table is streamed (:func:`~dlcore.loading.stream_table`, ``chunk_rows`` rows at a time): each chunk is
+    The table is streamed (:func:`~dlcore.runtime.loading.stream_table`, ``chunk_rows`` rows at a time): each chunk is
     checked, predicted and appended to a temporary file beside ``out``, which replaces ``out`` once every row is
     written, so memory stays bounded and a failure leaves no half file. With ``explain``, each row's three most
     influential columns are added (needs shap). ``echo`` gets the report's summary, counted over all the rows, and a

@@ -1,6 +1,6 @@
 """Read a model bundle safely: the files of a ``model.zip``, checked before anything is used.
 
-A bundle may come from anyone (the app takes uploads), so every refusal is a :class:`~dlcore.errors.DataError` that
+A bundle may come from anyone (the app takes uploads), so every refusal is a :class:`~.errors.DataError` that
 says why, and nothing is trusted before it is checked:
 
 - the zip (:func:`read_bundle`) and the zip inside it, ``model.keras`` (:func:`check_keras_archive`), are checked on
@@ -11,10 +11,10 @@ says why, and nothing is trusted before it is checked:
 - ``config.json`` of the model may only name Keras' own classes and dlcore's registered layers, and no ``Lambda`` (or
   any other layer that carries code) before Keras sees it; Keras then loads it in safe mode, from a clean copy of
   the checked members written in a temporary folder that is removed afterwards;
-- ``preparation.json`` (:meth:`dlcore.preparation.Preparation.from_config`), ``metrics.json`` (:func:`check_metrics`)
+- ``preparation.json`` (:meth:`.preparation.Preparation.from_config`), ``metrics.json`` (:func:`check_metrics`)
   and ``schema.json`` (:func:`check_schema_file`) are checked against what the app writes, with bounded sizes.
 
-Part of the bundle's runtime, like :mod:`dlcore.inference`.
+Part of the bundle's runtime, like :mod:`dlcore.runtime.inference`.
 """
 
 from __future__ import annotations
@@ -28,17 +28,18 @@ import struct
 import zipfile
 from pathlib import Path
 
-from dlcore.encoders import KINDS, is_number, what_is
-from dlcore.errors import DataError
-from dlcore.preparation import Preparation, TASKS, output_columns
+from dlcore.runtime.encoders import KINDS, is_number, what_is
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.preparation import Preparation, TASKS, output_columns
 
 RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
-# copied into every bundle for predict.py: at module level they import only each other
+# the runtime package (dlcore/runtime), copied into every bundle for predict.py, with dlcore's own __init__
 RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "bundle", "inference",
                    "explain", "layers", "streaming")
-RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt",
-                 *(f"dlcore/{module}.py" for module in RUNTIME_MODULES))
-FORMER_RUNTIME_FILES = ("dlcore/profiling.py", "dlcore/export.py")  # in bundles written before this runtime
+RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt", "dlcore/__init__.py",
+                 *(f"dlcore/runtime/{module}.py" for module in RUNTIME_MODULES))
+FORMER_RUNTIME_FILES = (  # in bundles written before the runtime was a package of its own
+    "dlcore/profiling.py", "dlcore/export.py", *(f"dlcore/{module}.py" for module in RUNTIME_MODULES[1:]))
 BUNDLE_FILES = RUN_FILES + RUNTIME_FILES + FORMER_RUNTIME_FILES
 REQUIRED_FILES = ("model.keras", "preparation.json", "metrics.json")
 KERAS_FILES = ("config.json", "metadata.json", "model.weights.h5")
@@ -61,7 +62,7 @@ MAX_CONFIG_DEPTH = 64  # nesting of model.keras' config.json
 # Keras classes that carry code (Python or a serialized module) or read other files: refused in any model
 CODE_LAYERS = frozenset({"Lambda", "__lambda__", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"})
 DLCORE_LAYERS = ("Columns", "PeriodicEmbedding", "CategoryEmbedding", "EnsembleAdapter", "EnsembleHead", "MemberMean")
-DLCORE_PACKAGE = "dlcore"  # dlcore.layers.PACKAGE (that module imports Keras, so it is not imported here)
+DLCORE_PACKAGE = "dlcore"  # dlcore.runtime.layers.PACKAGE (that module imports Keras, so it is not imported here)
 # The metric names dlcore.evaluation writes, and the baselines dlcore.baselines scores (metrics.json)
 METRIC_NAMES = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "mae", "rmse", "r2", "mape",
                 "precision", "recall", "f1")

@@ -1,13 +1,13 @@
 """Keras layers of dlcore's networks, each registered, so a saved ``.keras`` model reloads with ``safe_mode=True``.
 
-The network reads one float matrix, the preparation's (:attr:`dlcore.preparation.Preparation.feature_types` says
+The network reads one float matrix, the preparation's (:attr:`dlcore.runtime.preparation.Preparation.feature_types` says
 what each column is). :class:`Columns` picks some of its columns; :class:`PeriodicEmbedding` turns each number into
 a learned vector (Gorishniy et al., "On Embeddings for Numerical Features in Tabular Deep Learning", 2022: periodic
 features with learned frequencies, then a linear layer and ReLU per number, "PLR"); :class:`CategoryEmbedding`
 looks up a learned vector for each category code.
 
 Importing this module imports Keras: only model building and loading do (``dlcore.architectures``,
-``dlcore.inference``). It is part of the model bundle's runtime.
+``dlcore.runtime.inference``). It is part of the model bundle's runtime.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ network's form.
 :class:`Preparation` has scikit-learn's shape (``fit`` on the training rows, ``transform`` any rows) and Keras'
 (``get_config``/``from_config`` to and from plain JSON with a format version, no pickle). Each column's kind is
 decided before (:func:`dlcore.profiling.decide_kinds`) and passed in; each column's encoding is chosen by
-:func:`dlcore.encoders.fit_encoder`. Like :mod:`dlcore.encoders`, this module is part of the bundle's runtime.
+:func:`.encoders.fit_encoder`. Like :mod:`.encoders`, this module is part of the bundle's runtime.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from dlcore import encoders
-from dlcore.encoders import Encoder, InvalidConfig, fit_encoder
-from dlcore.errors import DataError
+from dlcore.runtime import encoders
+from dlcore.runtime.encoders import Encoder, InvalidConfig, fit_encoder
+from dlcore.runtime.errors import DataError
 
 FORMAT = 2  # of get_config; format 1 (untyped column dicts, before encoder classes) is read by _upgrade_column
 TASKS = ("binary", "multiclass", "regression")
 ENTRIES = ("target", "task", "kinds", "options", "columns", "target_encoding")  # of get_config, besides "format"
-# Bounds on a preparation read from a file (see also dlcore.encoders.MAX_LEVELS, MAX_FEATURES per column)
+# Bounds on a preparation read from a file (see also dlcore.runtime.encoders.MAX_LEVELS, MAX_FEATURES per column)
 MAX_COLUMNS = 100_000  # columns (the loader's default limit is 20,000)
 MAX_FEATURES = 100_000  # network inputs in all
 MAX_CLASSES = 10_000  # class labels of a multiclass target (training allows far fewer)
@@ -141,7 +141,7 @@ class Preparation:
 
     @property
     def feature_types(self) -> list[str]:
-        """What each input column of the network is (:meth:`dlcore.encoders.Encoder.feature_types`)."""
+        """What each input column of the network is (:meth:`dlcore.runtime.encoders.Encoder.feature_types`)."""
         return [kind for encoder in self.encoders.values() for kind in encoder.feature_types()]
 
     def plan(self) -> pd.DataFrame:
@@ -171,7 +171,7 @@ class Preparation:
         """A fitted preparation from :meth:`get_config`'s JSON (or format 1's), checked before anything is built
         from it: a file that is not what :meth:`get_config` writes (missing or unknown entries, wrong types, NaN,
         unknown kinds or encodings, more than :data:`MAX_COLUMNS` columns or :data:`MAX_FEATURES` network inputs)
-        raises :class:`~dlcore.encoders.InvalidConfig`, which says what is wrong."""
+        raises :class:`~dlcore.runtime.encoders.InvalidConfig`, which says what is wrong."""
         if not isinstance(config, dict):
             raise InvalidConfig(f"it is {encoders.what_is(config)}, not an object")
         version = config.get("format", 1)

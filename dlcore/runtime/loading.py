@@ -23,8 +23,8 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from dlcore.errors import DataError
-from dlcore.files import read_json, replacing, write_json
+from dlcore.runtime.errors import DataError
+from dlcore.runtime.files import read_json, replacing, write_json
 
 def _limit(name: str, default: int) -> int:
     """A size limit: the environment variable ``name`` when set, else ``default``."""
@@ -555,44 +555,3 @@ def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame,
     if not keep.any():
         raise DataError(f"Target column {target!r} is empty in every row: choose another target.")
     return frame.loc[keep], dropped
-
-
-@dataclass
-class JoinReport:
-    """Row counts around a join, so a user sees what the join did to the table."""
-
-    left_rows: int
-    right_rows: int
-    result_rows: int
-    unmatched_left: int
-    duplicate_right_keys: int
-
-    def message(self) -> str:
-        text = f"{self.left_rows:,} rows joined with {self.right_rows:,} → {self.result_rows:,} rows."
-        if self.unmatched_left:
-            text += f" {self.unmatched_left:,} rows found no match."
-        if self.duplicate_right_keys:
-            text += (f" The second table repeats {self.duplicate_right_keys:,} key value(s), so some rows were "
-                     "duplicated.")
-        return text
-
-
-def join_tables(left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: str = "left"
-                ) -> tuple[pd.DataFrame, JoinReport]:
-    """Join a second table on key column(s) (``inner`` or ``left``), as in the books' Rossmann train + store."""
-    if how not in ("inner", "left"):
-        raise DataError(f"Unknown join {how!r}: choose inner or left.")
-    missing = [c for c in on if c not in left.columns or c not in right.columns]
-    if not on or missing:
-        raise DataError(f"Key column(s) {', '.join(missing) or '(none)'} must be in both tables.")
-    try:
-        merged = left.merge(right, on=on, how=how, suffixes=("", "_2"), indicator=True)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"The tables cannot be joined on {', '.join(on)}: {exc}.") from exc
-    keys = left[on].merge(right[on].drop_duplicates(), on=on, how="left", indicator=True)
-    report = JoinReport(
-        left_rows=len(left), right_rows=len(right), result_rows=len(merged),
-        unmatched_left=int((keys["_merge"] == "left_only").sum()),
-        duplicate_right_keys=int(right.duplicated(subset=on).sum()),
-    )
-    return merged.drop(columns="_merge"), report
