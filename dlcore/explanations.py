@@ -3,6 +3,7 @@ wrote (SHAP values of test rows and permutation importance on the test split), r
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -11,7 +12,8 @@ import pandas as pd
 
 from dlcore.evaluation import LOWER_IS_BETTER, score
 from dlcore.prepared import PreparedData
-from dlcore.runs import JOB_FILE, STATUS_FILE, read_status
+from dlcore.jobs import default_backend, dispatch, enqueue
+from dlcore.runs import JOB_FILE, STATUS_FILE, Run, read_status
 from dlcore.runtime.errors import DataError
 from dlcore.runtime.explain import (EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, ColumnPipeline, Explanation, Progress,
                                     background_of, explain)
@@ -21,6 +23,25 @@ from dlcore.runtime.inference import PREPARED_DIR, Predictor
 EXPLAIN_DIR = "explain"  # the explanation job's folder inside a run folder
 EXPLANATIONS_FILE = "explanations.json"
 PERMUTATION_REPEATS = 5
+
+
+def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",
+                      backend: str | None = None) -> Path:
+    """Queue a job that explains ``rows`` test rows of a finished run (:func:`explain_job`); its
+    folder ``<run>/explain`` holds the job's status and progress, the run folder gets ``explanations.json``."""
+    if explainer not in EXPLAINERS or not 1 <= rows <= MAX_ROWS:
+        raise DataError(f"Explain 1 to {MAX_ROWS:,} rows with one of {', '.join(EXPLAINERS)}.")
+    root, job_dir = run.run_dir.parent, run.run_dir / EXPLAIN_DIR
+    if read_status(job_dir).get("state") in ("queued", "running"):
+        raise DataError("This run is being explained already.")
+    try:
+        write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})
+        write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
+    except OSError as exc:
+        raise DataError(f"The run folder {run.run_dir} cannot be written ({exc.strerror or exc}).") from exc
+    enqueue(root, [f"{run.run_id}/{EXPLAIN_DIR}"], run.run_id, owner, backend or default_backend(), "train")
+    dispatch(root)
+    return job_dir
 
 
 def explain_run(run_dir: Path, rows: int = EXPLAINED_ROWS, explainer: str = "permutation", seed: int = 0,
@@ -47,7 +68,7 @@ def explain_run(run_dir: Path, rows: int = EXPLAINED_ROWS, explainer: str = "per
 
 def explain_job(job_dir: Path, on_progress: Progress | None = None,
                 on_phase: Callable[[str], None] | None = None) -> dict:
-    """What a worker does with an explanation job (:func:`dlcore.jobs.start_explanation`): explain the run in the
+    """What a worker does with an explanation job (:func:`start_explanation`): explain the run in the
     folder above ``job_dir`` as its ``job.json`` asks; returns a short summary."""
     spec = read_json(Path(job_dir) / JOB_FILE)
     result = explain_run(Path(job_dir).parent, int(spec.get("rows", EXPLAINED_ROWS)),

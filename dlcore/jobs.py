@@ -3,13 +3,13 @@ queue with limits.
 
 A job is a folder that :func:`dlcore.runs.write_job` filled with everything the worker needs. :func:`start_run`
 writes a run (one job per K-fold fold, one per member of its ensemble, then the run's own job, which waits for its
-members and delivers their mean; a member that fails fails its run at once), :func:`start_explanation` an
-explanation job in ``<run>/explain``,
-:func:`dlcore.tuning.start_tune` a tune whose trials are jobs too (each asks the next as it ends); each
-queues its jobs and calls :func:`dispatch`, which starts waiting jobs
-while fewer than the limit are running. The queue is files in the runs folder, so any process can advance it: the
-server when a run is submitted or a live view refreshes, and every worker when it ends (the queue moves on while
-the server restarts)::
+members and delivers their mean; a member that fails fails its run at once);
+:func:`dlcore.explanations.start_explanation` an explanation job in ``<run>/explain``;
+:func:`dlcore.tuning.start_tune` a tune whose trials are jobs too (each asks the next as it ends). Each queues its
+jobs and calls :func:`dispatch`, which starts waiting jobs while fewer than the limit are running. The queue is files
+in the runs folder, so any process can advance it: the server when a job is submitted and its scheduler thread
+(:mod:`dlcore.scheduler`) while jobs wait or train, the command line while it follows a run, and every worker when its
+job ends (the queue moves on while the server restarts)::
 
     <runs>/.queue/lock                       held (flock) while the queue changes
     <runs>/.queue/waiting/<ticket>.json      {"job", "run", "owner", "backend", "mode"}; tickets sort by submit time
@@ -39,11 +39,9 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from dlcore.explanations import EXPLAIN_DIR
 from dlcore.runs import (FINAL_STATES, MEMBERS_DIR, RUNS_ENV, JOB_FILE, LOST, STATUS_FILE, STOP_FILE, Run,
                          member_failure, new_run_dir, owner_key, read_status, run_info, runs_root, write_job)
 from dlcore.runtime.errors import DataError
-from dlcore.runtime.explain import EXPLAINERS, MAX_ROWS
 from dlcore.runtime.files import read_json, write_json
 
 QUEUE_DIR = ".queue"
@@ -126,25 +124,6 @@ def enqueue(root: Path, jobs: list[str], run_id: str, owner: str, backend: str, 
         write_json(root / QUEUE_DIR / "waiting" / f"{time.time_ns():020d}-{uuid.uuid4().hex[:6]}.json",
                    {"job": job, "run": run_id, "owner": owner_key(owner) if key is None else key,
                     "backend": backend, "mode": mode})
-
-
-def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner: str = "",
-                      backend: str | None = None) -> Path:
-    """Queue a job that explains ``rows`` test rows of a finished run (:func:`dlcore.explanations.explain_job`); its
-    folder ``<run>/explain`` holds the job's status and progress, the run folder gets ``explanations.json``."""
-    if explainer not in EXPLAINERS or not 1 <= rows <= MAX_ROWS:
-        raise DataError(f"Explain 1 to {MAX_ROWS:,} rows with one of {', '.join(EXPLAINERS)}.")
-    root, job_dir = run.run_dir.parent, run.run_dir / EXPLAIN_DIR
-    if read_status(job_dir).get("state") in ("queued", "running"):
-        raise DataError("This run is being explained already.")
-    try:
-        write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})
-        write_json(job_dir / STATUS_FILE, {"state": "queued", "queued": time.time()})
-    except OSError as exc:
-        raise DataError(f"The run folder {run.run_dir} cannot be written ({exc.strerror or exc}).") from exc
-    enqueue(root, [f"{run.run_id}/{EXPLAIN_DIR}"], run.run_id, owner, backend or default_backend(), "train")
-    dispatch(root)
-    return job_dir
 
 
 def recover(run: Run, owner: str = "", backend: str | None = None) -> Run:

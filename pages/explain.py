@@ -6,8 +6,8 @@ from functools import partial
 import streamlit as st
 
 from dlcore import plots
-from dlcore.explanations import EXPLANATIONS_FILE, explaining, explanation_status, read_explanations
-from dlcore.jobs import start_explanation
+from dlcore.explanations import (EXPLANATIONS_FILE, explaining, explanation_status, read_explanations,
+                                 start_explanation)
 from dlcore.runtime.errors import DataError
 from dlcore.runtime.explain import EXPLAINED_ROWS, EXPLAINERS, MAX_ROWS, explain
 from dlcore.runtime.files import csv_text
