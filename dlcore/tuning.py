@@ -14,19 +14,19 @@ A tune is a folder two levels below the runs folder (the queue's root): ``<runs>
                      config), status.json, history.csv, metrics.json, worker.log
 
 **No coordinating process.** The tune advances the way the queue does: :func:`advance` is called when the tune
-starts, by every trial's worker as it ends, and by whoever follows it (the Tune page on each refresh, the command
-line while it waits). It settles the trials whose job ended without telling the study (a killed worker, a trial
+starts, by every trial's worker as it ends, by the app's scheduler while its trials are queued, and by the command
+line while it waits. It settles the trials whose job ended without telling the study (a killed worker, a trial
 stopped before it started: ``FAIL``), then asks Optuna for new trials while fewer than the job limit are in flight
-and the budget allows. Each new trial's settings are drawn by :func:`suggest` at that moment, so TPE sees every
-trial told so far; its job folder is written and queued like any other job, so trials train in ``python -m dlcore
-worker`` processes (or Ray actors), in parallel up to ``DLCORE_MAX_JOBS``, first in first out with everybody else's
-jobs. A trial's worker (:func:`run_trial`, job kind ``trial`` of :mod:`dlcore.workers`) reopens the study from
-the journal, trains, reports the validation loss at every epoch end (``trial.report``), ends at once when the pruner
-says so (``PRUNED``) and tells its own result. Nothing has to stay alive between trials: stop the server, kill the
-command line, and the queued trials still train; the next :func:`advance` carries on.
+and the budget allows. Each new trial's settings are drawn by :func:`~dlcore.search_space.suggest` at that moment,
+so TPE sees every trial told so far; its job folder is written and queued like any other job, so trials train in
+``python -m dlcore worker`` processes (or Ray actors), in parallel up to ``DLCORE_MAX_JOBS``, first in first out
+with everybody else's jobs. A trial's worker (:func:`dlcore.trials.run_trial`, job kind ``trial``) reopens the study
+from the journal, trains, reports the validation loss at every epoch end (``trial.report``), ends at once when the
+pruner says so (``PRUNED``) and tells its own result. Nothing has to stay alive between trials: stop the server,
+kill the command line, and the queued trials still train; the next :func:`advance` carries on.
 
-**The first trial is Auto** (:func:`auto_params`, enqueued): the search can only find something better out of fold
-than the default, and the ensemble selection says so when it keeps Auto alone.
+**The first trial is Auto** (:func:`~dlcore.search_space.auto_params`, enqueued): the search can only find
+something better out of fold than the default, and the ensemble selection says so when it keeps Auto alone.
 
 **Objective and pruning.** Every trial trains the same K folds of the non-test rows (:mod:`dlcore.ensemble`: K
 from the Model page's Members setting and the data's size, the folds from the tune's seed), one network per fold,
@@ -50,7 +50,7 @@ replacement) on their out-of-fold outputs (:mod:`dlcore.selection`); :func:`keep
 as a normal run (one ``.keras``, nothing trained again), so Results, Explain and the downloads work as for any run;
 the command line delivers it into ``RUN_DIR`` itself.
 
-The search space is one function, :func:`suggest`.
+The search space is one function, :func:`dlcore.search_space.suggest`.
 """
 
 from __future__ import annotations
@@ -74,17 +74,16 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
 from dlcore.architectures import Architecture, auto_architecture, validate
-from dlcore.ensemble import (average, fold_of_rows, held_out_by_all, out_of_fold, score_rows, spread_out,
-                             train_member)
+from dlcore.ensemble import held_out_by_all, score_rows
 from dlcore.jobs import check_session_limit, default_backend, dispatch, enqueue, max_jobs, submit
 from dlcore.prepared import PreparedData
-from dlcore.runs import (FINAL_STATES, JOB_FILE, MODEL_FILE, RUN_ID, STATUS_FILE, STOP_FILE, history_writer,
-                         new_run_dir, non_test_rows, owner_key, read_history, read_status, run_info, runs_root,
-                         write_job)
+from dlcore.runs import (FINAL_STATES, JOB_FILE, MODEL_FILE, RUN_ID, STATUS_FILE, STOP_FILE, new_run_dir, owner_key,
+                         read_history, read_status, run_info, runs_root, write_job)
 from dlcore.runtime.errors import DataError
-from dlcore.runtime.files import read_json, replacing, save_model, write_json, write_text
+from dlcore.runtime.files import read_json, replacing, write_json, write_text
 from dlcore.runtime.inference import PREPARED_DIR
 from dlcore.runtime.loading import DATASET_INFO, DATASET_TABLE
+from dlcore.search_space import auto_params, suggest
 from dlcore.selection import greedy_weights, mix, prediction_loss
 from dlcore.training import TrainConfig
 
@@ -98,69 +97,6 @@ TPE_STARTUP_TRIALS = 5
 PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS = 3, 5
 log = logging.getLogger("dlcore")
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "Trial 3 finished with value …" lines in our output
-
-# -- the search space ------------------------------------------------------------------------------------------------
-LAYERS = (1, 4)
-WIDTH = (64, 512)  # log scale
-DROPOUT = (0.0, 0.5)
-L2 = (1e-6, 1e-2)  # log scale
-LEARNING_RATE = (1e-4, 1e-2)  # log scale
-BATCH_SIZES = (32, 64, 128, 256, 512)
-OPTIMIZERS = ("adam", "adamw")
-WEIGHT_DECAY = (1e-6, 1e-2)  # log scale; AdamW's
-EMBEDDINGS = ("periodic", "none")
-PARAM_TITLES = {"layers": "Layers", "width": "Units per layer", "dropout": "Dropout", "l2": "L2",
-                "learning_rate": "Learning rate", "batch_size": "Batch size", "optimizer": "Optimizer",
-                "weight_decay": "Weight decay", "numeric_embedding": "Numeric embedding"}
-ACTIVATION_TITLES = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "prelu": "PReLU", "elu": "ELU", "selu": "SELU",
-                     "gelu": "GELU", "swish": "Swish", "mish": "Mish", "tanh": "tanh"}
-
-
-def suggest(trial, n_features: int, n_rows: int, task: str,
-            base: TrainConfig | None = None) -> tuple[Architecture, TrainConfig]:
-    """The search space, all of it: one trial's network and training settings, drawn from ``trial`` (an Optuna
-    trial, or ``optuna.trial.FixedTrial`` of known parameters).
-
-    Built from the Auto network (``auto_architecture``: its activation, initializer and layer settings) and the
-    ``base`` training settings (the Model page's: max epochs, patience, seed, schedule, loss, class weights), with
-    ``dataclasses.replace`` of what is searched: the number of hidden layers, one width for all of them, dropout,
-    L2, the numbers' embedding, learning rate, batch size, optimizer and its weight decay. To search another setting, draw it here, put it in the replace
-    calls and name it in :data:`PARAM_TITLES`; the leaderboard, the charts and "keep the best" pick it up. ``task``
-    is there for task-specific choices (such as a regression loss)."""
-    auto = auto_architecture(n_features, n_rows, task)
-    layers = trial.suggest_int("layers", *LAYERS)
-    width = trial.suggest_int("width", *WIDTH, log=True)
-    dropout = trial.suggest_float("dropout", *DROPOUT)
-    l2 = trial.suggest_float("l2", *L2, log=True)
-    learning_rate = trial.suggest_float("learning_rate", *LEARNING_RATE, log=True)
-    batch_size = trial.suggest_categorical("batch_size", BATCH_SIZES)
-    optimizer = trial.suggest_categorical("optimizer", OPTIMIZERS)
-    weight_decay = trial.suggest_float("weight_decay", *WEIGHT_DECAY, log=True)
-    embedding = trial.suggest_categorical("numeric_embedding", EMBEDDINGS)
-
-    template = auto.layers[0]
-    hidden = tuple(dataclasses.replace(template, units=width, dropout=dropout, l2=l2) for _ in range(layers))
-    number = getattr(trial, "number", None)
-    arch = dataclasses.replace(
-        auto, name="tuned", layers=hidden, numeric_embedding=embedding,
-        title=f"Tuned, {'periodic embeddings → ' if embedding == 'periodic' else ''}{layers}×{width} "
-              f"{ACTIVATION_TITLES.get(template.activation, template.activation)}, dropout {dropout:.2f}, "
-              f"L2 {l2:.1e}",
-        source="Optuna TPE search" + (f", trial {number}" if number is not None else ""),
-        notes=f"Found by tuning on the validation loss ({n_features} input features, {n_rows} training rows).")
-    config = dataclasses.replace(base or TrainConfig(), learning_rate=learning_rate, batch_size=int(batch_size),
-                                 optimizer=optimizer, weight_decay=weight_decay)
-    return arch, config
-
-
-def auto_params(n_rows: int, config: TrainConfig) -> dict:
-    """Auto's network and training settings as a point of the search space (its first trial)."""
-    auto, base = auto_architecture(1, n_rows), TrainConfig()
-    batch = min(BATCH_SIZES, key=lambda size: abs(size - (config.batch_size or base.batch_for(n_rows))))
-    return {"layers": len(auto.layers), "width": auto.layers[0].units, "dropout": auto.layers[0].dropout,
-            "l2": L2[0], "learning_rate": base.learning_rate, "batch_size": batch, "optimizer": base.optimizer,
-            "weight_decay": base.weight_decay, "numeric_embedding": auto.numeric_embedding}
-
 
 # -- the study -------------------------------------------------------------------------------------------------------
 def _sampler(seed: int):
@@ -516,125 +452,6 @@ def _ask(tune: Tune, study: optuna.Study) -> str | None:
                                    "architecture": arch.get_config(), "config": config.get_config()})
     write_json(folder / STATUS_FILE, {"state": "queued", "queued": time.time()})
     return f"{tune.tune_id}/{TRIALS_DIR}/{trial.number}"
-
-
-# -- what a trial's worker does --------------------------------------------------------------------------------------
-def run_trial(job_dir: Path, on_epoch=None, should_stop=None) -> dict:
-    """Train one trial (job kind ``trial``): report each epoch's validation loss to the study, end when pruned,
-    stopped or out of time, tell the study its best validation loss, then advance the tune (ask the next trials).
-    Writes ``metrics.json``; returns it (``stopped_by_user`` when Stop ended it)."""
-    job_dir = Path(job_dir).absolute()
-    tune_dir = job_dir.parent.parent
-    spec = read_json(job_dir / JOB_FILE)
-    info = read_json(tune_dir / TUNE_FILE)
-    study = open_study(tune_dir)
-    trial = optuna.trial.Trial(study, spec["trial_id"])
-    limit = {"deadline": info["budget"].get("deadline")}
-
-    def out_of_time() -> bool:
-        return limit["deadline"] is not None and time.time() >= limit["deadline"]
-
-    def tune_stopped() -> bool:
-        return (tune_dir / STOP_FILE).exists() or (job_dir / STOP_FILE).exists()
-
-    outcome = {"trial": trial.number, "state": "failed", "value": None, "epochs_run": 0, "best_epoch": 0,
-               "seconds": 0.0, "stopped_by_user": False, "members": 0}
-    try:
-        if tune_stopped() or out_of_time():
-            reason = "stopped before it started" if tune_stopped() else "the time limit passed before it started"
-            trial.set_user_attr("ended", reason)
-            study.tell(trial.number, state=TrialState.FAIL)
-            outcome.update(stopped_by_user=True, note=reason)
-            return _write_outcome(job_dir, outcome)
-        data = PreparedData.load(tune_dir / PREPARED_DIR)
-        arch, config = Architecture.from_config(spec["architecture"]), TrainConfig.from_config(spec["config"])
-        folds = fold_of_rows(data, config.folds_for(non_test_rows(data)), info["seed"])  # every trial's folds
-        history = history_writer(job_dir, on_epoch)
-        losses: list[float] = []
-
-        def epoch(number: int, row: dict) -> None:  # the first member's epochs: the pruner's
-            history(number, row)
-            try:  # a resume may have set another time limit
-                limit["deadline"] = read_json(tune_dir / TUNE_FILE)["budget"].get("deadline")
-            except (ValueError, KeyError):
-                pass
-            losses.append(float(row["val_loss"]))
-            trial.report(float(row["val_loss"]), number)
-            if trial.should_prune():
-                raise optuna.TrialPruned()
-
-        def stop() -> bool:
-            return bool(should_stop and should_stop()) or tune_stopped() or out_of_time()
-
-        started = time.perf_counter()
-        pruned, cut, models, outputs = False, False, [], {}
-        try:
-            for member in range(max(1, int(folds.max()) + 1)):
-                result, held = train_member(data, folds, member, arch, config, should_stop=stop,
-                                            on_epoch=epoch if member == 0 else on_epoch)
-                if result.epochs_run:
-                    models.append(result.model)
-                    outputs[member] = held
-                cut = result.stopped
-                if cut:
-                    break
-        except optuna.TrialPruned:
-            pruned = True
-        seconds = time.perf_counter() - started
-        value = None
-        if not pruned and outputs:
-            value, score = _keep_trial(job_dir, data, folds, models, outputs)
-            trial.set_user_attr("out_of_fold", score)
-        finite = [loss for loss in losses if math.isfinite(loss)]
-        best = min(finite) if finite else None
-        ended = "pruned: worse than the median of earlier trials on its first fold" if pruned else \
-            ("stopped" if tune_stopped() else "cut by the time limit") if cut else ""
-        for key, value_ in {"epochs": len(losses), "seconds": round(seconds, 2), "ended": ended,
-                            "best_epoch": losses.index(best) + 1 if best is not None else 0,
-                            "members": len(models)}.items():
-            trial.set_user_attr(key, value_)
-        if pruned:
-            study.tell(trial.number, state=TrialState.PRUNED)
-        elif value is None or not math.isfinite(value):
-            trial.set_user_attr("ended", "the validation loss was never a number (the training diverged)")
-            study.tell(trial.number, state=TrialState.FAIL)
-            value = None
-        else:
-            study.tell(trial.number, value)
-        outcome.update(state="pruned" if pruned else "finished" if value is not None else "failed", value=value,
-                       epochs_run=len(losses), best_epoch=losses.index(best) + 1 if best is not None else 0,
-                       seconds=round(seconds, 3), stopped_by_user=cut and tune_stopped(), note=ended,
-                       members=len(models))
-        return _write_outcome(job_dir, outcome)
-    except BaseException as exc:
-        if next(t.state for t in study.get_trials(deepcopy=False) if t.number == trial.number) == TrialState.RUNNING:
-            trial.set_user_attr("ended", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-            study.tell(trial.number, state=TrialState.FAIL)
-        raise
-    finally:
-        try:
-            advance(tune_dir, dispatching=False)  # the worker's dispatch starts them as this job ends
-        except Exception:  # the next advance (a page refresh, another trial) asks them instead
-            log.exception("could not advance the tune in %s", tune_dir)
-
-
-def _keep_trial(job_dir: Path, data: PreparedData, folds, models: list, outputs: dict) -> tuple[float, float]:
-    """Save a trial's members as one model and its out-of-fold outputs (for the ensemble selection); its
-    out-of-fold loss (the study's value) and headline score."""
-    save_model(average(models, data.x_train.shape[1]), job_dir / MODEL_FILE)
-    held = spread_out(folds, outputs)
-    with replacing(job_dir / OUT_OF_FOLD_FILE) as temporary:
-        np.save(temporary, held)
-    covered = held_out_by_all(held)
-    targets = np.concatenate([data.y_train, data.y_val])[covered]
-    loss = prediction_loss(data.task, targets, held[covered], len(data.preparation.classes))
-    score = out_of_fold(data, folds, outputs)[data.primary_metric]
-    return loss, float(score)
-
-
-def _write_outcome(job_dir: Path, outcome: dict) -> dict:
-    write_json(job_dir / "metrics.json", outcome)
-    return outcome
 
 
 # -- keeping the best ------------------------------------------------------------------------------------------------

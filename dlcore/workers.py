@@ -21,7 +21,7 @@ from dlcore.runs import (HOST, JOB_FILE, STATUS_FILE, STOP_FILE, Run, evaluate_c
 from dlcore.runtime.errors import DataError
 from dlcore.runtime.files import read_json, write_json
 from dlcore.training import training_device
-from dlcore.tuning import run_trial
+from dlcore.trials import run_trial
 
 HEARTBEAT_SECONDS = 2.0
 # job kind (job.json's "kind") -> what the worker does: handler(job_dir, status keeper, epoch callback) -> metrics

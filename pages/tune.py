@@ -11,10 +11,11 @@ from dlcore.evaluation import METRIC_TITLES
 from dlcore.jobs import default_backend, max_jobs, max_runs_per_session
 from dlcore.runs import RESULT_STATES, find_run, member_rows, non_test_rows
 from dlcore.runtime.errors import DataError
+from dlcore.search_space import (BATCH_SIZES, DROPOUT, L2, LAYERS, LEARNING_RATE, OPTIMIZERS, PARAM_TITLES,
+                                 WEIGHT_DECAY, WIDTH)
 from dlcore.training import OPTIMIZERS as OPTIMIZER_TITLES
-from dlcore.tuning import (BATCH_SIZES, DROPOUT, L2, LAYERS, LEARNING_RATE, MAX_TRIALS, OPTIMIZERS, PARAM_TITLES,
-                           PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, WEIGHT_DECAY, WIDTH, find_tune,
-                           keep_best, resume, start_tune)
+from dlcore.tuning import (MAX_TRIALS, PRUNE_STARTUP_TRIALS, PRUNE_WARMUP_EPOCHS, TUNE_FILE, find_tune, keep_best,
+                           resume, start_tune)
 from pages.shared import prepared, project_source, require, restore_dataset, show_run
 
 state = st.session_state

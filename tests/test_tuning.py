@@ -24,9 +24,9 @@ from dlcore.runtime.files import write_json
 from dlcore.runtime.loading import Dataset
 from dlcore.selection import greedy_weights, mix, prediction_loss
 from dlcore.training import TrainConfig
-from dlcore.tuning import start_tune
-from dlcore.tuning import (BATCH_SIZES, OUT_OF_FOLD_FILE, STUDY_FILE, STUDY_NAME, TRIALS_DIR, TUNES_DIR, Tune,
-                           find_tune, keep_best, open_study, resume, suggest)
+from dlcore.search_space import BATCH_SIZES, suggest
+from dlcore.tuning import (OUT_OF_FOLD_FILE, STUDY_FILE, STUDY_NAME, TRIALS_DIR, TUNES_DIR, Tune, find_tune, keep_best,
+                           open_study, resume, start_tune)
 
 ROOT = Path(__file__).resolve().parents[1]
 ME = "a" * 32
