@@ -98,7 +98,7 @@ def test_bundle_holds_every_file_and_the_real_code(run):
         shipped = {name for name in archive.namelist() if name.endswith(".py") and name != "predict.py"}
         # the code is the runtime package exactly (and dlcore's __init__), byte for byte
         assert shipped == {"dlcore/__init__.py", *(str(path.relative_to(ROOT)) for path in
-                                                   (ROOT / "dlcore" / "runtime").glob("*.py"))}
+                                                   (ROOT / "dlcore" / "runtime").rglob("*.py"))}
         for name in shipped:
             assert archive.read(name) == (ROOT / name).read_bytes()
         requirements = archive.read("requirements.txt").decode().split()

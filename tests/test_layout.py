@@ -58,6 +58,6 @@ def test_dlcore_has_no_import_cycle():
 def test_the_runtime_imports_nothing_outside_itself():
     outside = {module_name(path): sorted(name for name in imports_of(path)
                                          if not name.startswith("dlcore.runtime") and name != "dlcore")
-               for path in (PACKAGE / "runtime").glob("*.py")}
+               for path in (PACKAGE / "runtime").rglob("*.py")}
     assert not {module: names for module, names in outside.items() if names}
     assert len(outside) >= 10  # the package is there, with its modules

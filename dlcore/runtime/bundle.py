@@ -34,12 +34,14 @@ from dlcore.runtime.preparation import Preparation, TASKS, output_columns
 
 RUN_FILES = ("model.keras", "preparation.json", "schema.json", "metrics.json", "history.csv", "README.md")
 # the runtime package (dlcore/runtime), copied into every bundle for predict.py, with dlcore's own __init__
-RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders", "preparation", "bundle", "inference",
+RUNTIME_MODULES = ("__init__", "errors", "files", "loading", "encoders/__init__", "encoders/base", "encoders/numeric",
+                   "encoders/categories", "encoders/dates", "encoders/excluded", "preparation", "bundle", "inference",
                    "explain", "layers", "streaming")
 RUNTIME_FILES = ("predict.py", "requirements.txt", "requirements-explain.txt", "dlcore/__init__.py",
                  *(f"dlcore/runtime/{module}.py" for module in RUNTIME_MODULES))
-FORMER_RUNTIME_FILES = (  # in bundles written before the runtime was a package of its own
-    "dlcore/profiling.py", "dlcore/export.py", *(f"dlcore/{module}.py" for module in RUNTIME_MODULES[1:]))
+FORMER_RUNTIME_FILES = tuple(  # in bundles written before the runtime was a package of its own
+    f"dlcore/{module}.py" for module in ("profiling", "export", "errors", "files", "loading", "encoders", "preparation",
+                                         "bundle", "inference", "explain", "layers"))
 BUNDLE_FILES = RUN_FILES + RUNTIME_FILES + FORMER_RUNTIME_FILES
 REQUIRED_FILES = ("model.keras", "preparation.json", "metrics.json")
 KERAS_FILES = ("config.json", "metadata.json", "model.weights.h5")

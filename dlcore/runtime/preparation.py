@@ -59,7 +59,7 @@ class Preparation:
                             "and the columns you excluded.")
         y = train[self.target]
         if self.task == "regression":
-            self.target_encoding = {"mean": float(y.mean()), "std": encoders._std(y)}
+            self.target_encoding = {"mean": float(y.mean()), "std": encoders.std_of(y)}
         else:
             labels = classes if classes is not None else sorted(y.dropna().unique().tolist(), key=str)
             self.target_encoding = {"classes": [_plain(v) for v in labels]}

@@ -1,25 +1,6 @@
-"""One class per encoding: how one raw column becomes some of the network's input columns.
-
-Every encoder has scikit-learn's shape: options go to the constructor, :meth:`Encoder.fit` learns its state from
-the training rows only (attributes ending in ``_``), :meth:`Encoder.transform` turns any rows into a float matrix
-with one column per name in ``features_``; and Keras' ``get_config``/:func:`from_config`, to and from plain JSON,
-so a fitted encoder travels with the model without pickle. :meth:`Encoder.read` gives the column as the encoder
-reads it (numbers, dates or levels), ``seen_`` what the training rows held, ``unseen`` how a value never seen in
-training is handled, and :meth:`Encoder.describe` a line for the Prepare page.
-
-:data:`ENCODERS` is the registry, encoding name → class, in order of preference; :func:`fit_encoder` is the only
-place that chooses an encoder for a column's kind ("auto": the first registered for the kind whose ``suits``
-accepts the training values). A new encoding is a new class here, registered with :func:`register`, declaring its
-fitted attributes' checks in ``fitted``: :func:`from_config` reads a config from a file (a bundle may come from anyone)
-only after checking them, with bounded lengths (:data:`MAX_LEVELS`, :data:`MAX_FEATURES`), and refuses anything else
-with :class:`InvalidConfig`, which names the column and what is wrong.
-
-Hand-written, and why: each transform is a few lines of arithmetic on statistics stored as numbers (medians,
-scales, level lists, quantiles), because scikit-learn's fitted transformers can only be saved by pickling them,
-which a bundle must never need. The quantile-to-normal mapping follows scikit-learn's ``QuantileTransformer``;
-piecewise-linear encoding has no scikit-learn or Keras counterpart (``KBinsDiscretizer`` only gives bin indicators).
-This module imports nothing of dlcore but its errors: it is part of the model bundle's runtime.
-"""
+"""What every encoder shares: the column kinds and limits, the checks of a fitted encoder read from a file, the
+registry of encodings with the one function that chooses among them, the :class:`Encoder` base class and the
+arithmetic the encodings share (scaling, dates, text)."""
 
 from __future__ import annotations
 
@@ -57,6 +38,9 @@ CLIP_BOUND = 3.0  # robust scaling's soft clip: values approach ±3 (robust stan
 MAX_LEVELS = 1_000_000  # levels one column may list (categories_, frequencies_, the levels in seen_)
 MAX_FEATURES = 100_000  # network inputs one column may make (features_); dlcore.runtime.preparation bounds their total
 ENCODERS: dict[str, type[Encoder]] = {}
+# the order in which "auto" tries the encodings of a kind (an encoding not named here comes last)
+PREFERENCE = ("numeric", "onehot", "embedding", "frequency", "boolean", "date_parts", "exclude", "number_in_text",
+              "piecewise_linear")
 
 
 # -- what a fitted encoder read from a file must hold ---------------------------------------------------------------
@@ -113,14 +97,14 @@ def count(value) -> str | None:
 def texts(limit: int):
     """A check: a list of at most ``limit`` texts."""
     def check(value) -> str | None:
-        return _listed(value, limit, text)
+        return listed(value, limit, text)
     return check
 
 
 def numbers(least: int, limit: int, increasing: bool = False, strictly: bool = False):
     """A check: a list of ``least`` to ``limit`` finite numbers, optionally (strictly) increasing."""
     def check(value) -> str | None:
-        if problem := _listed(value, limit, number, least):
+        if problem := listed(value, limit, number, least):
             return problem
         steps = np.diff(np.asarray(value, dtype=float))
         if (strictly and (steps <= 0).any()) or (increasing and (steps < 0).any()):
@@ -150,7 +134,7 @@ def seen(value) -> str | None:
     if kind == "level":
         if set(value) != {"type", "levels"}:
             return "levels seen in training without their list, or with other entries"
-        return _listed(value["levels"], MAX_LEVELS, text)
+        return listed(value["levels"], MAX_LEVELS, text)
     if kind not in ("number", "date") or set(value) != {"type", "min", "median", "max"}:
         return "not the levels, or the min, median and max, of the training values"
     for stat in ("min", "median", "max"):
@@ -169,7 +153,7 @@ def seen(value) -> str | None:
     return None
 
 
-def _listed(value, limit: int, check, least: int = 0) -> str | None:
+def listed(value, limit: int, check, least: int = 0) -> str | None:
     if not isinstance(value, list):
         return f"{what_is(value)}, not a list"
     if not least <= len(value) <= limit:
@@ -199,8 +183,9 @@ def register(cls: type[Encoder]) -> type[Encoder]:
 
 
 def encodings(kind: str) -> list[str]:
-    """The encodings of a column kind, the default first."""
-    return [name for name, cls in ENCODERS.items() if kind in cls.kinds]
+    """The encodings of a column kind in order of :data:`PREFERENCE`, the default first."""
+    ranked = sorted(ENCODERS, key=lambda name: PREFERENCE.index(name) if name in PREFERENCE else len(PREFERENCE))
+    return [name for name in ranked if kind in ENCODERS[name].kinds]
 
 
 def fit_encoder(values: pd.Series, kind: str, options: dict | None = None) -> Encoder:
@@ -321,7 +306,7 @@ class Encoder:
 
     def read(self, values: pd.Series) -> pd.Series:
         """The column as this encoder reads it; missing where a value is absent or not of the expected type."""
-        return _as_text(values).where(values.notna())
+        return as_text(values).where(values.notna())
 
     def describe(self) -> str:
         """What is done to the column, in a line."""
@@ -359,410 +344,13 @@ class Encoder:
         return {"type": "level", "levels": present.value_counts().index.tolist()}
 
 
-@register
-class Numeric(Encoder):
-    """Impute, add a missing-indicator column where training values were missing, optionally log, then scale."""
-
-    name, title, kinds = "numeric", "number: fill, scale", ("numeric",)
-    defaults = {"impute": "median", "fill_value": 0.0, "missing_indicator": True, "scale": "standardize",
-                "log": False}
-    choices = {"impute": ("median", "mean", "mode", "constant"), "scale": tuple(SCALE_TITLES)}
-    unseen = "read as missing, then filled as in training"
-    fitted = {**Encoder.fitted, "fill_": number, "scaler_": an_object, "indicator_": flag, "skewed_": flag}
-
-    def fit(self, values: pd.Series) -> Numeric:
-        numbers = self.read(values).to_numpy()
-        missing = np.isnan(numbers)
-        present = numbers[~missing]
-        method = self.options["impute"]
-        if method == "constant" or not len(present):
-            self.fill_ = self.options["fill_value"]
-        else:
-            self.fill_ = float({"median": np.median, "mean": np.mean, "mode": _mode}[method](present))
-        self.scaler_ = _fit_scaler(self._filled(numbers, missing), self.options["scale"])
-        self.indicator_ = bool(self.options["missing_indicator"] and missing.any())
-        self.skewed_ = bool(not self.options["log"] and len(present) > 2
-                            and log_helps(float(skewness(present)), float(present.min())))
-        base = self._base_name()
-        self.features_ = [base] + ([f"{base}_missing"] if self.indicator_ else [])
-        self.seen_ = {"type": "number", **{stat: float(fn(present)) if len(present) else None
-                                           for stat, fn in (("min", np.min), ("median", np.median), ("max", np.max))}}
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        numbers = self.read(values).to_numpy()
-        missing = np.isnan(numbers)
-        scaled = _scale_with(self._filled(numbers, missing), self.options["scale"], self.scaler_)
-        if self.indicator_:
-            return np.column_stack([scaled, missing.astype(float)])
-        return scaled[:, None]
-
-    def read(self, values: pd.Series) -> pd.Series:
-        return _numbers(values)
-
-    def describe(self) -> str:
-        steps = [f"impute {self.options['impute']} ({self.fill_:.4g})"] + (["log"] if self.options["log"] else [])
-        steps.append(SCALE_TITLES[self.options["scale"]])
-        if self.indicator_:
-            steps.append("missing-indicator column")
-        return ", ".join(steps) + (" (skewed: a log transform may help)" if self.skewed_ else "")
-
-    def visible_options(self) -> list[str]:
-        return [key for key in self.defaults if key != "fill_value" or self.options["impute"] == "constant"]
-
-    def check_fitted(self) -> str | None:
-        if len(self.features_) != 1 + self.indicator_:
-            return f"{len(self.features_):,} input columns (features_) where it makes {1 + self.indicator_}"
-        return _scaler_problem(self.scaler_, self.options["scale"])
-
-    def feature_types(self) -> list[str]:
-        return [NUMBER_FEATURE] + [FLAG_FEATURE] * self.indicator_
-
-    def _base_name(self) -> str:
-        return self.column
-
-    def _filled(self, numbers: np.ndarray, missing: np.ndarray) -> np.ndarray:
-        filled = np.where(missing, self.fill_, numbers)
-        return _log(filled) if self.options["log"] else filled
-
-
-@register
-class OneHot(Encoder):
-    """One 0/1 column per level; levels rarer than ``min_frequency`` (and unseen ones) share an (other) column."""
-
-    name, title, kinds = "onehot", "one-hot", ("categorical",)
-    defaults = {"min_frequency": MIN_FREQUENCY}
-    fitted = {**Encoder.fitted, "levels_": count, "categories_": texts(MAX_FEATURES), "other_": flag}
-
-    def __init__(self, column: str, kind: str = "", **options):
-        super().__init__(column, kind, **options)
-        if not 0 <= self.options["min_frequency"] < 1:
-            raise DataError("min_frequency is a share of the training rows, from 0 up to (not including) 1.")
-
-    @classmethod
-    def suits(cls, values: pd.Series) -> bool:
-        return values.nunique() <= MAX_ONEHOT_LEVELS
-
-    @property
-    def unseen(self) -> str:
-        return "unknown: counted as (other)" if self.other_ else "unknown: all its one-hot columns 0"
-
-    def fit(self, values: pd.Series) -> OneHot:
-        shares = _as_text(values).value_counts(normalize=True)
-        self.levels_ = len(shares)
-        self.categories_ = [str(level) for level in shares[shares >= self.options["min_frequency"]].index]
-        self.other_ = len(self.categories_) < self.levels_
-        self.features_ = [f"{self.column}={level}" for level in self.categories_] + (
-            [f"{self.column}={OTHER}"] if self.other_ else [])
-        self.seen_ = self._seen(values)
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        codes = pd.Index(self.categories_).get_indexer(_as_text(values))
-        matrix = np.zeros((len(values), len(self.features_)))
-        known = codes >= 0
-        matrix[np.flatnonzero(known), codes[known]] = 1.0
-        if self.other_:
-            matrix[~known, -1] = 1.0
-        return matrix
-
-    def feature_types(self) -> list[str]:
-        return [FLAG_FEATURE] * len(self.features_)
-
-    def check_fitted(self) -> str | None:
-        return _levels_problem(self) or (
-            None if len(self.features_) == len(self.categories_) + self.other_ else
-            f"{len(self.features_):,} input columns (features_) for {len(self.categories_):,} categories"
-            + (" and (other)" if self.other_ else ""))
-
-    def describe(self) -> str:
-        grouped = self.levels_ - len(self.categories_)
-        return f"one-hot ({self.levels_} levels); " + (
-            f"{grouped} rare level(s) (under {self.options['min_frequency']:.1%} of the rows) and unseen ones as "
-            f"{OTHER}" if grouped else "unseen levels: all zeros")
-
-
-@register
-class Embedding(Encoder):
-    """Each level becomes a code (1, 2, … by frequency; levels rarer than ``min_frequency`` and unseen ones share 0)
-    that the network maps to a small learned vector: one input column for any number of levels."""
-
-    name, title, kinds = "embedding", "learned embedding", ("categorical",)
-    defaults = {"min_frequency": 0.001}
-    unseen = "unknown: code 0, shared with the rare levels"
-    fitted = {**Encoder.fitted, "levels_": count, "categories_": texts(MAX_LEVELS)}
-    width = 1
-
-    def __init__(self, column: str, kind: str = "", **options):
-        super().__init__(column, kind, **options)
-        if not 0 <= self.options["min_frequency"] < 1:
-            raise DataError("min_frequency is a share of the training rows, from 0 up to (not including) 1.")
-
-    def fit(self, values: pd.Series) -> Embedding:
-        shares = _as_text(values).value_counts(normalize=True)
-        self.levels_ = len(shares)
-        self.categories_ = [str(level) for level in shares[shares >= self.options["min_frequency"]].index]
-        self.features_ = [f"{self.column}_code"]
-        self.seen_ = self._seen(values)
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        return (pd.Index(self.categories_).get_indexer(_as_text(values)) + 1.0)[:, None]
-
-    def feature_types(self) -> list[str]:
-        return [f"{CATEGORY_FEATURE}:{len(self.categories_) + 1}"]
-
-    def check_fitted(self) -> str | None:
-        return _levels_problem(self) or super().check_fitted()
-
-    def describe(self) -> str:
-        rare = self.levels_ - len(self.categories_)
-        return (f"learned embedding: {len(self.categories_):,} levels, each a code the network maps to a learned "
-                f"vector; {rare:,} rare level(s) and unseen ones share code 0")
-
-
-@register
-class Frequency(Encoder):
-    """Each level becomes its share of the training rows (unseen: 0), standardized: one column for any number
-    of levels."""
-
-    name, title, kinds = "frequency", "frequency", ("categorical",)
-    unseen = "unknown: frequency 0"
-    fitted = {**Encoder.fitted, "levels_": count, "frequencies_": shares, "mean_": number, "std_": number}
-    width = 1
-
-    def fit(self, values: pd.Series) -> Frequency:
-        text = _as_text(values)
-        shares = text.value_counts(normalize=True)
-        self.levels_ = len(shares)
-        self.frequencies_ = {str(level): float(share) for level, share in shares.items()}
-        encoded = text.map(shares).astype(float)
-        self.mean_, self.std_ = float(encoded.mean()), _std(encoded)
-        self.features_ = [f"{self.column}_frequency"]
-        self.seen_ = self._seen(values)
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        shares = _as_text(values).map(self.frequencies_).astype(float).fillna(0.0).to_numpy()
-        return ((shares - self.mean_) / self.std_)[:, None]
-
-    def check_fitted(self) -> str | None:
-        return "a standard deviation (std_) of 0" if self.std_ == 0 else super().check_fitted()
-
-    def describe(self) -> str:
-        return (f"frequency: {self.levels_:,} levels (one-hot would add {self.levels_:,} columns), each level → its "
-                "share of the training rows (unseen: 0), standardized")
-
-
-@register
-class Boolean(Encoder):
-    """1 for the 'true' level ('yes', 'true', … or the larger of two levels), else 0; missing: the training share."""
-
-    name, title, kinds = "boolean", "0/1", ("boolean",)
-    fitted = {**Encoder.fitted, "true_": text, "fill_": number, "missing_": flag}
-    width = 1
-
-    @property
-    def unseen(self) -> str:
-        return f"read as not {self.true_!r} (0)"
-
-    def fit(self, values: pd.Series) -> Boolean:
-        levels = set(self.read(values).dropna())
-        self.true_ = BOOLEAN_WORDS.get(frozenset(levels)) or max(levels, default="")
-        self.fill_ = float((self.read(values) == self.true_).fillna(False).mean())
-        self.missing_ = bool(values.isna().any())
-        self.features_ = [self.column]
-        self.seen_ = self._seen(values)
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        ones = (self.read(values) == self.true_).fillna(False).astype(float).to_numpy()
-        return np.where(values.isna().to_numpy(), self.fill_, ones)[:, None]
-
-    def read(self, values: pd.Series) -> pd.Series:
-        return super().read(values).str.lower()
-
-    def feature_types(self) -> list[str]:
-        return [FLAG_FEATURE]
-
-    def describe(self) -> str:
-        return f"1 if {self.true_!r} else 0" + (f"; missing: {self.fill_:.2f}, the training share"
-                                                 if self.missing_ else "")
-
-
-@register
-class DateParts(Encoder):
-    """Year, month, quarter, week, day, weekday and season (hour when times vary), standardized; optionally the
-    cyclical parts as sin/cos pairs."""
-
-    name, title, kinds = "date_parts", "date parts", ("datetime",)
-    defaults = {"cyclical": False}
-    unseen = "read as missing, then filled as in training"
-    fitted = {**Encoder.fitted, "parts_": lambda value: _listed(value, len(DATE_PARTS) + 1, _date_part, 1),
-              "cycles_": texts(len(CYCLES))}
-
-    def fit(self, values: pd.Series) -> DateParts:
-        parts = _date_parts(values)
-        names = list(DATE_PARTS) + (["hour"] if (parts["hour"].fillna(0) != 0).any() else [])
-        self.parts_ = [[part, _mean(parts[part]), _std(parts[part])] for part in names]  # a list: JSON keeps order
-        self.cycles_ = [part for part in CYCLES if part in names] if self.options["cyclical"] else []
-        self.features_ = [f"{self.column}_{part}" for part in names] + [
-            f"{self.column}_{part}_{f}" for part in self.cycles_ for f in ("sin", "cos")]
-        self.seen_ = self._seen(values)
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        parts = _date_parts(values)
-        blocks = [(parts[part].fillna(mean) - mean).to_numpy(dtype=float)[:, None] / std
-                  for part, mean, std in self.parts_]
-        for part in self.cycles_:
-            first, period = CYCLES[part]
-            angle = 2 * np.pi * (parts[part] - first).to_numpy(dtype=float) / (
-                period or parts["days_in_month"].to_numpy())
-            blocks.append(np.nan_to_num(np.column_stack([np.sin(angle), np.cos(angle)])))  # no date: the centre
-        return np.column_stack(blocks)
-
-    def check_fitted(self) -> str | None:
-        names = [part for part, _, _ in self.parts_]
-        if len(set(names)) < len(names) or any(part not in names or part not in CYCLES for part in self.cycles_):
-            return "date parts (parts_, cycles_) that repeat, or cycles of parts it does not have"
-        width = len(names) + 2 * len(self.cycles_)
-        if len(self.features_) != width:
-            return f"{len(self.features_):,} input columns (features_) where its parts make {width}"
-        return None
-
-    def read(self, values: pd.Series) -> pd.Series:
-        dates = parse_dates(values)
-        return dates.dt.tz_convert(None) if dates.dt.tz is not None else dates
-
-    def describe(self) -> str:
-        text = f"date parts ({', '.join(part for part, _, _ in self.parts_)}), standardized"
-        return text + (f"; sin/cos cycles of {', '.join(self.cycles_)}" if self.cycles_ else "")
-
-
-@register
-class Excluded(Encoder):
-    """Left out of the model, with the reason."""
-
-    name, title, kinds = "exclude", "leave out", ("identifier", "constant", "text", "excluded")
-    REASONS = {
-        "identifier": "identifier: unique per row, carries no pattern to learn",
-        "constant": "constant: a single value carries no information",
-        "text": "free text: not encoded in this version",
-        "excluded": "excluded by you",
-    }
-    fitted = {**Encoder.fitted, "reason_": text}
-    width = 0
-
-    def fit(self, values: pd.Series) -> Excluded:
-        self.features_, self.seen_ = [], {}
-        self.reason_ = self.REASONS.get(self.kind, self.REASONS["excluded"])
-        if self.kind in NumberInText.kinds and holds_numbers(values):
-            self.reason_ += " (its values hold numbers: the encoding 'the number in the text' uses them)"
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        return np.zeros((len(values), 0))
-
-    def describe(self) -> str:
-        return self.reason_
-
-
-@register
-class NumberInText(Numeric):
-    """The first number in each value's text ('ppl_100' → 100), then as a numeric column."""
-
-    name, title, kinds = "number_in_text", "the number in the text", ("categorical", "text", "identifier")
-    fitted = {**Numeric.fitted, "example_": text}
-
-    def fit(self, values: pd.Series) -> NumberInText:
-        super().fit(values)
-        numbers = self.read(values)
-        found = np.flatnonzero(numbers.notna())
-        self.example_ = f"{values.iloc[found[0]]!r} → {numbers.iloc[found[0]]:g}" if len(found) else "none found"
-        return self
-
-    def read(self, values: pd.Series) -> pd.Series:
-        return pd.to_numeric(_as_text(values).str.extract(NUMBER, expand=False), errors="coerce").astype(float)
-
-    def describe(self) -> str:
-        return f"the number in the text ({self.example_}); {super().describe()}"
-
-    def _base_name(self) -> str:
-        return f"{self.column}_number"
-
-
-@register
-class PiecewiseLinear(Encoder):
-    """Piecewise-linear encoding (Gorishniy et al., 2022): quantile bins of the training values, each value as how
-    far it fills each bin (1 for bins below it, its share of its own bin, 0 above), so a network can bend its
-    response at every bin edge. Missing values take the training median, with an indicator column."""
-
-    name, title, kinds = "piecewise_linear", "piecewise-linear bins", ("numeric",)
-    defaults = {"bins": 8, "missing_indicator": True}
-    unseen = "read as missing, then filled as in training"
-    fitted = {**Encoder.fitted, "fill_": number, "edges_": numbers(2, 65, strictly=True), "indicator_": flag}
-
-    def __init__(self, column: str, kind: str = "", **options):
-        super().__init__(column, kind, **options)
-        if not 2 <= self.options["bins"] <= 64:
-            raise DataError("bins is the number of quantile bins, from 2 to 64.")
-
-    def fit(self, values: pd.Series) -> PiecewiseLinear:
-        numbers = self.read(values)
-        present = numbers.dropna()
-        self.fill_ = float(present.median()) if len(present) else 0.0
-        quantiles = np.quantile(numbers.fillna(self.fill_), np.linspace(0, 1, self.options["bins"] + 1))
-        self.edges_ = np.unique(quantiles).tolist()
-        if len(self.edges_) == 1:  # a single value: one bin around it
-            self.edges_ = [self.edges_[0] - 0.5, self.edges_[0] + 0.5]
-        self.indicator_ = bool(self.options["missing_indicator"] and numbers.isna().any())
-        self.features_ = [f"{self.column}_bin{i + 1}" for i in range(len(self.edges_) - 1)] + (
-            [f"{self.column}_missing"] if self.indicator_ else [])
-        self.seen_ = self._seen(values)
-        return self
-
-    def transform(self, values: pd.Series) -> np.ndarray:
-        numbers = self.read(values)
-        edges = np.asarray(self.edges_)
-        filled = numbers.fillna(self.fill_).to_numpy(dtype=float)[:, None]
-        fill = (filled - edges[:-1]) / (edges[1:] - edges[:-1])
-        fill[:, 1:] = np.maximum(fill[:, 1:], 0.0)  # the first bin extends below the training range, the last above
-        fill[:, :-1] = np.minimum(fill[:, :-1], 1.0)
-        if self.indicator_:
-            return np.column_stack([fill, numbers.isna().to_numpy(dtype=float)])
-        return fill
-
-    def read(self, values: pd.Series) -> pd.Series:
-        return _numbers(values)
-
-    def feature_types(self) -> list[str]:
-        return [FLAG_FEATURE] * len(self.features_)
-
-    def check_fitted(self) -> str | None:
-        width = len(self.edges_) - 1 + self.indicator_
-        if len(self.features_) != width:
-            return f"{len(self.features_):,} input columns (features_) where its bins make {width}"
-        return None
-
-    def describe(self) -> str:
-        return (f"piecewise-linear over {len(self.edges_) - 1} quantile bins of the training values "
-                f"({self.edges_[0]:.4g} to {self.edges_[-1]:.4g}); missing: the median ({self.fill_:.4g})"
-                + (", with a missing-indicator column" if self.indicator_ else ""))
-
-
-def holds_numbers(values: pd.Series) -> bool:
-    """Whether nearly every value's text holds a number (then :class:`NumberInText` can use the column)."""
-    return bool(_as_text(values.dropna()).str.contains(r"\d").mean() > 0.9)
-
-
-def _levels_problem(encoder) -> str | None:
+def levels_problem(encoder) -> str | None:
     if len(encoder.categories_) > encoder.levels_:
         return f"more categories ({len(encoder.categories_):,}) than levels (levels_: {encoder.levels_:,})"
     return None
 
 
-def _date_part(value) -> str | None:
+def date_part_problem(value) -> str | None:
     """One of :attr:`DateParts.parts_`: [part, mean, standard deviation (not 0)]."""
     if (not isinstance(value, list) or len(value) != 3 or value[0] not in (*DATE_PARTS, "hour")
             or number(value[1]) or number(value[2]) or value[2] == 0):
@@ -771,11 +359,11 @@ def _date_part(value) -> str | None:
 
 
 SCALER_STATS = {"standardize": ("mean", "std"), "minmax": ("min", "range"), "robust": ("median", "iqr"),
-                "robust_clip": ("median", "iqr"), "quantile": ("quantiles",)}  # what _fit_scaler stores
+                "robust_clip": ("median", "iqr"), "quantile": ("quantiles",)}  # what fit_scaler stores
 
 
-def _scaler_problem(stats: dict, method: str) -> str | None:
-    """Whether ``stats`` is what :func:`_fit_scaler` stores for ``method``: its numbers, finite, the divisor not 0,
+def scaler_problem(stats: dict, method: str) -> str | None:
+    """Whether ``stats`` is what :func:`fit_scaler` stores for ``method``: its numbers, finite, the divisor not 0,
     or 1 to :data:`N_QUANTILES` increasing quantiles."""
     if set(stats) != set(SCALER_STATS[method]):
         return f"the scaling statistics (scaler_) are not those of {method!r}: {', '.join(SCALER_STATS[method])}"
@@ -790,15 +378,15 @@ def _scaler_problem(stats: dict, method: str) -> str | None:
 
 
 # -- numbers ----------------------------------------------------------------------------------------------------
-def _fit_scaler(values: np.ndarray, method: str) -> dict:
+def fit_scaler(values: np.ndarray, method: str) -> dict:
     if method == "standardize":
-        return {"mean": float(values.mean()), "std": _std(values)}
+        return {"mean": float(values.mean()), "std": std_of(values)}
     if method == "minmax":
         low, high = float(values.min()), float(values.max())
         return {"min": low, "range": high - low if high > low else 1.0}
     if method in ("robust", "robust_clip"):
         q1, median, q3 = np.percentile(values, [25, 50, 75])
-        spread = q3 - q1 if q3 > q1 else _std(values)
+        spread = q3 - q1 if q3 > q1 else std_of(values)
         if method == "robust_clip":  # the IQR of a normal distribution is 1.349 standard deviations
             spread /= 1.349 if q3 > q1 else 1.0
         return {"median": float(median), "iqr": float(spread)}
@@ -806,7 +394,7 @@ def _fit_scaler(values: np.ndarray, method: str) -> dict:
     return {"quantiles": np.maximum.accumulate(np.percentile(values, references)).tolist()}
 
 
-def _scale_with(values: np.ndarray, method: str, stats: dict) -> np.ndarray:
+def scale_with(values: np.ndarray, method: str, stats: dict) -> np.ndarray:
     if method == "standardize":
         return (values - stats["mean"]) / stats["std"]
     if method == "minmax":
@@ -829,12 +417,12 @@ def _quantile_normal(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     return np.clip(ndtri(ranks), -bound, bound)
 
 
-def _log(values: np.ndarray) -> np.ndarray:
+def signed_log(values: np.ndarray) -> np.ndarray:
     """sign(x)·log(1 + |x|): log1p for the skewed positives it is meant for, and defined for any number."""
     return np.sign(values) * np.log1p(np.abs(values))
 
 
-def _numbers(values: pd.Series) -> pd.Series:
+def as_numbers(values: pd.Series) -> pd.Series:
     """A column as floats; text such as ``3,449`` (thousands separators) reads as a number, other text as missing."""
     if values.dtype == np.float64:
         return values
@@ -844,7 +432,7 @@ def _numbers(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype(float)
 
 
-def _mode(values: np.ndarray) -> float:
+def mode_of(values: np.ndarray) -> float:
     """The most frequent value (the smallest of those tied), as pandas' ``mode``."""
     levels, counts = np.unique(values, return_counts=True)
     return float(levels[counts.argmax()])
@@ -876,7 +464,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
     return dates
 
 
-def _date_parts(values: pd.Series) -> pd.DataFrame:
+def date_parts_of(values: pd.Series) -> pd.DataFrame:
     """Calendar parts as floats; season is meteorological (0 winter: Dec–Feb … 3 autumn, northern hemisphere)."""
     dates = parse_dates(values).dt
     parts = {"year": dates.year, "month": dates.month, "quarter": dates.quarter, "week": dates.isocalendar().week,
@@ -886,19 +474,19 @@ def _date_parts(values: pd.Series) -> pd.DataFrame:
 
 
 # -- small helpers ------------------------------------------------------------------------------------------------
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Values as comparable strings (1, 1.0 and "1" alike), with missing values as their own level."""
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         values = values.map(lambda v: str(int(v)) if float(v).is_integer() else repr(float(v)), na_action="ignore")
     return values.astype("string").fillna(MISSING).astype(str)
 
 
-def _mean(values: pd.Series) -> float:
+def mean_of(values: pd.Series) -> float:
     mean = float(values.mean())
     return mean if np.isfinite(mean) else 0.0
 
 
-def _std(values) -> float:
+def std_of(values) -> float:
     """The standard deviation to divide by: 1 where it is zero or undefined, so nothing becomes NaN."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
