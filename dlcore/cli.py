@@ -68,7 +68,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="a settings.json (Model's Download settings, or any run folder's): how the file is read "
                             "and prepared, the network and its training, as in the app; the flags given override it")
     train.add_argument("--task", choices=["binary", "multiclass", "regression"], help="default: inferred from the target")
-    train.add_argument("--arch", choices=ARCHITECTURE_NAMES, help="network architecture (default: auto, or the settings')")
+    train.add_argument("--arch", choices=ARCHITECTURE_NAMES,
+                       help="network architecture (default: auto, or the settings')")
     train.add_argument("--epochs", type=int,
                        help="maximum epochs; early stopping may end sooner (default: 0, sized from the data)")
     train.add_argument("--seed", type=_seed, help="random seed for the split and the weights (default: the app's)")
@@ -325,8 +326,8 @@ def _tune(args) -> int:
     out = args.out.absolute()
     backend = args.backend or default_backend()
     limit = f" or {args.minutes:g} minutes" if args.minutes else ""
-    print(f"{task} on {data.preparation.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} features; tuning "
-          f"{args.trials} trials{limit}, study in {out / 'tune' / tuning.STUDY_FILE}", flush=True)
+    print(f"{task} on {data.preparation.target!r}: {len(data.x_train)} training rows, {data.x_train.shape[1]} "
+          f"features; tuning {args.trials} trials{limit}, study in {out / 'tune' / tuning.STUDY_FILE}", flush=True)
     earlier: set[int] = set()
     if (out / "tune" / tuning.TUNE_FILE).is_file():
         earlier = {trial.number for trial in tuning.Tune(out / "tune").trials()

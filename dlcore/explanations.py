@@ -32,7 +32,7 @@ def start_explanation(run: Run, rows: int, explainer: str = "permutation", owner
     if explainer not in EXPLAINERS or not 1 <= rows <= MAX_ROWS:
         raise DataError(f"Explain 1 to {MAX_ROWS:,} rows with one of {', '.join(EXPLAINERS)}.")
     root, job_dir = run.run_dir.parent, run.run_dir / EXPLAIN_DIR
-    if read_status(job_dir).get("state") in ("queued", "running"):
+    if explaining(explanation_status(run.run_dir)):
         raise DataError("This run is being explained already.")
     try:
         write_json(job_dir / JOB_FILE, {"version": 1, "kind": "explain", "rows": int(rows), "explainer": explainer})

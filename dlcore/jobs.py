@@ -234,6 +234,13 @@ def queue_position(run: Run, root: Path | None = None) -> dict:
             "running": running, "limit": max_jobs(backend)}
 
 
+def queued_runs(root: Path) -> set[str]:
+    """The runs (and tunes) with a ticket waiting or running in the queue of ``root``."""
+    queue = Path(root) / QUEUE_DIR
+    return {str(ticket.get("run", "")) for folder in ("waiting", "running") if (queue / folder).is_dir()
+            for _, ticket in _tickets(queue, folder)}
+
+
 def _session_runs(root: Path, key: str) -> int:
     """Runs of one session waiting or training."""
     queue = root / QUEUE_DIR

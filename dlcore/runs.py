@@ -544,7 +544,8 @@ def _deliver_ensemble(run_dir: Path, spec: dict, data: PreparedData, arch, confi
     ensemble = {"members": len(models), "out_of_fold": out_of_fold(data, folds, outputs), "member_results": results}
     return _finish(run_dir, spec, data, arch, config, Delivered(
         average(models, data.x_train.shape[1]), mean_history(histories),
-        max(result["epochs_run"] for result in results), int(np.median([result["best_epoch"] for result in results])), stopped,
+        max(result["epochs_run"] for result in results),
+        int(np.median([result["best_epoch"] for result in results])), stopped,
         None if None in seconds else sum(seconds), results[0].get("device"), ensemble, recovered=recovered), on_phase)
 
 

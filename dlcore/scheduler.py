@@ -10,8 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from dlcore.jobs import QUEUE_DIR, dispatch
-from dlcore.runtime.files import read_json
+from dlcore.jobs import dispatch, queued_runs
 from dlcore.tuning import TUNE_FILE, TUNES_DIR, advance
 
 INTERVAL = 2.0  # seconds between two advances of the queue
@@ -26,27 +25,15 @@ def keep_scheduling(root: Path) -> None:
     root = Path(root).absolute()
     with _lock:
         thread = _threads.get(root)
-        if (thread is not None and thread.is_alive()) or not _queued_runs(root):
+        if (thread is not None and thread.is_alive()) or not queued_runs(root):
             return
         _threads[root] = thread = threading.Thread(target=_schedule, args=(root,), name="dlcore-scheduler",
                                                    daemon=True)
         thread.start()
 
 
-def _queued_runs(root: Path) -> set[str]:
-    """The runs (and tunes) with a ticket waiting or running in the queue of ``root``."""
-    owners = set()
-    for folder in ("waiting", "running"):
-        for path in (root / QUEUE_DIR / folder).glob("*.json"):
-            try:
-                owners.add(str(read_json(path).get("run", "")))
-            except ValueError:  # taken off the queue meanwhile
-                continue
-    return owners
-
-
 def _schedule(root: Path) -> None:
-    while queued := _queued_runs(root):
+    while queued := queued_runs(root):
         try:
             dispatch(root)
             for name in queued:

@@ -32,9 +32,9 @@ def suggest(trial, n_features: int, n_rows: int, task: str,
     Built from the Auto network (``auto_architecture``: its activation, initializer and layer settings) and the
     ``base`` training settings (the Model page's: max epochs, patience, seed, schedule, loss, class weights), with
     ``dataclasses.replace`` of what is searched: the number of hidden layers, one width for all of them, dropout,
-    L2, the numbers' embedding, learning rate, batch size, optimizer and its weight decay. To search another setting, draw it here, put it in the replace
-    calls and name it in :data:`PARAM_TITLES`; the leaderboard, the charts and "keep the best" pick it up. ``task``
-    is there for task-specific choices (such as a regression loss)."""
+    L2, the numbers' embedding, learning rate, batch size, optimizer and its weight decay. To search another setting,
+    draw it here, put it in the replace calls and name it in :data:`PARAM_TITLES`; the leaderboard, the charts and
+    "keep the best" pick it up. ``task`` is there for task-specific choices (such as a regression loss)."""
     auto = auto_architecture(n_features, n_rows, task)
     layers = trial.suggest_int("layers", *LAYERS)
     width = trial.suggest_int("width", *WIDTH, log=True)

@@ -129,17 +129,14 @@ def prepare_table(frame: pd.DataFrame, settings: DataSettings, on_dropped=None) 
     """The prepared data of a loaded table under ``settings``: kinds decided once on the whole table (those the
     settings hold kept), rows without a target left out (``on_dropped(count)`` is told how many), the task inferred
     unless given and checked, then the split and the preparation fitted on the training rows."""
-    if settings.target not in frame.columns:
-        raise DataError(f"Target column {settings.target!r} is not in the data; columns are: "
-                        f"{', '.join(map(str, frame.columns[:20]))}{' …' if frame.shape[1] > 20 else ''}.")
+    rows, dropped = drop_missing_target(frame, settings.target)  # refuses a target that is not in the table
     known = {name: kind for name, kind in settings.kinds.items() if name in frame.columns}
     kinds = known if len(known) == frame.shape[1] else {**decide_kinds(frame), **known}
-    frame, dropped = drop_missing_target(frame, settings.target)
     if dropped and on_dropped is not None:
         on_dropped(dropped)
-    task = settings.task or infer_task(frame[settings.target])
-    check_task(frame[settings.target], task)
-    return prepare(frame, settings.target, task, seed=settings.seed, test_size=settings.test_size,
+    task = settings.task or infer_task(rows[settings.target])
+    check_task(rows[settings.target], task)
+    return prepare(rows, settings.target, task, seed=settings.seed, test_size=settings.test_size,
                    validation_size=settings.validation_size, kinds=kinds, options=settings.options,
                    order_by=settings.order_by)
 

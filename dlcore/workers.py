@@ -24,7 +24,8 @@ from dlcore.training import training_device
 from dlcore.trials import run_trial
 
 HEARTBEAT_SECONDS = 2.0
-# job kind (job.json's "kind") -> what the worker does: handler(job_dir, status keeper, epoch callback) -> metrics
+# job kind (job.json's "kind") -> what the worker does: handler(job_dir, status keeper, epoch callback) -> metrics;
+# a job.json of any other kind (or none) is a run's, as it was before kinds were named
 HANDLERS = {
     "run": lambda job_dir, status, epoch: execute(job_dir, on_epoch=epoch, should_stop=status.stop_requested,
                                                   on_phase=status.on_phase),
@@ -168,7 +169,7 @@ def _work_one(job_dir: Path, evaluate: bool, on_epoch) -> dict | None:
             if not evaluate and kind != "explain":
                 status.update(device=training_device())
             metrics = evaluate_checkpoint(job_dir, on_phase=status.on_phase) if evaluate else \
-                HANDLERS[kind](job_dir, status, epoch)
+                HANDLERS.get(kind, HANDLERS["run"])(job_dir, status, epoch)
         state = "recovered" if evaluate else "stopped" if metrics.get("stopped_by_user") else "finished"
         status.update(state=state, phase="", finished=time.time())
     except DataError as exc:

@@ -54,7 +54,7 @@ def settings() -> None:
                                          format_func=lambda name: name.capitalize(), key="explain_explainer",
                                          help=" ".join(f"{name.capitalize()}: {text}." for name, text in
                                                        EXPLAINERS.items()))
-        st.button("Explain", type="primary", icon=":material/psychology:", disabled=explaining(explanation_status(run.run_dir)),
+        st.button("Explain", type="primary", icon=":material/psychology:", disabled=was_busy,
                   on_click=start, key="explain_start", help="Runs in the background with progress; the result is "
                                                             "kept with the run and shown at once on a later visit.")
     if error := state.pop("explain_error", None):

@@ -549,7 +549,8 @@ def drop_missing_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame,
     """Rows whose target is missing cannot be learned from: drop them and say how many. The rows keep their index
     (their positions in the file), so a prediction names the row it came from."""
     if target not in frame.columns:
-        raise DataError(f"Target column {target!r} is not in the data; columns are: {', '.join(map(str, frame.columns))}.")
+        raise DataError(f"Target column {target!r} is not in the data; columns are: "
+                        f"{', '.join(map(str, frame.columns[:20]))}{' …' if frame.shape[1] > 20 else ''}.")
     keep = frame[target].notna()
     dropped = int((~keep).sum())
     if not keep.any():
